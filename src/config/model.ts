@@ -1,0 +1,260 @@
+/**
+ * The one typed model of a whole LVS: redundancy (routers, heartbeat, timers), virtual servers and real
+ * servers. Both front ends (lvs.cf and YAML/JSON) produce exactly this; every other concern reads only this.
+ *
+ * Times are milliseconds (lvs.cf seconds, possibly fractional, are converted by the parser).
+ * Addresses are canonical strings (IPv4 dotted quad or compressed IPv6).
+ */
+
+export type Protocol = 'tcp' | 'udp';
+/** Piranha's `network`: the forwarding method of real servers (ipvsadm -m / -g / -i). */
+export type Forwarding = 'nat' | 'direct' | 'tunnel';
+export const SCHEDULERS = [
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'lblc',
+  'lblcr',
+  'dh',
+  'sh',
+  'sed',
+  'nq',
+  'mh',
+  'fo',
+  'ovf',
+  'twos',
+] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+export type NodeName = 'primary' | 'backup';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LbBackend = 'auto' | 'ipvsadm' | 'nftables' | 'none';
+
+/** A floating address as lvs.cf writes it: `198.18.0.10 eth0:1` → address, device eth0, label eth0:1. */
+export interface FloatingAddress {
+  address: string;
+  /** Interface the address goes on (`eth0`); undefined = let the takeover pick the one routing to it. */
+  device?: string;
+  /** iproute2 label (`eth0:1`), kept for operators used to Piranha's aliases. */
+  label?: string;
+  /** Prefix length (from vip_nmask / nat_nmask); default 32 for IPv4, 128 for IPv6. */
+  prefixLength: number;
+}
+
+export interface RouterConfig {
+  /** Public address (lvs.cf `primary` / `backup`): heartbeat path 1 and who-am-I detection. */
+  address: string;
+  /** Private address (lvs.cf `primary_private` / `backup_private`): heartbeat path 2 when set. */
+  privateAddress?: string;
+  /** Election priority, higher wins; default primary 200, backup 100. Ties go to the lower address. */
+  priority: number;
+}
+
+export interface MulticastConfig {
+  group: string;
+  /** Interface name to join on and send from. */
+  interface?: string;
+  ttl: number;
+}
+
+export interface HeartbeatConfig {
+  /** UDP port (lvs.cf heartbeat_port), default 539 as Piranha. */
+  port: number;
+  /** Interval between keepalives, ms. */
+  keepaliveMs: number;
+  /** Silence on every path for this long = peer dead, ms. */
+  deadtimeMs: number;
+  /** Authentication: `hmac` needs keyFile; `none` is unauthenticated (warned loudly). */
+  auth: 'hmac' | 'none';
+  /** Root-only file holding the shared key (lvs.cf heartbeat_key_file). */
+  keyFile?: string;
+  /** Previous key still accepted during a rotation window (heartbeat_key_file_old). */
+  previousKeyFile?: string;
+  /** Optional multicast path in addition to unicast. */
+  multicast?: MulticastConfig;
+  /** Speak Piranha's 4-byte heartbeat too (migration; unauthenticated). */
+  piranhaCompat: boolean;
+  /** Fail back to the higher priority router when it returns. Piranha never did; default off. */
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** Bounded wait for the peer to confirm active before dropping VIPs on a graceful handover, ms. */
+  handoverTimeoutMs: number;
+  /** SCHED_RR priority for the heartbeat thread (0 = off), like keepalived's vrrp_rt_priority. */
+  rtPriority: number;
+  /** Run send/receive/deadline logic in a worker thread with its own heap. */
+  worker: boolean;
+}
+
+/** Gratuitous ARP / unsolicited NA announcement policy. */
+export interface AnnounceConfig {
+  /** Frames in the first burst (the first leaves immediately). */
+  count: number;
+  intervalMs: number;
+  /** Second burst after this delay (0 = none). */
+  repeatDelayMs: number;
+  repeatCount: number;
+  /** Periodic refresh while active (0 = off). */
+  refreshMs: number;
+  /** ARP form: request (most switches), reply (Piranha's send_arp), or both. */
+  form: 'request' | 'reply' | 'both';
+}
+
+export type ProbeKind = 'tcp' | 'send_expect' | 'program' | 'udp' | 'http' | 'https' | 'dns' | 'none';
+
+export interface MonitorConfig {
+  kind: ProbeKind;
+  /** Piranha send/expect; escapes already expanded. `*` expect = anything. */
+  send?: string;
+  expect?: string;
+  useRegex: boolean;
+  /** Piranha send_program, with %h and %p placeholders. */
+  sendProgram?: string;
+  /** Per-probe timeout, ms (Piranha `timeout`). */
+  timeoutMs: number;
+  /** Interval between probes, ms (Piranha: equal to timeout). */
+  intervalMs: number;
+  /** Failures in a row to mark down (Piranha: 1). */
+  fall: number;
+  /** Successes in a row to mark up again (Piranha: reentry/timeout). */
+  rise: number;
+  /** Random spread of probe start, ms, so probes do not fire together. */
+  jitterMs: number;
+  /** Weight 0 instead of removal on failure. */
+  quiesce: boolean;
+  /** Dynamic weights: none, an HTTP agent URL on the real server, or a command printing the load average. */
+  loadMonitor: { kind: 'none' } | { kind: 'http'; url: string } | { kind: 'command'; command: string } | {
+    kind: 'piranha';
+    /** uptime | rup | ruptime as written in lvs.cf; run over rsh in Piranha, kept for reporting only. */
+    method: string;
+  };
+  /** Slow start duration after a failure (Piranha doubled from weight/32 about every 20 s), ms; 0 = off. */
+  slowStartMs: number;
+  http?: {
+    path: string;
+    /** Expected status codes; empty = 2xx/3xx. */
+    status: number[];
+    bodyRegex?: string;
+    host?: string;
+    sni?: string;
+    insecure: boolean;
+  };
+  dns?: { name: string; type: 'A' | 'AAAA' | 'SOA' | 'NS' | 'TXT' };
+  /** Source address to probe from. */
+  sourceAddress?: string;
+}
+
+export interface RealServer {
+  name: string;
+  address: string;
+  /** Port on the real server (defaults to the virtual's port). */
+  port: number;
+  /** Configured weight (Piranha default 1); 0 allowed (kept but receives nothing). */
+  weight: number;
+  active: boolean;
+  /** Per-real-server forwarding override; defaults to the global `network`. */
+  forwarding?: Forwarding;
+}
+
+export interface VirtualServer {
+  name: string;
+  active: boolean;
+  /** The VIP (with device/label/mask): a floating address the takeover owns. */
+  vip: FloatingAddress;
+  protocol: Protocol;
+  port: number;
+  /** When set the LB service is `-f fwmark` and `port` is not used by the LB table. */
+  fwmark?: number;
+  scheduler: Scheduler;
+  /** Persistence timeout, seconds (0 = off). */
+  persistentS: number;
+  /** Persistence netmask (-M), e.g. 255.255.255.0. */
+  pmask?: string;
+  /** In only while no real server of this virtual is up. */
+  sorryServer?: { address: string; port: number };
+  monitor: MonitorConfig;
+  realServers: RealServer[];
+  /** lvs.cf client_monitor, parsed and reported only. */
+  clientMonitor?: string;
+}
+
+/** Piranha failover service (`service = fos`): parsed and reported; not run. */
+export interface FailoverService {
+  name: string;
+  active: boolean;
+  vip: FloatingAddress;
+  port: number;
+  send?: string;
+  expect?: string;
+  timeoutMs: number;
+  startCmd?: string;
+  stopCmd?: string;
+}
+
+export interface LvsModel {
+  serialNo: number;
+  service: 'lvs' | 'fos';
+  primary: RouterConfig;
+  backup?: RouterConfig;
+  /** lvs.cf backup_active: whether a backup router exists and runs. */
+  backupActive: boolean;
+  heartbeat: HeartbeatConfig;
+  announce: AnnounceConfig;
+  network: Forwarding;
+  /** NAT mode: the real servers' gateway, floating with the VIPs. */
+  natRouter?: FloatingAddress;
+  monitorLinks: boolean;
+  /** Interfaces watched when monitorLinks (default: the devices of VIPs and router addresses). */
+  linkInterfaces: string[];
+  syncDaemon: { enabled: boolean; interface: string; id: number };
+  /** ipvsadm --set tcp tcpfin udp, seconds (0 = leave the kernel's). */
+  timeouts: { tcp: number; tcpfin: number; udp: number };
+  /** A failed child (LB apply, nanny) makes the router hand over. */
+  hardShutdown: boolean;
+  hooks: { activeCmd?: string; inactiveCmd?: string; notifyCmd?: string; timeoutMs: number };
+  lb: {
+    backend: LbBackend;
+    ipvsadmPath: string;
+    /** Keep the LB table built on the standby too, so takeover only moves addresses. */
+    hotStandby: boolean;
+    /** On graceful stop: leave our entries in the kernel, or clear them. */
+    onStop: 'keep' | 'clear';
+  };
+  logLevel: LogLevel;
+  metrics: { listen: string };
+  /** Piranha keys kept for round-trip and reporting: rsh_command, sync, heartbeat (unused by Piranha too). */
+  legacy: {
+    rshCommand?: string;
+    sync?: number;
+    heartbeat?: number;
+    primaryShared?: string;
+    backupShared?: string;
+    reservationConflictAction?: string;
+  };
+  virtualServers: VirtualServer[];
+  failoverServices: FailoverService[];
+}
+
+/** Where a config value came from, for `FILE:LINE:COL: message` errors. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface ConfigDiagnostic extends SourcePos {
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** Thrown (or collected) for a bad config; `diagnostics` holds every problem found, not just the first. */
+export class ConfigError extends Error {
+  constructor(readonly diagnostics: ConfigDiagnostic[]) {
+    super(
+      diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`)
+        .join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
