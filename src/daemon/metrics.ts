@@ -1,0 +1,164 @@
+/**
+ * Prometheus metrics (prom-client), read from the components' status at scrape time so the hot paths
+ * only bump plain counters. Served on loopback by default (metrics_listen, default 127.0.0.1:9539).
+ * Every metric is documented in docs/metrics.md.
+ */
+import { createServer, type Server } from 'node:http';
+import client from 'prom-client';
+
+export interface MetricsSource {
+  role(): string;
+  authenticated(): boolean;
+  transitions(): Record<string, number>;
+  heartbeat(): {
+    sent: number;
+    received: number;
+    rejected: Record<string, number>;
+    peerLastSeenS: Record<string, number>;
+  };
+  realServers(): { vs: string; rs: string; address: string; up: boolean; weight: number }[];
+  probeDurations(): number[];
+  lbApply(): { seconds: number[]; errors: number };
+}
+
+export const ROLES = ['starting', 'standby', 'active', 'fault', 'stopping'] as const;
+
+/** Builds a registry whose metrics are collected from `src` at scrape time. */
+export function buildRegistry(src: MetricsSource): client.Registry {
+  const reg = new client.Registry();
+  new client.Gauge({
+    name: 'lvs_pulse_role',
+    help: 'Current role of this router (1 for the current role, 0 for the others).',
+    labelNames: ['role'],
+    registers: [reg],
+    collect() {
+      const r = src.role();
+      for (const role of ROLES) this.set({ role }, role === r ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_heartbeat_authenticated',
+    help: 'Whether heartbeats are authenticated with HMAC (0 = running unauthenticated).',
+    registers: [reg],
+    collect() {
+      this.set(src.authenticated() ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_transitions_total',
+    help: 'Role transitions by reason since start.',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.transitions())) this.set({ reason }, n);
+    },
+  });
+  const hb = (name: string, help: string, pick: (h: ReturnType<MetricsSource['heartbeat']>) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [reg],
+      collect() {
+        this.set(pick(src.heartbeat()));
+      },
+    });
+  hb('lvs_pulse_heartbeats_sent_total', 'Heartbeat messages sent.', (h) => h.sent);
+  hb('lvs_pulse_heartbeats_received_total', 'Heartbeat messages accepted.', (h) => h.received);
+  new client.Gauge({
+    name: 'lvs_pulse_heartbeats_rejected_total',
+    help: 'Heartbeat messages dropped, by reason (bad_mac, replay, wrong_length, unknown_version, unknown_sender, …).',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.heartbeat().rejected)) this.set({ reason }, n);
+    },
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_peer_last_seen_seconds',
+    help: 'Seconds since the peer was last heard, per heartbeat path.',
+    labelNames: ['path'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [path, s] of Object.entries(src.heartbeat().peerLastSeenS)) this.set({ path }, s);
+    },
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_real_server_up',
+    help: 'Whether a real server passes its probe (1) or not (0).',
+    labelNames: ['virtual', 'server', 'address'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const r of src.realServers())
+        this.set({ virtual: r.vs, server: r.rs, address: r.address }, r.up ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_real_server_weight',
+    help: 'Weight currently applied to a real server in the LB table.',
+    labelNames: ['virtual', 'server', 'address'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const r of src.realServers())
+        this.set({ virtual: r.vs, server: r.rs, address: r.address }, r.weight);
+    },
+  });
+  const probe = new client.Histogram({
+    name: 'lvs_pulse_probe_duration_seconds',
+    help: 'Duration of real-server probes.',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [reg],
+  });
+  const apply = new client.Histogram({
+    name: 'lvs_pulse_lb_apply_duration_seconds',
+    help: 'Duration of LB table applies (ipvsadm -R or nft -f transaction, with verification).',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [reg],
+  });
+  new client.Gauge({
+    name: 'lvs_pulse_lb_apply_errors_total',
+    help: 'LB table applies that failed or did not verify.',
+    registers: [reg],
+    collect() {
+      // Drain new samples into the histograms at scrape time.
+      for (const ms of src.probeDurations()) probe.observe(ms / 1000);
+      const a = src.lbApply();
+      for (const s of a.seconds) apply.observe(s);
+      this.set(a.errors);
+    },
+  });
+  return reg;
+}
+
+/** Parses `host:port` / `[v6]:port`; refuses anything without an explicit port. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(listen) ?? /^([^:]+):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`metrics_listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`metrics_listen port out of range: ${port}`);
+  return { host: m[1]!, port };
+}
+
+/** Serves /metrics. */
+export async function serveMetrics(reg: client.Registry, listen: string): Promise<Server> {
+  const { host, port } = parseListen(listen);
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    reg.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': reg.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
