@@ -1,0 +1,195 @@
+/**
+ * ipvsadm's text forms (pure): render operations as ipvsadm argument lists / `-R` lines, and parse
+ * `ipvsadm -Sn` and `ipvsadm -Ln --timeout` output defensively.
+ */
+import { addressFamily, canonicalAddress, hostPort, splitHostPort } from './addr';
+import type { Forwarding } from '../config/model';
+import type { LbReal, LbService, LbTimeouts } from './table';
+
+/** One change to the kernel table. Edits always carry every option (ipvsadm -e/-E reset what is left out). */
+export type LbOp =
+  | { op: 'add-service'; service: LbService }
+  | { op: 'edit-service'; service: LbService }
+  | { op: 'delete-service'; key: string }
+  | { op: 'add-real'; service: string; real: LbReal }
+  | { op: 'edit-real'; service: string; real: LbReal }
+  | { op: 'delete-real'; service: string; real: string }
+  | { op: 'set-timeouts'; timeouts: LbTimeouts };
+
+const FWD_FLAG: Record<Forwarding, string> = { nat: '-m', direct: '-g', tunnel: '-i' };
+
+/** Options of a service after its key: `-s wlc [-p 600 [-M 255.255.255.0]]`. */
+export function serviceOptions(s: LbService): string[] {
+  const out = ['-s', s.scheduler];
+  if (s.persistentS > 0) {
+    out.push('-p', String(s.persistentS));
+    if (s.pmask !== undefined) out.push('-M', s.pmask);
+  }
+  return out;
+}
+
+/** Options of a real server: `-r addr:port -m|-g|-i -w W` (all of them, always). */
+export function realOptions(r: LbReal): string[] {
+  return ['-r', r.key, FWD_FLAG[r.forwarding], '-w', String(r.weight)];
+}
+
+/** The ipvsadm argument list of one operation. */
+export function opArgs(op: LbOp): string[] {
+  switch (op.op) {
+    case 'add-service':
+      return ['-A', ...op.service.key.split(' '), ...serviceOptions(op.service)];
+    case 'edit-service':
+      return ['-E', ...op.service.key.split(' '), ...serviceOptions(op.service)];
+    case 'delete-service':
+      return ['-D', ...op.key.split(' ')];
+    case 'add-real':
+      return ['-a', ...op.service.split(' '), ...realOptions(op.real)];
+    case 'edit-real':
+      return ['-e', ...op.service.split(' '), ...realOptions(op.real)];
+    case 'delete-real':
+      return ['-d', ...op.service.split(' '), '-r', op.real];
+    case 'set-timeouts':
+      return ['--set', String(op.timeouts.tcp), String(op.timeouts.tcpfin), String(op.timeouts.udp)];
+  }
+}
+
+/**
+ * The `ipvsadm -R` input for a batch (timeouts excluded: they go through `ipvsadm --set`). No comment
+ * lines: ipvsadm 1.31 aborts the rest of a restore at a `#` line.
+ */
+export function restoreScript(ops: LbOp[]): string {
+  return ops
+    .filter((o) => o.op !== 'set-timeouts')
+    .map((o) => `${opArgs(o).join(' ')}\n`)
+    .join('');
+}
+
+/** A problem met while parsing kernel output: the line number and why it was skipped. */
+export interface ParseProblem {
+  line: number;
+  text: string;
+  reason: string;
+}
+
+/**
+ * Parse `ipvsadm -Sn` (the save format: `-A …` service lines, `-a …` real server lines). Lines that cannot
+ * be understood are skipped and reported, never thrown: the kernel table may hold things we do not manage.
+ */
+export function parseSave(text: string): { services: LbService[]; problems: ParseProblem[] } {
+  const services = new Map<string, LbService>();
+  const problems: ParseProblem[] = [];
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const tok = line.split(/\s+/);
+    const bad = (reason: string) => problems.push({ line: i + 1, text: line, reason });
+    const cmd = tok[0];
+    if (cmd !== '-A' && cmd !== '-a') return bad('not an -A/-a line');
+    const svc = parseServiceKey(tok, 1);
+    if (!svc) return bad('no valid -t/-u/-f service');
+    let j = svc.next;
+    if (cmd === '-A') {
+      const s: LbService = { ...svc.service, scheduler: 'wlc', persistentS: 0, reals: [] };
+      const extra: string[] = [];
+      while (j < tok.length) {
+        const t = tok[j] as string;
+        const v = tok[j + 1];
+        if (t === '-s' && v !== undefined) {
+          s.scheduler = v;
+          j += 2;
+        } else if (t === '-p' && v !== undefined && /^\d+$/.test(v)) {
+          s.persistentS = Number(v);
+          j += 2;
+        } else if (t === '-M' && v !== undefined) {
+          s.pmask = v;
+          j += 2;
+        } else {
+          extra.push(t);
+          j++;
+        }
+      }
+      if (extra.length) s.extra = extra;
+      if (services.has(s.key)) return bad(`duplicate service ${s.key}`);
+      services.set(s.key, s);
+      return;
+    }
+    const owner = services.get(svc.service.key);
+    if (!owner) return bad(`real server line before its service ${svc.service.key}`);
+    let real: LbReal | undefined;
+    let forwarding: Forwarding = 'direct';
+    let weight = 1;
+    const extra: string[] = [];
+    while (j < tok.length) {
+      const t = tok[j] as string;
+      const v = tok[j + 1];
+      if (t === '-r' && v !== undefined) {
+        const hp = splitHostPort(v);
+        if (hp)
+          real = {
+            key: hostPort(hp.address, hp.port),
+            address: hp.address,
+            port: hp.port,
+            forwarding,
+            weight,
+          };
+        j += 2;
+      } else if (t === '-m' || t === '-g' || t === '-i') {
+        forwarding = t === '-m' ? 'nat' : t === '-g' ? 'direct' : 'tunnel';
+        j++;
+      } else if (t === '-w' && v !== undefined && /^\d+$/.test(v)) {
+        weight = Number(v);
+        j += 2;
+      } else {
+        extra.push(t);
+        j++;
+      }
+    }
+    if (!real) return bad('no valid -r address:port');
+    real.forwarding = forwarding;
+    real.weight = weight;
+    if (extra.length) real.extra = extra;
+    owner.reals.push(real);
+  });
+  return { services: [...services.values()], problems };
+}
+
+function parseServiceKey(
+  tok: string[],
+  at: number,
+): { service: Omit<LbService, 'scheduler' | 'persistentS' | 'reals'>; next: number } | undefined {
+  const flag = tok[at];
+  const value = tok[at + 1];
+  if (value === undefined) return undefined;
+  if (flag === '-f') {
+    if (!/^\d+$/.test(value)) return undefined;
+    const fwmark = Number(value);
+    const v6 = tok[at + 2] === '-6';
+    return {
+      service: { key: v6 ? `-f ${fwmark} -6` : `-f ${fwmark}`, kind: 'fwmark', family: v6 ? 6 : 4, fwmark },
+      next: at + (v6 ? 3 : 2),
+    };
+  }
+  if (flag !== '-t' && flag !== '-u') return undefined;
+  const hp = splitHostPort(value);
+  if (!hp) return undefined;
+  const family = addressFamily(hp.address);
+  if (!family) return undefined;
+  return {
+    service: {
+      key: `${flag} ${hostPort(hp.address, hp.port)}`,
+      kind: flag === '-t' ? 'tcp' : 'udp',
+      family,
+      address: canonicalAddress(hp.address),
+      port: hp.port,
+    },
+    next: at + 2,
+  };
+}
+
+/** Parse `ipvsadm -L --timeout`: `Timeout (tcp tcpfin udp): 900 120 300`. */
+export function parseTimeouts(text: string): LbTimeouts | undefined {
+  const m = /Timeout \(tcp tcpfin udp\):\s*(\d+)\s+(\d+)\s+(\d+)/.exec(text);
+  if (!m) return undefined;
+  return { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
+}
