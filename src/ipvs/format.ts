@@ -79,15 +79,21 @@ export function parseSave(text: string): { services: LbService[]; problems: Pars
   const services = new Map<string, LbService>();
   const problems: ParseProblem[] = [];
   const lines = text.split('\n');
-  lines.forEach((raw, i) => {
+  for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
-    if (line === '') return;
+    if (line === '') continue;
     const tok = line.split(/\s+/);
     const bad = (reason: string) => problems.push({ line: i + 1, text: line, reason });
     const cmd = tok[0];
-    if (cmd !== '-A' && cmd !== '-a') return bad('not an -A/-a line');
+    if (cmd !== '-A' && cmd !== '-a') {
+      bad('not an -A/-a line');
+      continue;
+    }
     const svc = parseServiceKey(tok, 1);
-    if (!svc) return bad('no valid -t/-u/-f service');
+    if (!svc) {
+      bad('no valid -t/-u/-f service');
+      continue;
+    }
     let j = svc.next;
     if (cmd === '-A') {
       const s: LbService = { ...svc.service, scheduler: 'wlc', persistentS: 0, reals: [] };
@@ -110,12 +116,18 @@ export function parseSave(text: string): { services: LbService[]; problems: Pars
         }
       }
       if (extra.length) s.extra = extra;
-      if (services.has(s.key)) return bad(`duplicate service ${s.key}`);
+      if (services.has(s.key)) {
+        bad(`duplicate service ${s.key}`);
+        continue;
+      }
       services.set(s.key, s);
-      return;
+      continue;
     }
     const owner = services.get(svc.service.key);
-    if (!owner) return bad(`real server line before its service ${svc.service.key}`);
+    if (!owner) {
+      bad(`real server line before its service ${svc.service.key}`);
+      continue;
+    }
     let real: LbReal | undefined;
     let forwarding: Forwarding = 'direct';
     let weight = 1;
@@ -145,12 +157,15 @@ export function parseSave(text: string): { services: LbService[]; problems: Pars
         j++;
       }
     }
-    if (!real) return bad('no valid -r address:port');
+    if (!real) {
+      bad('no valid -r address:port');
+      continue;
+    }
     real.forwarding = forwarding;
     real.weight = weight;
     if (extra.length) real.extra = extra;
     owner.reals.push(real);
-  });
+  }
   return { services: [...services.values()], problems };
 }
 
