@@ -141,6 +141,14 @@ export interface MonitorConfig {
   dns?: { name: string; type: 'A' | 'AAAA' | 'SOA' | 'NS' | 'TXT' };
   /** Source address to probe from. */
   sourceAddress?: string;
+  /**
+   * Optional dynamic weight feedback (keepalived misc_dynamic style): `exit-code` for send_program (0 up at
+   * the configured weight, 1 down, 2..255 up with weight code − 2), or `header`: an HTTP(S) response header
+   * whose integer value sets the weight. Absent = none.
+   */
+  feedback?: { kind: 'exit-code' } | { kind: 'header'; name: string };
+  /** Optional: how often load_monitor reads the load, ms (nanny default 5000). */
+  loadIntervalMs?: number;
 }
 
 export interface RealServer {

@@ -1,0 +1,34 @@
+/**
+ * The nanny: health checks and weights of real servers. The daemon uses {@link NannyPool}; the rest is
+ * exported for tests, benchmarks and tools.
+ */
+export { createLoadSource, commandLoadSource, httpLoadSource } from './load';
+export {
+  type NannyPoolOptions,
+  type NannyStats,
+  NannyPool,
+  type RealServerStatus,
+  type SorryEvent,
+  type VirtualServerStatus,
+  type WeightEvent,
+} from './pool';
+export { createProbe, type ProbeTarget } from './probes/index';
+export { type Clock, HeapScheduler, systemClock, TimerEntry } from './scheduler';
+export type {
+  LastProbe,
+  LoadReading,
+  LoadSource,
+  NannyEvent,
+  Probe,
+  ProbeResult,
+  RealServerState,
+} from './types';
+export { hostPort, Nanny, type NannyOptions } from './worker';
+export {
+  exitCodeFeedback,
+  loadMonitorStep,
+  parseLoadAverage,
+  parseWeight,
+  SlowStart,
+  slowStartInitial,
+} from './weights';

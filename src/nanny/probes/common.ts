@@ -1,0 +1,120 @@
+/** Helpers shared by the probe edges: the target, timing, and error codes in an operator's words. */
+import type { ProbeResult } from '../types';
+
+/** Where and how one probe runs. */
+export interface ProbeTarget {
+  address: string;
+  port: number;
+  /** Hard limit for the whole probe, ms. */
+  timeoutMs: number;
+  /** Local address to probe from. */
+  sourceAddress?: string;
+}
+
+const CODE_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  EPIPE: 'broken pipe',
+  EADDRNOTAVAIL: 'source address not available',
+  ENOENT: 'program not found',
+  EACCES: 'permission denied',
+};
+
+/** `ECONNREFUSED` → `connection refused`; otherwise the error's message. */
+export function describeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code && CODE_WORDS[e.code]) return CODE_WORDS[e.code]!;
+  return e?.message ?? String(err);
+}
+
+/** Milliseconds since `start` (performance.now() based), rounded to 0.1 ms. */
+export function since(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+/**
+ * Runs `body` with a hard deadline. `body` gets a `finish` callback (first call wins) and returns a cleanup
+ * function run exactly once after the outcome is known (close sockets, kill children). Never rejects.
+ */
+export function withDeadline(
+  timeoutMs: number,
+  body: (finish: (ok: boolean, detail: string, weight?: number) => void) => () => void,
+): Promise<ProbeResult> {
+  const start = performance.now();
+  return new Promise<ProbeResult>((resolve) => {
+    let done = false;
+    let cleanup: (() => void) | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (ok: boolean, detail: string, weight?: number): void => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      const r: ProbeResult = { ok, detail, ms: since(start) };
+      if (weight !== undefined) r.weight = weight;
+      resolve(r);
+      if (cleanup) {
+        try {
+          cleanup();
+        } catch {
+          /* best effort */
+        }
+      }
+    };
+    timer = setTimeout(() => finish(false, `timeout after ${timeoutMs} ms`), timeoutMs);
+    try {
+      cleanup = body(finish);
+    } catch (err) {
+      finish(false, describeError(err));
+    }
+    if (done && cleanup) {
+      try {
+        cleanup();
+      } catch {
+        /* best effort */
+      }
+    }
+  });
+}
+
+/** Byte-exact prefix / `*` / regex matching of a reply, Piranha's send/expect rules. */
+export interface ReplyMatcher {
+  /** Returns undefined when the reply matches, else why not. */
+  check(reply: Buffer): string | undefined;
+}
+
+/** Piranha looked at most this many bytes of the first read when matching a regex. */
+export const REGEX_WINDOW = 254;
+
+/**
+ * Builds a matcher for `expect`: `*` matches anything (even an empty reply), `useRegex` = unanchored
+ * regular expression over the first 254 bytes of the first read, otherwise the reply must start with the
+ * expect bytes. Throws (at config time) on a bad regular expression.
+ */
+export function replyMatcher(expect: string, useRegex: boolean): ReplyMatcher {
+  if (expect === '*') return { check: () => undefined };
+  if (useRegex) {
+    const re = new RegExp(expect);
+    return {
+      check: (reply) =>
+        re.test(reply.subarray(0, REGEX_WINDOW).toString('latin1'))
+          ? undefined
+          : `reply ${quote(reply)} does not match /${expect}/`,
+    };
+  }
+  const want = Buffer.from(expect, 'latin1');
+  return {
+    check: (reply) =>
+      reply.length >= want.length && reply.subarray(0, want.length).equals(want)
+        ? undefined
+        : `reply ${quote(reply)} does not start with ${JSON.stringify(expect)}`,
+  };
+}
+
+/** First bytes of a reply, JSON-quoted, for log lines. */
+export function quote(b: Buffer): string {
+  const s = b.subarray(0, 40).toString('latin1');
+  return JSON.stringify(s) + (b.length > 40 ? '…' : '');
+}

@@ -1,0 +1,8 @@
+/** The `none` probe: always up (Piranha with no send/expect on a non-HTTP port still connected; this does not). */
+import type { Probe, ProbeResult } from '../types';
+
+const UP: ProbeResult = { ok: true, detail: 'no check configured', ms: 0 };
+
+export function noneProbe(): Probe {
+  return () => Promise.resolve(UP);
+}
