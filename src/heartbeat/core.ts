@@ -1,0 +1,219 @@
+/**
+ * HeartbeatCore: the receiver, the failover state machine and message building, wired to an injected
+ * clock and transport. No sockets and no real time in here: tests drive it with sinon fake timers and a fake
+ * network; index.ts gives it dgram sockets and performance.now/setTimeout.
+ *
+ * Events: 'transition' (Transition), 'reannounce' ({reason, evidence}), 'peer-config-mismatch'
+ * ({ours, theirs}), 'stopped'.
+ */
+import { EventEmitter } from 'node:events';
+import type { Log } from '../lib/log.js';
+import {
+  type DropReason,
+  encode,
+  encodePiranha,
+  type HeartbeatMessage,
+  type KeyRing,
+  type MessageType,
+  type PathName,
+} from './codec.js';
+import { type FailoverFsm, type FsmInput, type FsmOutput, type Transition } from './fsm.js';
+import { chooseSendKey, Receiver } from './receiver.js';
+
+/** Monotonic time and timers. */
+export interface Clock {
+  /** Monotonic milliseconds (performance.now()). */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Where packets go: one call per path; must not throw (count and log errors instead). */
+export interface Transport {
+  send(path: PathName, buf: Buffer): void;
+}
+
+export interface CoreOptions {
+  fsm: FailoverFsm;
+  receiver: Receiver;
+  auth: 'hmac' | 'none';
+  keys: KeyRing;
+  bootId: string;
+  selfAddress: string;
+  /** Paths we send on. */
+  paths: PathName[];
+  piranhaCompat: boolean;
+  clock: Clock;
+  transport: Transport;
+  log: Log;
+}
+
+export interface CoreCounters {
+  sent: number;
+  /** Per message type. */
+  sentByType: Record<MessageType, number>;
+  received: number;
+  accepted: number;
+  unauthenticated: number;
+  previousKey: number;
+  rejected: Record<DropReason, number>;
+}
+
+export class HeartbeatCore extends EventEmitter {
+  private seq = 0;
+  private timer: unknown;
+  private timerAt: number | undefined;
+  private stoppedFlag = false;
+  private sent = 0;
+  private sentByType: Record<MessageType, number> = { keepalive: 0, farewell: 0, claim: 0 };
+  /** Per-packet decision timing, for measurements: total ns spent in fsm.step and count. */
+  readonly timing = { stepNs: 0, steps: 0 };
+
+  constructor(private opts: CoreOptions) {
+    super();
+  }
+
+  get fsm(): FailoverFsm {
+    return this.opts.fsm;
+  }
+
+  get receiver(): Receiver {
+    return this.opts.receiver;
+  }
+
+  get bootId(): string {
+    return this.opts.bootId;
+  }
+
+  /** Swaps keys / auth / compat (reload). */
+  setAuth(auth: 'hmac' | 'none', keys: KeyRing, piranhaCompat: boolean): void {
+    this.opts = { ...this.opts, auth, keys, piranhaCompat };
+    this.opts.receiver.update({ auth, keys, piranhaCompat });
+  }
+
+  start(): void {
+    this.feed({ type: 'start', now: this.opts.clock.now() });
+  }
+
+  /** One packet from the network. Never throws. */
+  receive(path: PathName, buf: Buffer, from: string): void {
+    if (this.stoppedFlag) return;
+    const now = this.opts.clock.now();
+    const r = this.opts.receiver.receive(buf, from, path, now);
+    if (!r.ok) {
+      this.opts.log.debug('heartbeat dropped', { op: 'receive', reason: r.reason, detail: r.detail, from, path });
+      return;
+    }
+    const a = r.accepted;
+    if (a.kind === 'piranha') this.feed({ type: 'piranha', now, path: a.path, running: a.running });
+    else this.feed({ type: 'message', now, path: a.path, msg: a.msg });
+  }
+
+  /** Feeds any other input (fault, takeover, release, stop, tick). */
+  feed(input: FsmInput): void {
+    if (this.stoppedFlag) return;
+    const t0 = process.hrtime.bigint();
+    const outputs = this.opts.fsm.step(input);
+    this.timing.stepNs += Number(process.hrtime.bigint() - t0);
+    this.timing.steps++;
+    this.apply(outputs);
+    this.rearm();
+  }
+
+  private apply(outputs: FsmOutput[]): void {
+    const sentNow = new Set<MessageType>();
+    for (const o of outputs) {
+      switch (o.type) {
+        case 'send':
+          // Several outputs of one step may ask for a send: one packet per type per step is enough.
+          if (!sentNow.has(o.message)) {
+            sentNow.add(o.message);
+            this.sendAll(o.message);
+          }
+          break;
+        case 'transition':
+          this.emit('transition', o.transition satisfies Transition);
+          break;
+        case 'reannounce':
+          this.emit('reannounce', { reason: o.reason, evidence: o.evidence });
+          break;
+        case 'config-mismatch':
+          this.emit('peer-config-mismatch', { ours: o.ours, theirs: o.theirs });
+          break;
+        case 'stopped':
+          this.stoppedFlag = true;
+          if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+          this.timer = undefined;
+          this.emit('stopped');
+          break;
+      }
+    }
+  }
+
+  /** Builds the message we would send now on `path`. */
+  buildMessage(type: MessageType, path: PathName): HeartbeatMessage {
+    const w = this.opts.fsm.wire();
+    const cfg = this.opts.fsm.config;
+    return {
+      type,
+      state: w.state,
+      flags: w.flags,
+      path,
+      priority: w.priority,
+      keepaliveUs: Math.round(cfg.keepaliveMs * 1000),
+      newestKeyId: this.opts.keys.current?.id ?? 0,
+      macKeyId: 0,
+      bootId: this.opts.bootId,
+      seq: ++this.seq,
+      echoBootId: this.opts.receiver.echoBootId(),
+      configHash: cfg.configHash,
+      sender: this.opts.selfAddress,
+    };
+  }
+
+  private sendAll(type: MessageType): void {
+    const key = this.opts.auth === 'hmac' ? chooseSendKey(this.opts.keys, this.opts.receiver.peerNewestKeyId) : undefined;
+    for (const path of this.opts.paths) {
+      const buf = encode(this.buildMessage(type, path), key);
+      this.opts.transport.send(path, buf);
+      this.sent++;
+      this.sentByType[type]++;
+    }
+    if (this.opts.piranhaCompat && this.opts.paths.includes('public')) {
+      this.opts.transport.send('public', encodePiranha(this.opts.fsm.wire().state === 'active'));
+    }
+  }
+
+  private rearm(): void {
+    if (this.stoppedFlag) return;
+    const at = this.opts.fsm.nextWakeup();
+    if (at === this.timerAt && this.timer !== undefined) return;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    const delay = Math.max(0, at - this.opts.clock.now());
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.feed({ type: 'tick', now: this.opts.clock.now() });
+    }, delay);
+  }
+
+  counters(): CoreCounters {
+    const r = this.opts.receiver.counters;
+    return {
+      sent: this.sent,
+      sentByType: { ...this.sentByType },
+      received: r.received,
+      accepted: r.accepted,
+      unauthenticated: r.unauthenticated,
+      previousKey: r.previousKey,
+      rejected: { ...r.rejected },
+    };
+  }
+
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+}
