@@ -9,7 +9,9 @@ import { fakeClock, monitor, rs, SwitchProbe } from './fixtures';
 /** Equal within 2 ms each (a timer due "now" fires 1 ms later, as in Node). */
 function near(actual: number[], expected: number[]): void {
   assert.equal(actual.length, expected.length, `${actual} vs ${expected}`);
-  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]!) <= 2, `${actual} vs ${expected}`));
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= 2, `${actual} vs ${expected}`);
+  }
 }
 
 describe('nanny worker', () => {
