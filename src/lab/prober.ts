@@ -5,7 +5,7 @@
  *
  * Run inside the client namespace: prober URL [--interval 5] [--deadline 50] [--duration-ms N]
  * Prints one JSON line per second ({"t":..,"rps":..,"failed":..,"by":{"rs1":n}}) and, on SIGTERM/SIGINT or at
- * the end, a final {"summary":...} line.
+ * the end, a final {"summary":...} line. SIGUSR2 prints a {"mark":...} summary of the samples since the last mark.
  */
 import { request } from 'node:http';
 
@@ -109,6 +109,20 @@ function main(): void {
       process.exit(0);
     }, deadlineMs + 20);
   };
+  // SIGUSR2: summary of the samples since the previous mark (the demo marks each step).
+  let markFrom = 0;
+  process.on('SIGUSR2', () => {
+    // Only settled samples (older than the deadline) belong to this window.
+    const settledBefore = performance.now() - t0 - deadlineMs - 5;
+    let cut = samples.length;
+    while (cut > markFrom && samples[cut - 1]!.start > settledBefore) cut--;
+    const window = samples.slice(markFrom, cut);
+    markFrom = cut;
+    const o = longestOutage(window);
+    process.stdout.write(
+      `${JSON.stringify({ mark: { requests: window.length, failed: window.filter((s) => !s.ok).length, outageMs: Math.round(o.ms * 10) / 10 } })}\n`,
+    );
+  });
   process.on('SIGTERM', end);
   process.on('SIGINT', end);
   if (durationMs > 0) setTimeout(end, durationMs);

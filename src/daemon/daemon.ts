@@ -1,0 +1,473 @@
+/**
+ * The daemon: wires config → heartbeat → takeover → LB table → nannies, and the operator surfaces
+ * (control socket, metrics, sd_notify, signals). Everything that decides lives in the concerns' cores;
+ * this file only connects their events and turns failures into logged, reported errors.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { configHash, diffModels, loadConfig } from '../config';
+import { ConfigError, type LvsModel, type NodeName } from '../config/model';
+import { Heartbeat } from '../heartbeat';
+import { LbTable } from '../ipvs';
+import type { Log } from '../lib/log';
+import { NannyPool } from '../nanny';
+import { Takeover } from '../takeover';
+import { ControlServer } from './control';
+import { createLogger, type DaemonLogger } from './logging';
+import { buildRegistry, serveMetrics } from './metrics';
+import type { ControlCommand } from './protocol';
+import { systemdNotifier, startWatchdog } from './sdnotify';
+import type { Role, StatusJson, TransitionRecord } from './status';
+
+export interface DaemonOptions {
+  configPath: string;
+  runDir: string;
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  node?: NodeName;
+  syslog?: boolean;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (default true; tests drive stop()/reload() directly). */
+  signals?: boolean;
+}
+
+interface Transition {
+  from: Role;
+  to: Role;
+  reason: string;
+  evidence: string;
+}
+
+/** Reconcile VIPs and the LB table this often, to repair hand edits and crashes. */
+const RECONCILE_MS = 2000;
+
+export class Daemon {
+  model: LvsModel;
+  readonly log: DaemonLogger;
+  private hb!: Heartbeat;
+  private takeover!: Takeover;
+  private lb!: LbTable;
+  private nanny!: NannyPool;
+  private control?: ControlServer;
+  private metricsServer?: Server;
+  private readonly notifier = systemdNotifier();
+  private stopWatchdog: () => void = () => {};
+  private reconcileTimer?: NodeJS.Timeout;
+  private role: Role = 'starting';
+  private since = new Date();
+  private loadedAt = new Date();
+  private hash: string;
+  private readonly transitions: TransitionRecord[] = [];
+  private readonly transitionCounts: Record<string, number> = {};
+  private readonly subscribers = new Set<(e: unknown) => void>();
+  private readonly warnings: string[] = [];
+  private decided = false;
+  private stopping?: Promise<void>;
+  /** Serialises role side effects so claim/release never interleave. */
+  private chain: Promise<void> = Promise.resolve();
+  private stopped!: () => void;
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly opts: DaemonOptions,
+    loaded: { model: LvsModel; warnings: { file: string; line: number; col: number; message: string }[] },
+  ) {
+    this.model = loaded.model;
+    this.log = createLogger({ level: opts.logLevel ?? loaded.model.logLevel, syslog: opts.syslog });
+    for (const w of loaded.warnings) this.log.warn(`config: ${w.file}:${w.line}:${w.col}: ${w.message}`);
+    this.hash = configHash(this.model);
+    this.done = new Promise((r) => {
+      this.stopped = r;
+    });
+  }
+
+  private component(name: string): Log {
+    return this.log.child({ component: name });
+  }
+
+  private publish(type: string, msg: string, data: Record<string, unknown> = {}): void {
+    const ev = { time: new Date().toISOString(), type, msg, ...data };
+    for (const s of this.subscribers) {
+      try {
+        s(ev);
+      } catch {
+        /* a follower that fails is dropped by its socket */
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const m = this.model;
+    mkdirSync(this.opts.runDir, { recursive: true, mode: 0o700 });
+    this.log.info('starting', { config: this.opts.configPath, serial_no: m.serialNo, hash: this.hash });
+    if (m.heartbeat.auth === 'none' || !m.heartbeat.keyFile) {
+      const w =
+        'heartbeats are NOT authenticated (no heartbeat_key_file): anyone on the link can force a failover';
+      this.warnings.push(w);
+      this.log.warn(w);
+    }
+
+    this.takeover = new Takeover({ model: m, log: this.component('takeover') });
+    await this.takeover.open();
+
+    this.lb = new LbTable({ model: m, log: this.component('lb') });
+    await this.lb.init();
+    this.lb.on('fault', (f: { on: boolean; detail: string }) => {
+      this.publish('lb-fault', f.detail, { on: f.on });
+      if (this.model.hardShutdown) this.hb?.setFault('child', f.on, f.detail);
+    });
+
+    this.nanny = new NannyPool({ model: m, log: this.component('nanny') });
+    for (const [key, weight] of this.nanny.initialWeights()) {
+      const [vs, rs] = splitKey(key);
+      this.lb.setWeight(vs, rs, weight);
+    }
+    this.nanny.on(
+      'weight',
+      (e: { vsName: string; rsName: string; weight: number | null; state: string; reason: string }) => {
+        this.lb.setWeight(e.vsName, e.rsName, e.weight);
+        this.publish('realserver', `${e.vsName}/${e.rsName} ${e.state}: ${e.reason}`, e);
+      },
+    );
+
+    this.hb = new Heartbeat({
+      model: m,
+      node: this.opts.node,
+      log: this.component('heartbeat'),
+      configHash: this.hash,
+    });
+    this.hb.on('transition', (t: Transition) => this.onTransition(t));
+    this.hb.on('reannounce', () => {
+      this.takeover.reannounce();
+    });
+    this.hb.on('peer-config-mismatch', (d: { peer: string; ours: string; theirs: string }) => {
+      this.log.warn('peer LB configuration differs from ours', d);
+    });
+
+    this.control = new ControlServer(
+      this.opts.runDir,
+      { handle: (c) => this.handle(c), subscribe: (s) => this.subscribe(s) },
+      this.component('control'),
+    );
+    await this.control.listen();
+
+    try {
+      this.metricsServer = await serveMetrics(buildRegistry(this.metricsSource()), m.metrics.listen);
+    } catch (err) {
+      this.log.error('metrics endpoint not started', {
+        listen: m.metrics.listen,
+        error: (err as Error).message,
+      });
+    }
+
+    this.nanny.start();
+    await this.hb.start();
+    this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
+    this.stopWatchdog = startWatchdog(this.notifier);
+    if (this.opts.signals !== false) this.installSignals();
+  }
+
+  private onTransition(t: Transition): void {
+    this.role = t.to;
+    this.since = new Date();
+    const rec = { at: this.since.toISOString(), ...t };
+    this.transitions.push(rec);
+    if (this.transitions.length > 50) this.transitions.shift();
+    this.transitionCounts[t.reason] = (this.transitionCounts[t.reason] ?? 0) + 1;
+    this.log.info(`${t.from} -> ${t.to}: ${t.evidence || t.reason}`, { op: 'transition', reason: t.reason });
+    this.publish('transition', `${t.from} -> ${t.to}: ${t.evidence || t.reason}`, rec);
+    this.notifier.notify({ STATUS: `${t.to}: ${t.evidence || t.reason}`.slice(0, 200) });
+    if (t.to === 'active') {
+      // Claim first (the first GARP leaves inside claim(), synchronously), then the rest.
+      const claim = this.takeover.claim(t.reason);
+      this.enqueue(async () => {
+        await claim;
+        this.lb.onRole('active');
+      });
+    } else if (t.from === 'active') {
+      this.enqueue(async () => {
+        await this.takeover.release(t.reason);
+        this.lb.onRole(t.to);
+      });
+    } else {
+      this.lb.onRole(t.to);
+    }
+    if (!this.decided && (t.to === 'active' || t.to === 'standby')) {
+      this.decided = true;
+      // Only now clear stale VIPs of an earlier run: a restarted active keeps serving until the decision.
+      this.enqueue(() => this.reconcile());
+      this.notifier.notify({ READY: 1 });
+    }
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err: unknown) => {
+      this.log.error('role change step failed', { error: (err as Error).message });
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    if (!this.decided || this.stopping) return;
+    try {
+      await this.takeover.reconcile(this.role === 'active');
+    } catch (err) {
+      this.log.error('VIP reconcile failed', { error: (err as Error).message });
+    }
+    try {
+      await this.lb.reconcile();
+    } catch (err) {
+      this.log.error('LB reconcile failed', { error: (err as Error).message });
+    }
+  }
+
+  private subscribe(send: (e: unknown) => void): () => void {
+    this.subscribers.add(send);
+    return () => this.subscribers.delete(send);
+  }
+
+  async handle(c: ControlCommand): Promise<unknown> {
+    switch (c.cmd) {
+      case 'ping':
+        return 'pong';
+      case 'status':
+        return this.status();
+      case 'takeover':
+        this.log.info('operator asked for takeover', { op: 'takeover' });
+        this.hb.requestTakeover();
+        return { requested: 'takeover', role: this.role };
+      case 'release':
+        this.log.info('operator asked for release', { op: 'release' });
+        this.hb.requestRelease();
+        return { requested: 'release', role: this.role };
+      case 'drain':
+      case 'enable': {
+        const n = c.cmd === 'drain' ? this.nanny.drain(c.server) : this.nanny.enable(c.server);
+        if (n === 0) throw new Error(`no real server matches ${JSON.stringify(c.server)}`);
+        this.log.info(`operator ${c.cmd} ${c.server}`, { op: c.cmd, matched: n });
+        return { matched: n };
+      }
+      case 'reload':
+        return this.reload();
+      case 'check-config': {
+        const { checkConfig } = await import('../config');
+        const r = checkConfig(c.path ?? this.opts.configPath);
+        const text = r.diagnostics
+          .map((d) => `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`)
+          .join('\n');
+        return { ok: !!r.model && !r.diagnostics.some((d) => d.severity === 'error'), text: text || 'ok' };
+      }
+      case 'events':
+        return 'following';
+    }
+  }
+
+  /** SIGHUP / `pulsectl reload`: validate first; a bad file changes nothing; a good one applies only the diff. */
+  async reload(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
+    let loaded: ReturnType<typeof loadConfig>;
+    try {
+      loaded = loadConfig(this.opts.configPath);
+    } catch (err) {
+      const errors =
+        err instanceof ConfigError
+          ? err.diagnostics
+              .filter((d) => d.severity === 'error')
+              .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`)
+          : [(err as Error).message];
+      this.log.error('reload refused: configuration has errors; the running configuration stays', {
+        op: 'reload',
+        errors: errors.length,
+      });
+      for (const e of errors) this.log.error(`reload: ${e}`);
+      this.publish('reload', 'refused', { errors });
+      return { ok: false, errors };
+    }
+    const changes = diffModels(this.model, loaded.model);
+    this.model = loaded.model;
+    this.hash = configHash(loaded.model);
+    this.loadedAt = new Date();
+    this.log.setLevel(this.opts.logLevel ?? loaded.model.logLevel);
+    this.hb.reconfigure(loaded.model);
+    this.hb.setConfigHash(this.hash);
+    await this.takeover.reconfigure(loaded.model);
+    this.lb.reconfigure(loaded.model);
+    this.nanny.reconfigure(loaded.model);
+    this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
+    this.publish('reload', 'applied', { changes });
+    return { ok: true, changes };
+  }
+
+  status(): StatusJson {
+    const hs = this.hb.status();
+    const ts = this.takeover.status();
+    const ls = this.lb.status();
+    const ns = this.nanny.status();
+    return {
+      schema: 1,
+      role: this.role,
+      node: hs.node,
+      since: this.since.toISOString(),
+      config: { path: this.opts.configPath, hash: this.hash, loaded_at: this.loadedAt.toISOString() },
+      auth: hs.auth,
+      warnings: [...this.warnings],
+      peer: {
+        address: hs.peer.address,
+        state: hs.peer.state,
+        last_heard_ms: hs.peer.lastHeardMs,
+        config_mismatch: hs.peer.configMismatch,
+      },
+      vips: ts.vips.map((v) => ({
+        address: v.address,
+        prefix: v.prefixLength,
+        device: v.device,
+        present: v.present,
+      })),
+      lb: {
+        backend: ls.backend,
+        last_apply_ms: ls.lastApplyMs,
+        apply_errors: ls.applyErrors,
+        foreign_entries: ls.foreign,
+      },
+      transitions: [...this.transitions],
+      virtual_servers: this.model.virtualServers.map((vs) => {
+        const states = ns.get(vs.name) ?? [];
+        return {
+          name: vs.name,
+          address: vs.vip.address,
+          port: vs.port,
+          protocol: vs.protocol,
+          fwmark: vs.fwmark,
+          scheduler: vs.scheduler,
+          persistent: vs.persistentS,
+          sorry_server_in: ls.sorryIn.includes(vs.name),
+          real_servers: vs.realServers.map((rs) => {
+            const st = states.find((x) => x.name === rs.name);
+            return {
+              name: rs.name,
+              address: rs.address,
+              port: rs.port,
+              weight: st?.weight ?? 0,
+              configured_weight: rs.weight,
+              state: st?.state ?? 'down',
+              forwarding: rs.forwarding ?? this.model.network,
+              last_probe: st?.lastProbe
+                ? {
+                    ok: st.lastProbe.ok,
+                    detail: st.lastProbe.detail,
+                    ms: Math.round(st.lastProbe.ms * 10) / 10,
+                    at: new Date(st.lastProbe.atMs).toISOString(),
+                  }
+                : undefined,
+            };
+          }),
+        };
+      }),
+    };
+  }
+
+  private metricsSource() {
+    return {
+      role: () => this.role,
+      authenticated: () => this.hb.status().auth === 'hmac',
+      transitions: () => ({ ...this.transitionCounts }),
+      heartbeat: () => {
+        const h = this.hb.status();
+        const seen: Record<string, number> = {};
+        for (const [p, ms] of Object.entries(h.peer.lastHeardMs)) if (ms !== null) seen[p] = ms / 1000;
+        return {
+          sent: h.counters.sent,
+          received: h.counters.received,
+          rejected: h.counters.rejected,
+          peerLastSeenS: seen,
+        };
+      },
+      realServers: () => {
+        const out: { vs: string; rs: string; address: string; up: boolean; weight: number }[] = [];
+        for (const [vs, list] of this.nanny.status())
+          for (const r of list)
+            out.push({
+              vs,
+              rs: r.name,
+              address: `${r.address}:${r.port}`,
+              up: r.state === 'up',
+              weight: r.weight,
+            });
+        return out;
+      },
+      probeDurations: () => this.nanny.takeProbeDurations(),
+      lbApply: () => this.lb.takeApplyStats(),
+    };
+  }
+
+  private installSignals(): void {
+    const term = (sig: string) => {
+      this.log.info(`${sig}: graceful stop`, { op: 'stop' });
+      void this.stop().then(() => this.stopped());
+    };
+    process.on('SIGTERM', () => term('SIGTERM'));
+    process.on('SIGINT', () => term('SIGINT'));
+    process.on('SIGHUP', () => {
+      this.log.info('SIGHUP: reload', { op: 'reload' });
+      void this.reload();
+    });
+  }
+
+  /** Graceful stop: farewell handover, release VIPs, keep or clear our LB entries, close everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.notifier.notify({ STOPPING: 1, STATUS: 'stopping: handing over' });
+      if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+      this.stopWatchdog();
+      try {
+        await this.hb.stop({ graceful: true });
+      } catch (err) {
+        this.log.error('heartbeat stop failed', { error: (err as Error).message });
+      }
+      await this.chain;
+      try {
+        await this.takeover.release('stopping');
+      } catch (err) {
+        this.log.error('VIP release failed', { error: (err as Error).message });
+      }
+      this.nanny.stop();
+      try {
+        if (this.model.lb.onStop === 'clear') await this.lb.clear();
+      } catch (err) {
+        this.log.error('LB clear failed', { error: (err as Error).message });
+      }
+      this.takeover.close();
+      await this.control?.close();
+      this.metricsServer?.close();
+      this.log.info('stopped', { op: 'stop' });
+      this.notifier.close();
+      this.log.close();
+    })();
+    return this.stopping;
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** Runs the daemon in the foreground until SIGTERM/SIGINT; returns the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(opts.configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const d of err.diagnostics)
+        process.stderr.write(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}\n`);
+    } else process.stderr.write(`pulse: ${opts.configPath}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const d = new Daemon(opts, loaded);
+  try {
+    await d.start();
+  } catch (err) {
+    d.log.error('start failed', { error: (err as Error).stack ?? String(err) });
+    await d.stop().catch(() => {});
+    return 1;
+  }
+  await d.done;
+  return 0;
+}
