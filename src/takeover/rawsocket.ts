@@ -23,6 +23,8 @@ export interface FrameSocket {
   readonly mac: Uint8Array;
   /** Sends one complete Ethernet frame; throws with errno text on failure. */
   send(frame: Uint8Array): void;
+  /** Runs the send path for `frame` without sending it (pre-stages a takeover). */
+  warm(frame: Uint8Array): void;
   close(): void;
 }
 
@@ -106,22 +108,29 @@ export function openPacketSocket(device: string): FrameSocket {
     }
     return a;
   };
+  const sendVia = (useFd: number, frame: Uint8Array): number =>
+    c.sendto(useFd, frame, frame.length, MSG_DONTWAIT, addrFor(frame), SOCKADDR_LL_SIZE);
   return {
     device,
     mac,
+    warm(frame: Uint8Array): void {
+      // The whole send path on fd -1 (EBADF, nothing leaves): JIT, FFI call set-up and sockaddr cache are
+      // ready before the takeover, whose first sendto then costs microseconds.
+      for (let i = 0; i < 3; i++) sendVia(-1, frame);
+    },
     send(frame: Uint8Array): void {
       if (fd < 0) throw new Error(`raw socket on ${device}: closed`);
       if (frame.length < 14) throw new Error(`raw socket on ${device}: frame of ${frame.length} bytes`);
-      let n = c.sendto(fd, frame, frame.length, MSG_DONTWAIT, addrFor(frame), SOCKADDR_LL_SIZE);
+      let n = sendVia(fd, frame);
       if (n < 0) {
         const e = koffi.errno();
-        // ENXIO / ENODEV / ENETDOWN: the interface was recreated (new ifindex) — look it up again once.
+        // ENXIO / ENODEV / ENETDOWN: the interface may have been recreated (new ifindex): look it up once.
         if (e === 6 || e === 19 || e === 100) {
           const again = c.if_nametoindex(device);
           if (again !== 0 && again !== ifindex) {
             ifindex = again;
             addrs.clear();
-            n = c.sendto(fd, frame, frame.length, MSG_DONTWAIT, addrFor(frame), SOCKADDR_LL_SIZE);
+            n = sendVia(fd, frame);
           }
         }
         if (n < 0) throw new Error(`raw socket on ${device}: sendto failed: ${errnoText(c)}`);
