@@ -104,8 +104,13 @@ export interface HeartbeatKey {
 
 /** Builds a {@link HeartbeatKey}: the id lets the receiver pick the right key during a rotation. */
 export function makeKey(secret: Buffer): HeartbeatKey {
-  if (secret.length < 16) throw new Error(`heartbeat key too short: ${secret.length} bytes, need at least 16`);
-  const id = createHash('sha256').update('lvs-pulse heartbeat key id').update(secret).digest().readUInt32BE(0);
+  if (secret.length < 16)
+    throw new Error(`heartbeat key too short: ${secret.length} bytes, need at least 16`);
+  const id = createHash('sha256')
+    .update('lvs-pulse heartbeat key id')
+    .update(secret)
+    .digest()
+    .readUInt32BE(0);
   return { id: id === 0 ? 1 : id, secret: Buffer.from(secret) };
 }
 
@@ -224,7 +229,8 @@ export interface KeyRing {
  * With `auth: 'none'` the MAC is not checked. Never throws on any input.
  */
 export function decode(buf: Buffer, auth: 'hmac' | 'none', keys: KeyRing): DecodeResult {
-  if (buf.length !== MESSAGE_LENGTH) return { ok: false, reason: 'wrong-length', detail: `${buf.length} bytes` };
+  if (buf.length !== MESSAGE_LENGTH)
+    return { ok: false, reason: 'wrong-length', detail: `${buf.length} bytes` };
   if (buf.readUInt16BE(0) !== MAGIC) return { ok: false, reason: 'unknown-version', detail: 'bad magic' };
   if (buf[2] !== VERSION) return { ok: false, reason: 'unknown-version', detail: `version ${buf[2]}` };
   let usedKey: HeartbeatKey | undefined;
@@ -236,7 +242,8 @@ export function decode(buf: Buffer, auth: 'hmac' | 'none', keys: KeyRing): Decod
         : keys.previous && keys.previous.id === id
           ? keys.previous
           : undefined;
-    if (!key) return { ok: false, reason: 'bad-mac', detail: id === 0 ? 'unauthenticated' : 'unknown key id' };
+    if (!key)
+      return { ok: false, reason: 'bad-mac', detail: id === 0 ? 'unauthenticated' : 'unknown key id' };
     const want = mac(key.secret, buf.subarray(0, HEADER_LENGTH));
     if (!timingSafeEqual(want.subarray(0, MAC_LENGTH), buf.subarray(HEADER_LENGTH)))
       return { ok: false, reason: 'bad-mac' };
@@ -287,7 +294,8 @@ export function decodePiranha(
   buf: Buffer,
   littleEndian = true,
 ): { ok: true; running: boolean } | { ok: false; reason: DropReason; detail?: string } {
-  if (buf.length !== PIRANHA_LENGTH) return { ok: false, reason: 'wrong-length', detail: `${buf.length} bytes` };
+  if (buf.length !== PIRANHA_LENGTH)
+    return { ok: false, reason: 'wrong-length', detail: `${buf.length} bytes` };
   const v = littleEndian ? buf.readUInt32LE(0) : buf.readUInt32BE(0);
   if (v === PIRANHA_RUNNING) return { ok: true, running: true };
   if (v === PIRANHA_STOPPED) return { ok: true, running: false };

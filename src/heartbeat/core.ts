@@ -17,8 +17,8 @@ import {
   type MessageType,
   type PathName,
 } from './codec.js';
-import { type FailoverFsm, type FsmInput, type FsmOutput, type Transition } from './fsm.js';
-import { chooseSendKey, Receiver } from './receiver.js';
+import type { FailoverFsm, FsmInput, FsmOutput, Transition } from './fsm.js';
+import { chooseSendKey, type Receiver } from './receiver.js';
 
 /** Monotonic time and timers. */
 export interface Clock {
@@ -101,7 +101,13 @@ export class HeartbeatCore extends EventEmitter {
     const now = this.opts.clock.now();
     const r = this.opts.receiver.receive(buf, from, path, now);
     if (!r.ok) {
-      this.opts.log.debug('heartbeat dropped', { op: 'receive', reason: r.reason, detail: r.detail, from, path });
+      this.opts.log.debug('heartbeat dropped', {
+        op: 'receive',
+        reason: r.reason,
+        detail: r.detail,
+        from,
+        path,
+      });
       return;
     }
     const a = r.accepted;
@@ -172,7 +178,10 @@ export class HeartbeatCore extends EventEmitter {
   }
 
   private sendAll(type: MessageType): void {
-    const key = this.opts.auth === 'hmac' ? chooseSendKey(this.opts.keys, this.opts.receiver.peerNewestKeyId) : undefined;
+    const key =
+      this.opts.auth === 'hmac'
+        ? chooseSendKey(this.opts.keys, this.opts.receiver.peerNewestKeyId)
+        : undefined;
     for (const path of this.opts.paths) {
       const buf = encode(this.buildMessage(type, path), key);
       this.opts.transport.send(path, buf);

@@ -16,7 +16,13 @@
  */
 import type { NodeName } from '../config/model.js';
 import type { Log } from '../lib/log.js';
-import { addressToBytes, type HeartbeatMessage, type MessageType, type PathName, type WireState } from './codec.js';
+import {
+  addressToBytes,
+  type HeartbeatMessage,
+  type MessageType,
+  type PathName,
+  type WireState,
+} from './codec.js';
 
 /** A router's state. `stopped` is final (after a stop). */
 export type RouterState = 'starting' | 'standby' | 'active' | 'fault' | 'stopping' | 'stopped';
@@ -111,7 +117,10 @@ interface Handover {
  * Election: true if `a` beats `b` (higher priority, then the lower address). Deterministic and the same on
  * both routers.
  */
-export function wins(a: { address: string; priority: number }, b: { address: string; priority: number }): boolean {
+export function wins(
+  a: { address: string; priority: number },
+  b: { address: string; priority: number },
+): boolean {
   if (a.priority !== b.priority) return a.priority > b.priority;
   return Buffer.compare(addressToBytes(a.address), addressToBytes(b.address)) < 0;
 }
@@ -213,14 +222,16 @@ export class FailoverFsm {
       if (d !== undefined) c.push(d);
     }
     if (this.handover) c.push(this.handover.until);
-    if (this.preemptSince !== undefined && !this.preemptAsked) c.push(this.preemptSince + this.cfg.preemptDelayMs);
+    if (this.preemptSince !== undefined && !this.preemptAsked)
+      c.push(this.preemptSince + this.cfg.preemptDelayMs);
     if (this.takeoverUntil !== undefined) c.push(this.takeoverUntil);
     return c.length ? Math.min(...c) : undefined;
   }
 
   private lastHeardAny(): number | undefined {
     let m: number | undefined;
-    for (const v of Object.values(this.peer.lastHeard)) if (v !== undefined && (m === undefined || v > m)) m = v;
+    for (const v of Object.values(this.peer.lastHeard))
+      if (v !== undefined && (m === undefined || v > m)) m = v;
     return m;
   }
 
@@ -236,7 +247,9 @@ export class FailoverFsm {
   }
 
   private peerHealthy(now: number): boolean {
-    return this.peerAlive(now) && this.peer.state === 'standby' && !this.peer.linkFault && !this.peer.childFault;
+    return (
+      this.peerAlive(now) && this.peer.state === 'standby' && !this.peer.linkFault && !this.peer.childFault
+    );
   }
 
   private peerName(): string {
@@ -267,7 +280,13 @@ export class FailoverFsm {
     return wins(this.cfg.self, { address: p.address, priority: this.peer.priority ?? p.priority });
   }
 
-  private go(out: FsmOutput[], to: RouterState, reason: TransitionReason, evidence: string, now: number): void {
+  private go(
+    out: FsmOutput[],
+    to: RouterState,
+    reason: TransitionReason,
+    evidence: string,
+    now: number,
+  ): void {
     const from = this.st;
     if (from === to) return;
     this.st = to;
@@ -319,7 +338,7 @@ export class FailoverFsm {
         this.onStop(out, now, input.graceful);
         break;
     }
-    if (this.started && this.st !== 'stopped') this.evaluate(out, now);
+    if (this.started && (this.st as RouterState) !== 'stopped') this.evaluate(out, now);
     return out;
   }
 
@@ -369,14 +388,20 @@ export class FailoverFsm {
     }
     if (this.takeoverUntil !== undefined && now >= this.takeoverUntil) {
       this.takeoverUntil = undefined;
-      this.log.warn(`takeover request not granted by peer ${this.peerName()}`, { op: 'takeover', result: 'timeout' });
+      this.log.warn(`takeover request not granted by peer ${this.peerName()}`, {
+        op: 'takeover',
+        result: 'timeout',
+      });
     }
   }
 
   /** The message type sent on each keepalive tick. */
   private periodicType(now: number): MessageType {
     if (this.handover || this.st === 'stopping') return 'farewell';
-    if (this.st === 'standby' && (this.takeoverUntil !== undefined || (this.preemptAsked && this.preemptDue(now))))
+    if (
+      this.st === 'standby' &&
+      (this.takeoverUntil !== undefined || (this.preemptAsked && this.preemptDue(now)))
+    )
       return 'claim';
     return 'keepalive';
   }
@@ -423,11 +448,14 @@ export class FailoverFsm {
     const key = `${this.cfg.configHash}/${theirs}`;
     if (this.mismatchReported === key) return;
     this.mismatchReported = key;
-    this.log.warn(`peer ${this.peerName()} runs a different LB config (hash ${theirs}, ours ${this.cfg.configHash})`, {
-      op: 'config-mismatch',
-      ours: this.cfg.configHash,
-      theirs,
-    });
+    this.log.warn(
+      `peer ${this.peerName()} runs a different LB config (hash ${theirs}, ours ${this.cfg.configHash})`,
+      {
+        op: 'config-mismatch',
+        ours: this.cfg.configHash,
+        theirs,
+      },
+    );
     out.push({ type: 'config-mismatch', ours: this.cfg.configHash, theirs });
   }
 
@@ -437,7 +465,13 @@ export class FailoverFsm {
   }
 
   /** Immediate reactions to a peer message (the standing rules are in evaluate()). */
-  private reactToPeer(out: FsmOutput[], now: number, type: MessageType, state: WireState, preempt: boolean): void {
+  private reactToPeer(
+    out: FsmOutput[],
+    now: number,
+    type: MessageType,
+    state: WireState,
+    preempt: boolean,
+  ): void {
     const peer = this.peerName();
     switch (this.st) {
       case 'starting':
@@ -487,7 +521,12 @@ export class FailoverFsm {
             out.push({ type: 'reannounce', reason: 'split-brain-resolved', evidence: ev });
           }
           if (type === 'claim' && state === 'standby' && !this.handover && this.peerHealthy(now)) {
-            this.startHandover(out, now, 'standby', preempt ? 'preempted by higher-priority peer' : 'peer requested takeover');
+            this.startHandover(
+              out,
+              now,
+              'standby',
+              preempt ? 'preempted by higher-priority peer' : 'peer requested takeover',
+            );
           }
         }
         break;
@@ -510,16 +549,34 @@ export class FailoverFsm {
             } else if (this.faulted()) {
               this.go(out, 'fault', 'fault', this.faultEvidence(), now);
             } else {
-              this.go(out, 'active', 'start-peer-inactive', `peer ${peer} says ${this.peer.state}: taking over`, now);
+              this.go(
+                out,
+                'active',
+                'start-peer-inactive',
+                `peer ${peer} says ${this.peer.state}: taking over`,
+                now,
+              );
             }
           } else if (now >= this.startedAt + this.cfg.deadtimeMs) {
             if (this.faulted()) this.go(out, 'fault', 'fault', this.faultEvidence(), now);
             else if (!this.peerAlive(now))
               this.go(out, 'active', 'peer-dead', `${this.silenceEvidence(now)}: taking over`, now);
             else if (this.weWin())
-              this.go(out, 'active', 'start-election', `both starting; we win (${this.electionEvidence()})`, now);
+              this.go(
+                out,
+                'active',
+                'start-election',
+                `both starting; we win (${this.electionEvidence()})`,
+                now,
+              );
             else
-              this.go(out, 'standby', 'start-election', `both starting; peer wins (${this.electionEvidence()})`, now);
+              this.go(
+                out,
+                'standby',
+                'start-election',
+                `both starting; peer wins (${this.electionEvidence()})`,
+                now,
+              );
           }
           break;
         }
@@ -544,16 +601,22 @@ export class FailoverFsm {
             this.startHandover(out, now, 'fault', this.faultEvidence());
           } else if (this.faulted() && !this.handover && !this.faultIgnoredLogged) {
             this.faultIgnoredLogged = true;
-            this.log.warn(`${this.faultEvidence()}; peer ${peer} not healthy: staying active`, { op: 'fault' });
+            this.log.warn(`${this.faultEvidence()}; peer ${peer} not healthy: staying active`, {
+              op: 'fault',
+            });
           }
           if (this.handover && this.handover.target !== 'stopping' && !this.peerAlive(now)) {
-            this.log.warn(`handover cancelled: ${this.silenceEvidence(now)}`, { op: 'handover', result: 'peer-dead' });
+            this.log.warn(`handover cancelled: ${this.silenceEvidence(now)}`, {
+              op: 'handover',
+              result: 'peer-dead',
+            });
             this.handover = undefined;
           }
           break;
         }
         case 'fault': {
-          if (!this.faulted()) this.go(out, 'standby', 'fault-cleared', 'all faults cleared: standing by', now);
+          if (!this.faulted())
+            this.go(out, 'standby', 'fault-cleared', 'all faults cleared: standing by', now);
           break;
         }
         default:
@@ -623,7 +686,13 @@ export class FailoverFsm {
       return;
     }
     if (!this.peerAlive(now) || this.peer.state !== 'active') {
-      this.go(out, 'active', 'takeover-request', `takeover requested; peer ${this.peerName()} not active`, now);
+      this.go(
+        out,
+        'active',
+        'takeover-request',
+        `takeover requested; peer ${this.peerName()} not active`,
+        now,
+      );
       return;
     }
     this.released = false;

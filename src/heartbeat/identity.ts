@@ -25,7 +25,12 @@ export function detectNode(model: LvsModel, localAddresses: string[], override?:
       (r.privateAddress !== undefined && local.has(canonicalAddress(r.privateAddress))));
   if (has(model.primary)) return 'primary';
   if (has(model.backup)) return 'backup';
-  const want = [model.primary.address, model.primary.privateAddress, model.backup?.address, model.backup?.privateAddress]
+  const want = [
+    model.primary.address,
+    model.primary.privateAddress,
+    model.backup?.address,
+    model.backup?.privateAddress,
+  ]
     .filter(Boolean)
     .join(', ');
   throw new Error(
@@ -37,7 +42,8 @@ export function detectNode(model: LvsModel, localAddresses: string[], override?:
 /** The routers as seen from `node`: self and peer (undefined when no backup runs). */
 export function routersFor(model: LvsModel, node: NodeName): { self: RouterConfig; peer?: RouterConfig } {
   const peerActive = model.backupActive && model.backup !== undefined;
-  if (node === 'primary') return peerActive ? { self: model.primary, peer: model.backup! } : { self: model.primary };
+  if (node === 'primary')
+    return peerActive ? { self: model.primary, peer: model.backup! } : { self: model.primary };
   if (!model.backup) throw new Error('heartbeat: --node backup but the config has no backup router');
   return { self: model.backup, peer: model.primary };
 }
@@ -69,7 +75,8 @@ export function fsmConfigFrom(model: LvsModel, node: NodeName, configHash: strin
   };
   if (peer) {
     cfg.peer = { address: canonicalAddress(peer.address), priority: peer.priority };
-    if (peer.privateAddress && self.privateAddress) cfg.peer.privateAddress = canonicalAddress(peer.privateAddress);
+    if (peer.privateAddress && self.privateAddress)
+      cfg.peer.privateAddress = canonicalAddress(peer.privateAddress);
   }
   return cfg;
 }

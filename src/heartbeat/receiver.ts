@@ -45,7 +45,9 @@ export type Accepted =
   | { kind: 'message'; msg: HeartbeatMessage; path: PathName; authenticated: boolean; oldKey: boolean }
   | { kind: 'piranha'; running: boolean; path: PathName };
 
-export type ReceiveResult = { ok: true; accepted: Accepted } | { ok: false; reason: DropReason; detail?: string };
+export type ReceiveResult =
+  | { ok: true; accepted: Accepted }
+  | { ok: false; reason: DropReason; detail?: string };
 
 export interface ReceiverCounters {
   received: number;
@@ -106,7 +108,9 @@ export class Receiver {
   }
 
   /** Replaces keys / grace / compat (config reload). Replay state is kept. */
-  update(patch: Partial<Pick<ReceiverOptions, 'keys' | 'auth' | 'unconfirmedGraceMs' | 'piranhaCompat'>>): void {
+  update(
+    patch: Partial<Pick<ReceiverOptions, 'keys' | 'auth' | 'unconfirmedGraceMs' | 'piranhaCompat'>>,
+  ): void {
     this.opts = { ...this.opts, ...patch };
   }
 
@@ -139,7 +143,8 @@ export class Receiver {
     if (src !== undefined && this.selfSources.has(src)) return this.drop('self');
     const srcPath = src === undefined ? undefined : this.peerSources.get(src);
     if (srcPath === undefined) return this.drop('not-peer', `source ${from}`);
-    if (path !== 'multicast' && srcPath !== path) return this.drop('wrong-path', `${srcPath} address on ${path}`);
+    if (path !== 'multicast' && srcPath !== path)
+      return this.drop('wrong-path', `${srcPath} address on ${path}`);
 
     if (buf.length === PIRANHA_LENGTH && this.opts.piranhaCompat) {
       const p = decodePiranha(buf);

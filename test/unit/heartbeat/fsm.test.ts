@@ -26,7 +26,10 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       assert.equal(pair.state('r1'), 'active');
       const t = pair.nodes.r1.transitions[0]!;
       assert.equal(t.reason, 'peer-dead');
-      assert.match(t.evidence, /peer 198\.18\.0\.12 not heard since start \(100 ms\) on public\+private: taking over/);
+      assert.match(
+        t.evidence,
+        /peer 198\.18\.0\.12 not heard since start \(100 ms\) on public\+private: taking over/,
+      );
     });
 
     it('both starting together: exactly one active (higher priority), never two', async () => {
@@ -35,7 +38,10 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       pair.nodes.r1.core.start();
       for (let i = 0; i < 300; i++) {
         await pair.tick(1);
-        assert.ok(!(pair.state('r1') === 'active' && pair.state('r2') === 'active'), `double active at ${i} ms`);
+        assert.ok(
+          !(pair.state('r1') === 'active' && pair.state('r2') === 'active'),
+          `double active at ${i} ms`,
+        );
       }
       assert.equal(pair.state('r1'), 'active');
       assert.equal(pair.state('r2'), 'standby');
@@ -70,7 +76,13 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       pair.crash('r1');
       r2.core.start();
       // r2 alone → active after 1000 ms; put a child fault on it so it is in fault state instead.
-      r2.core.feed({ type: 'fault', now: performance.now(), source: 'child', on: true, detail: 'lb apply failed' });
+      r2.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'child',
+        on: true,
+        detail: 'lb apply failed',
+      });
       await pair.tick(1100);
       assert.equal(pair.state('r2'), 'fault');
       const r1 = pair.restart('r1');
@@ -114,7 +126,10 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       const healedAt = performance.now();
       await pair.until(() => pair.state('r2') !== 'active', 100);
       const took = performance.now() - healedAt;
-      assert.ok(took <= pair.opts.keepaliveMs + 1, `resolved in ${took} ms (keepalive ${pair.opts.keepaliveMs})`);
+      assert.ok(
+        took <= pair.opts.keepaliveMs + 1,
+        `resolved in ${took} ms (keepalive ${pair.opts.keepaliveMs})`,
+      );
       assert.equal(pair.state('r1'), 'active');
       assert.equal(pair.state('r2'), 'standby');
       const t = pair.nodes.r2.transitions.at(-1)!;
@@ -142,7 +157,10 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       await pair.tick(50);
       assert.equal(pair.state('r1'), 'active');
       assert.equal(pair.state('r2'), 'standby');
-      assert.match(pair.nodes.r2.transitions.at(-1)!.evidence, /equal priority 100, address 198\.18\.0\.12 vs 198\.18\.0\.11/);
+      assert.match(
+        pair.nodes.r2.transitions.at(-1)!.evidence,
+        /equal priority 100, address 198\.18\.0\.12 vs 198\.18\.0\.11/,
+      );
     });
   });
 
@@ -167,7 +185,10 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       assert.equal(leave.to, 'stopping');
       assert.equal(leave.reason, 'handover');
       assert.ok(leave.at >= pair.nodes.r2.transitions.at(-1)!.at, 'r1 left active after r2 became active');
-      assert.match(leave.evidence, /peer 198\.18\.0\.12 confirmed active 4 ms after our farewell \(graceful stop\)/);
+      assert.match(
+        leave.evidence,
+        /peer 198\.18\.0\.12 confirmed active 4 ms after our farewell \(graceful stop\)/,
+      );
       assert.equal(pair.nodes.r2.transitions.at(-1)!.reason, 'peer-farewell');
     });
 
@@ -253,7 +274,13 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       const t = pair.nodes.r1.transitions.at(-1)!;
       assert.equal(t.reason, 'handover');
       // Cleared: r1 goes standby, r2 stays active (no preempt).
-      pair.nodes.r1.core.feed({ type: 'fault', now: performance.now(), source: 'link', on: false, detail: 'eth1 up' });
+      pair.nodes.r1.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'link',
+        on: false,
+        detail: 'eth1 up',
+      });
       await pair.tick(200);
       assert.equal(pair.state('r1'), 'standby');
       assert.equal(pair.state('r2'), 'active');
@@ -261,28 +288,58 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
 
     it('link fault on the active with an unhealthy peer: stays active', async () => {
       await bootPair();
-      pair.nodes.r2.core.feed({ type: 'fault', now: performance.now(), source: 'link', on: true, detail: 'eth0 down' });
+      pair.nodes.r2.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'link',
+        on: true,
+        detail: 'eth0 down',
+      });
       await pair.tick(50);
       assert.equal(pair.state('r2'), 'fault');
-      pair.nodes.r1.core.feed({ type: 'fault', now: performance.now(), source: 'link', on: true, detail: 'eth1 down' });
+      pair.nodes.r1.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'link',
+        on: true,
+        detail: 'eth1 down',
+      });
       await pair.tick(1000);
       assert.equal(pair.state('r1'), 'active');
     });
 
     it('a standby with a link down never takes over, even when the active dies', async () => {
       await bootPair();
-      pair.nodes.r2.core.feed({ type: 'fault', now: performance.now(), source: 'link', on: true, detail: 'eth0 down' });
+      pair.nodes.r2.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'link',
+        on: true,
+        detail: 'eth0 down',
+      });
       pair.crash('r1');
       await pair.tick(2000);
       assert.equal(pair.state('r2'), 'fault');
       // Link back: peer still dead → now it takes over.
-      pair.nodes.r2.core.feed({ type: 'fault', now: performance.now(), source: 'link', on: false, detail: 'eth0 up' });
+      pair.nodes.r2.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'link',
+        on: false,
+        detail: 'eth0 up',
+      });
       assert.equal(pair.state('r2'), 'active');
     });
 
     it('child fault (hard_shutdown) on the active: same handover', async () => {
       await bootPair();
-      pair.nodes.r1.core.feed({ type: 'fault', now: performance.now(), source: 'child', on: true, detail: 'lb apply failed' });
+      pair.nodes.r1.core.feed({
+        type: 'fault',
+        now: performance.now(),
+        source: 'child',
+        on: true,
+        detail: 'lb apply failed',
+      });
       await pair.until(() => pair.state('r2') === 'active' && pair.state('r1') === 'fault', 20);
     });
   });
@@ -302,7 +359,8 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
   describe('timing', () => {
     it('reconfigure changes timers in place without a state change', async () => {
       await bootPair({ keepaliveMs: 20, deadtimeMs: 100 });
-      for (const n of ['r1', 'r2'] as const) pair.nodes[n].core.fsm.reconfigure({ keepaliveMs: 200, deadtimeMs: 1000 });
+      for (const n of ['r1', 'r2'] as const)
+        pair.nodes[n].core.fsm.reconfigure({ keepaliveMs: 200, deadtimeMs: 1000 });
       const sent = pair.wire.length;
       await pair.tick(1000);
       assert.ok(pair.wire.length - sent <= 25, `${pair.wire.length - sent} packets in 1 s at 200 ms`);

@@ -51,7 +51,10 @@ export class Pair {
   readonly opts: Required<Omit<PairOptions, 'keys1' | 'keys2'>> & { keys1: KeyRing; keys2: KeyRing };
 
   constructor(o: PairOptions = {}) {
-    this.clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    this.clock = sinon.useFakeTimers({
+      now: 1_000_000,
+      toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'],
+    });
     this.opts = {
       keepaliveMs: o.keepaliveMs ?? 20,
       deadtimeMs: o.deadtimeMs ?? 100,
@@ -110,7 +113,6 @@ export class Pair {
     });
     const fsm = new FailoverFsm(this.fsmConfig(name), log);
     const other: 'r1' | 'r2' = name === 'r1' ? 'r2' : 'r1';
-    // biome-ignore lint/style/useConst: assigned after the core that refers to it
     let h: NodeHandle;
     const core = new HeartbeatCore({
       fsm,

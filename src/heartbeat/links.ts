@@ -1,0 +1,92 @@
+/**
+ * Link monitor (monitor_links): polls /sys/class/net/IF/carrier and operstate. Works for bonds and VLANs
+ * (their operstate follows their slaves/parent), which Piranha's ethtool check could not.
+ * The sysfs reader is injected so tests need no real interfaces.
+ */
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+
+/** Reads a sysfs attribute; returns undefined when it cannot be read (no interface, admin down → EINVAL). */
+export type SysfsReader = (path: string) => string | undefined;
+
+export const readSysfs: SysfsReader = (path) => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+export interface LinkState {
+  up: boolean;
+  /** e.g. `eth1 down (carrier 0, operstate down)`. */
+  detail: string;
+}
+
+/**
+ * One interface's state: up when carrier is 1 and operstate is up (or unknown, which dummy/tun/some veth
+ * report while working). `lowerlayerdown`, `dormant`, `down`, missing files → down.
+ */
+export function linkState(iface: string, read: SysfsReader = readSysfs): LinkState {
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface))
+    return { up: false, detail: `${iface}: not an interface name` };
+  const base = `/sys/class/net/${iface}`;
+  const oper = read(`${base}/operstate`);
+  if (oper === undefined) return { up: false, detail: `${iface} missing (no ${base})` };
+  const carrier = read(`${base}/carrier`);
+  const up = carrier === '1' && (oper === 'up' || oper === 'unknown');
+  return { up, detail: `${iface} ${up ? 'up' : 'down'} (carrier ${carrier ?? 'n/a'}, operstate ${oper})` };
+}
+
+export interface LinkMonitorOptions {
+  interfaces: string[];
+  intervalMs: number;
+  read?: SysfsReader;
+}
+
+/**
+ * Polls the interfaces and emits 'change' ({ on: boolean, detail }) when the aggregate fault changes:
+ * `on` = at least one monitored link is down; `detail` names the down links (or "all links up").
+ */
+export class LinkMonitor extends EventEmitter {
+  private timer: NodeJS.Timeout | undefined;
+  private faultDetail: string | undefined;
+  private readonly read: SysfsReader;
+
+  constructor(private opts: LinkMonitorOptions) {
+    super();
+    this.read = opts.read ?? readSysfs;
+  }
+
+  /** Checks now; returns the current fault (undefined = all up). Emits 'change' if it changed. */
+  check(): string | undefined {
+    const down = this.opts.interfaces.map((i) => linkState(i, this.read)).filter((s) => !s.up);
+    const detail = down.length ? down.map((d) => d.detail).join('; ') : undefined;
+    if (detail !== this.faultDetail) {
+      const was = this.faultDetail;
+      this.faultDetail = detail;
+      if (detail !== undefined || was !== undefined)
+        this.emit('change', { on: detail !== undefined, detail: detail ?? 'all links up' });
+    }
+    return detail;
+  }
+
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.opts.intervalMs);
+    this.timer.unref?.();
+  }
+
+  reconfigure(interfaces: string[], intervalMs: number): void {
+    this.opts = { ...this.opts, interfaces, intervalMs };
+    if (this.timer) {
+      this.stop();
+      this.start();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
