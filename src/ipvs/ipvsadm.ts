@@ -1,0 +1,131 @@
+/**
+ * The ipvsadm edge: read the kernel's IPVS table (`ipvsadm -Sn`, timeouts from `-L --timeout`), apply a
+ * batch through `ipvsadm -R` on stdin, then RE-READ and verify — `ipvsadm -R` applies line by line, never
+ * rolls back, and exits with the status of the last line only. A mismatch is retried once (only the ops
+ * still missing), then raised as {@link LbApplyError}. Connection sync: `--start-daemon` / `--stop-daemon`.
+ */
+import type { Log } from '../lib/log';
+import { LbApplyError, type LbDriver, type SyncReport } from './backend';
+import { diffTables } from './diff';
+import type { Exec } from './exec';
+import { type LbOp, opArgs, parseSave, parseTimeouts, restoreScript } from './format';
+import type { LbService, LbTableState, LbTimeouts } from './table';
+
+/** What the kernel holds now. */
+export interface IpvsActual {
+  services: LbService[];
+  timeouts?: LbTimeouts;
+}
+
+/** Talks to the kernel through the ipvsadm binary. */
+export class IpvsadmDriver implements LbDriver {
+  readonly name = 'ipvsadm' as const;
+  private daemonRole: 'master' | 'backup' | 'none' = 'none';
+  private readonly reportedProblems = new Set<string>();
+
+  constructor(private readonly opts: { path: string; exec: Exec; log: Log }) {}
+
+  private async ipvsadm(args: string[], input?: string) {
+    return this.opts.exec(this.opts.path, args, input);
+  }
+
+  /** Read the table (`-Sn`) and the timeouts; throws when ipvsadm itself fails. */
+  async read(): Promise<IpvsActual> {
+    const save = await this.ipvsadm(['-Sn']);
+    if (save.code !== 0) throw new Error(`ipvsadm -Sn failed (exit ${save.code}): ${save.stderr.trim()}`);
+    const { services, problems } = parseSave(save.stdout);
+    for (const p of problems) {
+      const k = `${p.reason}|${p.text}`;
+      if (this.reportedProblems.has(k)) continue;
+      this.reportedProblems.add(k);
+      this.opts.log.warn('ipvsadm -Sn line not understood; ignored', {
+        line: p.line,
+        text: p.text,
+        reason: p.reason,
+      });
+    }
+    const t = await this.ipvsadm(['-Ln', '--timeout']);
+    const timeouts = t.code === 0 ? parseTimeouts(t.stdout) : undefined;
+    return timeouts ? { services, timeouts } : { services };
+  }
+
+  /** Send one batch: `--set` separately (not a restore line), the rest through `ipvsadm -R`. */
+  async apply(ops: LbOp[]): Promise<string[]> {
+    const errors: string[] = [];
+    for (const op of ops) {
+      if (op.op !== 'set-timeouts') continue;
+      const r = await this.ipvsadm(opArgs(op));
+      if (r.code !== 0) errors.push(`ipvsadm ${opArgs(op).join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+    }
+    const script = restoreScript(ops);
+    if (script) {
+      const r = await this.ipvsadm(['-R'], script);
+      // Exit status is the last line's only: stderr lists every rejected line; verification decides.
+      if (r.code !== 0 || r.stderr.trim()) errors.push(`ipvsadm -R: exit ${r.code}: ${r.stderr.trim()}`);
+    }
+    return errors;
+  }
+
+  async sync(desired: LbTableState, owned: ReadonlySet<string>): Promise<SyncReport> {
+    let actual = await this.read();
+    const first = diffTables(desired, actual, owned);
+    if (first.ops.length === 0)
+      return { ops: 0, foreign: first.foreign, actual: actual.services, warnings: [] };
+    let sent = first.ops.length;
+    let errors = await this.apply(first.ops);
+    actual = await this.read();
+    let rest = diffTables(desired, actual, owned);
+    if (rest.ops.length > 0) {
+      this.opts.log.warn('ipvsadm apply did not verify; retrying the missing operations once', {
+        missing: rest.ops.map((o) => opArgs(o).join(' ')).slice(0, 10),
+        errors,
+      });
+      sent += rest.ops.length;
+      errors = await this.apply(rest.ops);
+      actual = await this.read();
+      rest = diffTables(desired, actual, owned);
+      if (rest.ops.length > 0) {
+        throw new LbApplyError('ipvsadm', [
+          ...rest.ops.map((o) => `still needed: ${opArgs(o).join(' ')}`),
+          ...errors,
+        ]);
+      }
+    }
+    return { ops: sent, foreign: rest.foreign, actual: actual.services, warnings: [] };
+  }
+
+  /**
+   * Switch the IPVS connection sync daemon to `role` (stopping the other role first); 'none' stops both.
+   * Errors are logged, not thrown: connection sync is an optimisation, not a reason to fail over.
+   */
+  async syncDaemon(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void> {
+    if (role === this.daemonRole) return;
+    const old = this.daemonRole;
+    if (old !== 'none') {
+      const r = await this.ipvsadm(['--stop-daemon', old]);
+      if (r.code !== 0)
+        this.opts.log.warn('ipvsadm --stop-daemon failed', { role: old, error: r.stderr.trim() });
+    }
+    this.daemonRole = 'none';
+    if (role === 'none') return;
+    const r = await this.ipvsadm([
+      '--start-daemon',
+      role,
+      '--mcast-interface',
+      iface,
+      '--syncid',
+      String(id),
+    ]);
+    if (r.code !== 0) {
+      this.opts.log.error('ipvsadm --start-daemon failed', {
+        role,
+        iface,
+        syncid: id,
+        error: r.stderr.trim(),
+      });
+      return;
+    }
+    this.daemonRole = role;
+    this.opts.log.info('connection sync daemon started', { role, iface, syncid: id });
+  }
+}
