@@ -5,8 +5,12 @@
  * Two forms, both broadcast (dst ff:ff:ff:ff:ff:ff), both with sender IP = target IP = VIP:
  * - `request` (opcode 1, target MAC 00:00:00:00:00:00): the RFC 5227 "ARP announcement". Linux, most
  *   switches and most hosts update an existing cache entry from it; it is the default.
- * - `reply` (opcode 2, target MAC ff:ff:ff:ff:ff:ff): what Piranha's `send_arp` sent (and MetalLB sends).
- *   Some older stacks and switches only learn from replies; `form: both` sends one of each.
+ * - `reply` (opcode 2, target MAC = sender MAC): the RFC 2002 §4.6 gratuitous reply, the opcode Piranha's
+ *   `send_arp` used. Some older stacks and switches only learn from replies; `form: both` sends one of each.
+ *   The target MAC matters: Linux (`arp_is_garp`) treats a reply as gratuitous only when target MAC = sender
+ *   MAC. A reply with a broadcast target MAC is ignored by a Linux neighbour whose entry was updated less
+ *   than `locktime` (1 s) ago — measured in the lab: the client kept the old router's MAC — while this form
+ *   and the request form moved it at once.
  */
 import { parseIPv4 } from './addr';
 
@@ -23,7 +27,7 @@ const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 /**
  * Builds one 42-byte gratuitous ARP frame announcing `ip` at `mac`.
  *
- * @param form `request` (opcode 1, target MAC zero) or `reply` (opcode 2, target MAC broadcast).
+ * @param form `request` (opcode 1, target MAC zero) or `reply` (opcode 2, target MAC = `mac`).
  * @param mac the sender's 6-byte hardware address (the interface that now holds the VIP).
  * @param ip the VIP, dotted quad.
  * @throws Error when `mac` is not 6 bytes or `ip` is not an IPv4 address.
@@ -47,7 +51,7 @@ export function gratuitousArp(form: ArpForm, mac: Uint8Array, ip: string): Buffe
   f.writeUInt16BE(form === 'request' ? ARP_OP_REQUEST : ARP_OP_REPLY, 20);
   f.set(mac, 22); // sender hardware address
   f.set(ipBytes, 28); // sender protocol address = VIP
-  if (form === 'reply') f.set(BROADCAST, 32); // target hardware address (request form: zero)
+  if (form === 'reply') f.set(mac, 32); // target hardware address = sender's (request form: zero)
   f.set(ipBytes, 38); // target protocol address = VIP
   return f;
 }

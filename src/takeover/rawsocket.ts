@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
+import { libc as sharedLibc } from '../lib/libc';
 import { parseMac } from './addr';
 
 const AF_PACKET = 17;
@@ -39,7 +40,7 @@ interface Libc {
 let libc: Libc | undefined;
 function loadLibc(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = sharedLibc().lib; // one libc handle for the whole process (src/lib/libc.ts)
   libc = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     sendto: lib.func(

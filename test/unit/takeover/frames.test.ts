@@ -29,7 +29,7 @@ describe('takeover/arp: gratuitous ARP frames', () => {
     );
   });
 
-  it("reply form: opcode 2, target MAC broadcast (Piranha's send_arp)", () => {
+  it('reply form: opcode 2, target MAC = sender MAC (RFC 2002; Linux ignores a broadcast one)', () => {
     const f = gratuitousArp('reply', MAC, '198.18.1.1');
     assert.equal(f.length, 42);
     assert.equal(
@@ -44,7 +44,7 @@ describe('takeover/arp: gratuitous ARP frames', () => {
         '0002' +
         '021122334455' +
         'c6120101' +
-        'ffffffffffff' +
+        '021122334455' + // target MAC = sender MAC
         'c6120101',
     );
   });
