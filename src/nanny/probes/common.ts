@@ -90,13 +90,14 @@ export const REGEX_WINDOW = 254;
 
 /**
  * Builds a matcher for `expect`: `*` matches anything (even an empty reply), `useRegex` = unanchored
- * regular expression over the first 254 bytes of the first read, otherwise the reply must start with the
+ * regular expression over the first 254 bytes of the first read (JavaScript syntax with the `s` flag, which
+ * matches POSIX ERE for the expressions people write: `.` also matches a newline), otherwise the reply must start with the
  * expect bytes. Throws (at config time) on a bad regular expression.
  */
 export function replyMatcher(expect: string, useRegex: boolean): ReplyMatcher {
   if (expect === '*') return { check: () => undefined };
   if (useRegex) {
-    const re = new RegExp(expect);
+    const re = new RegExp(expect, 's'); // POSIX regexec without REG_NEWLINE: `.` matches a newline too
     return {
       check: (reply) =>
         re.test(reply.subarray(0, REGEX_WINDOW).toString('latin1'))
