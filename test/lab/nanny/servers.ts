@@ -12,13 +12,13 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer as httpServer } from 'node:http';
 import { createServer as httpsServer } from 'node:https';
-import { createServer as tcpServer } from 'node:net';
+import { type Socket, createServer as tcpServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
 const [bind = '198.18.1.21', certFile, keyFile] = process.argv.slice(2);
 const waits: Promise<void>[] = [];
 
-function tcp(port: number, onConn: Parameters<typeof tcpServer>[0]): void {
+function tcp(port: number, onConn: (c: Socket) => void): void {
   const s = tcpServer(onConn);
   waits.push(new Promise((r) => s.listen(port, bind, () => r())));
 }
