@@ -53,7 +53,7 @@ export class Pair {
   constructor(o: PairOptions = {}) {
     this.clock = sinon.useFakeTimers({
       now: 1_000_000,
-      toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'],
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
     });
     this.opts = {
       keepaliveMs: o.keepaliveMs ?? 20,
