@@ -10,7 +10,7 @@ import { buildLvsLab, LAB_NET, type LvsLab } from '../../../src/lab/topology';
 import { MemoryLog } from '../../../src/lib/log';
 import { model, rs, vs } from '../../unit/ipvs/fixture';
 
-const TRAFFIC = 'test/lab/ipvs/traffic.ts';
+const TRAFFIC = 'test/lab/ipvs/traffic.cjs';
 
 /** First stdout line of a child that matches `re`. */
 function lineMatching(child: ChildProcess, re: RegExp, timeoutMs = 10000): Promise<string> {
@@ -56,14 +56,7 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
         name,
         '80',
       ]);
-      const line = lab.spawn(r.ns, process.execPath, [
-        '--import',
-        'tsx',
-        TRAFFIC,
-        'line-server',
-        name,
-        '7000',
-      ]);
+      const line = lab.spawn(r.ns, process.execPath, [TRAFFIC, 'line-server', name, '7000']);
       ready.push(lineMatching(web, /^listening/), lineMatching(line, /^listening/));
     }
     await Promise.all(ready);
@@ -97,8 +90,6 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
 
   async function http(count: number): Promise<{ counts: Record<string, number>; failed: number }> {
     const { stdout } = await lvs!.lab.exec('client', process.execPath, [
-      '--import',
-      'tsx',
       TRAFFIC,
       'http',
       `http://${LAB_NET.vip}/`,
@@ -128,14 +119,9 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
   });
 
   it('a weight change mid-stream keeps an established connection on its real server', async () => {
-    hold = lvs!.lab.spawn(
-      'client',
-      process.execPath,
-      ['--import', 'tsx', TRAFFIC, 'hold', LAB_NET.vip, '7000'],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    hold = lvs!.lab.spawn('client', process.execPath, [TRAFFIC, 'hold', LAB_NET.vip, '7000'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const replies = createInterface({ input: hold.stdout! });
     const it = replies[Symbol.asyncIterator]();
     const next = async () => (await it.next()).value as string;
