@@ -412,6 +412,8 @@ export class FailoverFsm {
 
   private onMessage(out: FsmOutput[], now: number, path: PathName, msg: HeartbeatMessage): void {
     const p = this.peer;
+    this.noteReturn(out, now);
+    this.prevType = p.lastType;
     p.lastHeard[path] = now;
     p.state = msg.state;
     p.priority = msg.priority;
@@ -427,8 +429,22 @@ export class FailoverFsm {
     this.reactToPeer(out, now, msg.type, msg.state, msg.flags.preempt);
   }
 
+  /**
+   * An active that hears the peer again after a silence of deadtime or more re-announces: the peer has
+   * probably taken the VIPs meanwhile (partition) and may already have let go before we saw it active.
+   */
+  private noteReturn(out: FsmOutput[], now: number): void {
+    if (this.st !== 'active' || this.handover) return;
+    const l = this.lastHeardAny();
+    if (l === undefined || now - l < this.cfg.deadtimeMs) return;
+    const ev = `peer ${this.peerName()} back after ${fmt(now - l)} of silence: re-announcing`;
+    this.log.info(ev, { op: 'reannounce', reason: 'peer-returned' });
+    out.push({ type: 'reannounce', reason: 'peer-returned', evidence: ev });
+  }
+
   private onPiranha(out: FsmOutput[], now: number, path: PathName, running: boolean): void {
     const p = this.peer;
+    this.noteReturn(out, now);
     p.lastHeard[path] = now;
     p.state = running ? 'active' : 'standby';
     p.linkFault = false;
@@ -512,6 +528,8 @@ export class FailoverFsm {
               `split brain: peer ${peer} is active too and wins (${this.electionEvidence()}): releasing`,
               now,
             );
+            // Tell the survivor we let go (it re-announces even if it never saw us active).
+            out.push({ type: 'send', message: 'farewell' });
           }
         } else {
           if (this.splitBrain) {
@@ -519,6 +537,11 @@ export class FailoverFsm {
             const ev = `split brain resolved: peer ${peer} now ${state}`;
             this.log.info(ev, { op: 'split-brain', result: 'resolved' });
             out.push({ type: 'reannounce', reason: 'split-brain-resolved', evidence: ev });
+          }
+          if (type === 'farewell' && this.prevType !== 'farewell' && !this.handover) {
+            const ev = `peer ${peer} let go (${state}): re-announcing`;
+            this.log.info(ev, { op: 'reannounce', reason: 'peer-released' });
+            out.push({ type: 'reannounce', reason: 'peer-released', evidence: ev });
           }
           if (type === 'claim' && state === 'standby' && !this.handover && this.peerHealthy(now)) {
             this.startHandover(
@@ -652,6 +675,8 @@ export class FailoverFsm {
     }
   }
   private preemptAsked = false;
+  /** The peer's message type before the current one (a farewell comes on every path: react once). */
+  private prevType: MessageType | undefined;
 
   private startHandover(out: FsmOutput[], now: number, target: Handover['target'], why: string): void {
     this.handover = { target, since: now, until: now + this.cfg.handoverTimeoutMs, why };

@@ -138,7 +138,7 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       await pair.tick(100);
       assert.deepEqual(
         pair.nodes.r1.reannounces.map((r) => r.reason),
-        ['split-brain', 'split-brain-resolved'],
+        ['peer-returned', 'split-brain', 'split-brain-resolved', 'peer-released'],
       );
       assert.equal(pair.state('r1'), 'active');
       assert.equal(pair.state('r2'), 'standby');

@@ -1,0 +1,153 @@
+/**
+ * Runs one Heartbeat on its own (no takeover, no LB): for lab tests and measurements until the daemon
+ * wires it. Usage:
+ *
+ *   node --import tsx src/heartbeat/run-standalone.ts '<json>'
+ *
+ * where json = { node, primary:{address,privateAddress?,priority?}, backup:{…}, keepaliveMs?, deadtimeMs?,
+ * keyFile?, preempt?, handoverTimeoutMs?, port?, multicast?, monitorLinks?, linkInterfaces? }.
+ *
+ * stdout: one JSON object per line: {ev:'ready'}, {ev:'transition', from, to, reason, evidence, wall, mono},
+ * {ev:'reannounce', …}, {ev:'status', …}, {ev:'stopped'}.
+ * stdin commands, one per line: status | stop | stop-hard | release | takeover | fault link|child on|off DETAIL
+ */
+import { createInterface } from 'node:readline';
+import type { LvsModel, NodeName } from '../config/model.js';
+import type { Log, LogFields } from '../lib/log.js';
+import { Heartbeat } from './index.js';
+
+interface RunnerRouter {
+  address: string;
+  privateAddress?: string;
+  priority?: number;
+}
+
+interface RunnerConfig {
+  node: NodeName;
+  primary: RunnerRouter;
+  backup: RunnerRouter;
+  keepaliveMs?: number;
+  deadtimeMs?: number;
+  keyFile?: string;
+  preempt?: boolean;
+  preemptDelayMs?: number;
+  handoverTimeoutMs?: number;
+  port?: number;
+  multicast?: { group: string; interface?: string; ttl: number };
+  monitorLinks?: boolean;
+  linkInterfaces?: string[];
+  piranhaCompat?: boolean;
+}
+
+/** A minimal complete model around the heartbeat settings. */
+export function standaloneModel(c: RunnerConfig): LvsModel {
+  const router = (r: RunnerRouter, prio: number) => ({
+    address: r.address,
+    ...(r.privateAddress ? { privateAddress: r.privateAddress } : {}),
+    priority: r.priority ?? prio,
+  });
+  return {
+    serialNo: 1,
+    service: 'lvs',
+    primary: router(c.primary, 200),
+    backup: router(c.backup, 100),
+    backupActive: true,
+    heartbeat: {
+      port: c.port ?? 539,
+      keepaliveMs: c.keepaliveMs ?? 20,
+      deadtimeMs: c.deadtimeMs ?? 100,
+      auth: c.keyFile ? 'hmac' : 'none',
+      ...(c.keyFile ? { keyFile: c.keyFile } : {}),
+      ...(c.multicast ? { multicast: c.multicast } : {}),
+      piranhaCompat: c.piranhaCompat ?? false,
+      preempt: c.preempt ?? false,
+      preemptDelayMs: c.preemptDelayMs ?? 0,
+      handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
+      rtPriority: 0,
+      worker: false,
+    },
+    announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
+    network: 'nat',
+    monitorLinks: c.monitorLinks ?? false,
+    linkInterfaces: c.linkInterfaces ?? [],
+    syncDaemon: { enabled: false, interface: 'eth0', id: 0 },
+    timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
+    hardShutdown: true,
+    hooks: { timeoutMs: 5000 },
+    lb: { backend: 'none', ipvsadmPath: '/sbin/ipvsadm', hotStandby: false, onStop: 'keep' },
+    logLevel: 'info',
+    metrics: { listen: '127.0.0.1:0' },
+    legacy: {},
+    virtualServers: [],
+    failoverServices: [],
+  };
+}
+
+function out(obj: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ ...obj, wall: Date.now(), mono: performance.now() })}\n`);
+}
+
+/** Logs to stderr as JSON lines. */
+function stderrLog(base: LogFields = {}): Log {
+  const w = (level: string) => (msg: string, fields?: LogFields) =>
+    process.stderr.write(`${JSON.stringify({ level, msg, ...base, ...fields })}\n`);
+  return {
+    error: w('error'),
+    warn: w('warn'),
+    info: w('info'),
+    debug: () => {},
+    child: (f) => stderrLog({ ...base, ...f }),
+  };
+}
+
+async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (!arg) throw new Error('usage: run-standalone.ts JSON');
+  const cfg = JSON.parse(arg) as RunnerConfig;
+  const hb = new Heartbeat({
+    model: standaloneModel(cfg),
+    node: cfg.node,
+    log: stderrLog(),
+    configHash: 'feedfacefeedface',
+  });
+  hb.on('transition', (t) => out({ ev: 'transition', ...t }));
+  hb.on('reannounce', (r) => out({ ev: 'reannounce', ...r }));
+  hb.on('peer-config-mismatch', (m) => out({ ev: 'peer-config-mismatch', ...m }));
+  await hb.start();
+  out({ ev: 'ready', node: cfg.node });
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const [cmd, ...rest] = line.trim().split(/\s+/);
+    switch (cmd) {
+      case 'status':
+        out({ ev: 'status', ...hb.status() });
+        break;
+      case 'stop':
+      case 'stop-hard':
+        await hb.stop({ graceful: cmd === 'stop' });
+        out({ ev: 'stopped' });
+        process.exit(0);
+        break;
+      case 'release':
+        hb.requestRelease();
+        break;
+      case 'takeover':
+        hb.requestTakeover();
+        break;
+      case 'fault':
+        hb.setFault(
+          rest[0] === 'child' ? 'child' : 'link',
+          rest[1] === 'on',
+          rest.slice(2).join(' ') || 'test',
+        );
+        break;
+      default:
+        out({ ev: 'error', msg: `unknown command ${cmd}` });
+    }
+  }
+}
+
+main().catch((err) => {
+  out({ ev: 'fatal', msg: (err as Error).message });
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { keygen } from '../../../src/heartbeat/keys';
+import { LAB_NET, type LvsLab, buildLvsLab } from '../../../src/lab/topology';
+import { HbRunner } from './runner';
+
+const R1 = LAB_NET.routers.r1;
+const R2 = LAB_NET.routers.r2;
+const FORGER = resolve(__dirname, 'forger.ts');
+
+describe('lab: heartbeat over real UDP between two router namespaces', function () {
+  this.timeout(60_000);
+  let L: LvsLab;
+  let dir: string;
+  let keyFile: string;
+  let r1: HbRunner | undefined;
+  let r2: HbRunner | undefined;
+
+  const config = (node: 'primary' | 'backup', over: Record<string, unknown> = {}) => ({
+    node,
+    primary: { address: R1.public, privateAddress: R1.private },
+    backup: { address: R2.public, privateAddress: R2.private },
+    keyFile,
+    keepaliveMs: 20,
+    deadtimeMs: 100,
+    ...over,
+  });
+
+  async function startPair(over: Record<string, unknown> = {}): Promise<[HbRunner, HbRunner]> {
+    r1 = await HbRunner.start(L.lab, 'r1', config('primary', over));
+    await r1.waitFor((e) => e.to === 'active', 3000);
+    r2 = await HbRunner.start(L.lab, 'r2', config('backup', over));
+    await r2.waitFor((e) => e.to === 'standby', 3000);
+    return [r1, r2];
+  }
+
+  /** nftables drop of heartbeat UDP on the given interfaces, inside the router namespace only. */
+  async function cut(ns: string, ifaces: string[]): Promise<void> {
+    const set = ifaces.map((i) => `"${i}"`).join(', ');
+    const rules =
+      `table inet lph_cut {\n` +
+      `  chain in { type filter hook input priority 0; iifname { ${set} } udp dport 539 drop; }\n` +
+      `  chain out { type filter hook output priority 0; oifname { ${set} } udp dport 539 drop; }\n` +
+      `}\n`;
+    await L.lab.exec(ns, 'nft', ['-f', '-'], rules);
+  }
+  async function heal(ns: string): Promise<void> {
+    await L.lab.exec(ns, 'nft', ['delete', 'table', 'inet', 'lph_cut']).catch(() => undefined);
+  }
+
+  before(async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'lph-'));
+    keyFile = join(dir, 'hb.key');
+    keygen(keyFile);
+    L = await buildLvsLab({ prefix: 'lph', realServers: 0 });
+  });
+
+  afterEach(async () => {
+    await r1?.exit();
+    await r2?.exit();
+    r1 = r2 = undefined;
+    if (L) {
+      await heal('r1');
+      await heal('r2');
+    }
+  });
+
+  after(async () => {
+    await L?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('crash (kill -9) of the active: the standby takes over within deadtime + one keepalive', async () => {
+    const [a, b] = await startPair();
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = Date.now();
+    a.kill9();
+    const t = await b.waitFor((e) => e.to === 'active', 2000);
+    const took = t.wall - killedAt;
+    console.log(`      crash → standby active after ${took} ms: ${t.evidence}`);
+    assert.equal(t.reason, 'peer-dead');
+    assert.match(
+      String(t.evidence),
+      /^peer 198\.18\.0\.11 silent for \d+ ms on public\+private: taking over$/,
+    );
+    assert.ok(took >= 80 && took <= 150, `took ${took} ms`);
+  });
+
+  it('graceful stop: farewell, the peer takes over at once, the leaver drops VIPs after confirmation', async () => {
+    const [a, b] = await startPair({ keepaliveMs: 200, deadtimeMs: 1000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const stopAt = Date.now();
+    a.send('stop');
+    const took = await b.waitFor((e) => e.to === 'active', 2000);
+    const left = await a.waitFor((e) => e.from === 'active', 2000);
+    console.log(
+      `      graceful: peer active after ${took.wall - stopAt} ms; leaver released after ${left.wall - stopAt} ms`,
+    );
+    assert.equal(took.reason, 'peer-farewell');
+    assert.ok(took.wall - stopAt < 100, 'much faster than deadtime (1000 ms)');
+    assert.equal(left.to, 'stopping');
+    assert.equal(left.reason, 'handover');
+    assert.ok(left.wall >= took.wall, 'leaver released only after the peer was active');
+  });
+
+  it('one path cut (nftables drop on eth1 inside r1): no failover', async () => {
+    const [, b] = await startPair();
+    await cut('r1', ['eth1']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const s = await b.status();
+    const peer = s.peer as { lastHeardMs: Record<string, number | null> };
+    assert.equal(b.role(), 'standby');
+    assert.equal(b.transitions().length, 1);
+    assert.ok((peer.lastHeardMs.private ?? 0) >= 1000, `private silent: ${JSON.stringify(peer.lastHeardMs)}`);
+    assert.ok((peer.lastHeardMs.public ?? 999) < 100, 'public still heard');
+  });
+
+  it('both paths cut then healed: exactly one active after heal, survivor re-announces', async () => {
+    const [a, b] = await startPair();
+    await cut('r1', ['eth0', 'eth1']);
+    await b.waitFor((e) => e.to === 'active', 2000);
+    assert.equal(a.role(), 'active', 'partition: both active');
+    await new Promise((r) => setTimeout(r, 300));
+    const healAt = Date.now();
+    await heal('r1');
+    const yielded = await b.waitFor((e) => e.from === 'active', 2000);
+    console.log(`      healed → split brain resolved after ${yielded.wall - healAt} ms`);
+    assert.equal(yielded.reason, 'split-brain');
+    assert.ok(yielded.wall - healAt <= 60, 'within about one keepalive (+ nft delete time)');
+    await a.waitFor((e) => e.ev === 'reannounce', 1000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(a.role(), 'active');
+    assert.equal(b.role(), 'standby');
+  });
+
+  it('forged packets from the client namespace (even from the routers own addresses) have no effect', async () => {
+    const [a, b] = await startPair();
+    const c = 'client';
+    for (const k of ['all', 'eth0']) {
+      await L.lab.exec(c, 'sysctl', ['-qw', `net.ipv4.conf.${k}.arp_ignore=8`]);
+      await L.lab.exec(c, 'sysctl', ['-qw', `net.ipv4.conf.${k}.arp_announce=2`]);
+    }
+    const count = 2000;
+    // One spoofed address at a time: an address the client holds is local to it, so it cannot target it.
+    for (const [spoof, target] of [
+      [R1.public, R2.public],
+      [R2.public, R1.public],
+    ] as const) {
+      await L.lab.exec(c, 'ip', ['addr', 'add', `${spoof}/32`, 'dev', 'eth0']);
+      try {
+        await L.lab.exec(c, process.execPath, [
+          '--import',
+          'tsx',
+          FORGER,
+          JSON.stringify({ from: [spoof, LAB_NET.client], to: target, port: 539, count, sender: spoof }),
+        ]);
+      } finally {
+        await L.lab.exec(c, 'ip', ['addr', 'del', `${spoof}/32`, 'dev', 'eth0']).catch(() => undefined);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(a.transitions().length, 1, JSON.stringify(a.transitions()));
+    assert.equal(b.transitions().length, 1, JSON.stringify(b.transitions()));
+    assert.equal(a.role(), 'active');
+    assert.equal(b.role(), 'standby');
+    for (const r of [a, b]) {
+      const s = await r.status();
+      const rej = (s.counters as { rejected: Record<string, number> }).rejected;
+      console.log(`      ${r.name} rejected: ${JSON.stringify(rej)}`);
+      assert.equal(rej['not-peer'], count, 'everything from the client address');
+      assert.equal(rej['bad-mac'], count / 2, 'wrong key + unsigned from the spoofed peer address');
+      assert.equal((rej['wrong-length'] ?? 0) + (rej['unknown-version'] ?? 0), count / 2);
+    }
+  });
+});
