@@ -147,7 +147,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  out({ ev: 'fatal', msg: (err as Error).message });
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    out({ ev: 'fatal', msg: (err as Error).message });
+    process.exit(1);
+  });
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Heartbeat, type HeartbeatTransition, keygen } from '../../../src/heartbeat/index.js';
+import { standaloneModel } from '../../../src/heartbeat/run-standalone.js';
+import { MemoryLog } from '../../../src/lib/log.js';
+
+/** Two Heartbeats in one process over real UDP on loopback (127.0.0.1 / 127.0.0.2): no root needed. */
+describe('Heartbeat (index.ts) over loopback UDP', function () {
+  this.timeout(10_000);
+  let dir: string;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started: Heartbeat[] = [];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lph-hb-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const h of started.splice(0)) await h.stop({ graceful: false });
+  });
+
+  const model = (keyFile?: string) =>
+    standaloneModel({
+      node: 'primary',
+      primary: { address: '127.0.0.1' },
+      backup: { address: '127.0.0.2' },
+      port,
+      keepaliveMs: 10,
+      deadtimeMs: 60,
+      ...(keyFile ? { keyFile } : {}),
+    });
+
+  function make(node: 'primary' | 'backup', keyFile?: string) {
+    const log = new MemoryLog();
+    const hb = new Heartbeat({ model: model(keyFile), node, log, configHash: '0123456789abcdef' });
+    const transitions: HeartbeatTransition[] = [];
+    hb.on('transition', (t: HeartbeatTransition) => transitions.push(t));
+    started.push(hb);
+    return { hb, log, transitions };
+  }
+
+  const until = async (pred: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error('timeout');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it('no key: runs unauthenticated with a loud warning; status().auth is none', async () => {
+    const a = make('primary');
+    const b = make('backup');
+    await a.hb.start();
+    await b.hb.start();
+    assert.ok(a.log.records.some((r) => r.level === 'warn' && /NOT AUTHENTICATED/.test(r.msg)));
+    await until(() => a.hb.status().role === 'active' && b.hb.status().role === 'standby', 2000);
+    const s = b.hb.status();
+    assert.equal(s.auth, 'none');
+    assert.equal(s.node, 'backup');
+    assert.equal(s.peer.address, '127.0.0.1');
+    assert.equal(s.peer.state, 'active');
+    assert.ok((s.peer.lastHeardMs.public ?? 999) < 50);
+    assert.ok(s.counters.unauthenticated > 0);
+    assert.equal(s.peer.configMismatch, false);
+  });
+
+  it('with a key: HMAC; graceful stop hands over at once; transitions carry reason and evidence', async () => {
+    const key = join(dir, 'k');
+    keygen(key);
+    const a = make('primary', key);
+    const b = make('backup', key);
+    await a.hb.start();
+    await until(() => a.hb.status().role === 'active', 1000);
+    await b.hb.start();
+    await until(() => b.hb.status().role === 'standby', 1000);
+    assert.equal(a.hb.status().auth, 'hmac');
+    assert.equal(b.hb.status().counters.unauthenticated, 0);
+    const t0 = Date.now();
+    await a.hb.stop({ graceful: true });
+    assert.ok(Date.now() - t0 < 100, `graceful stop took ${Date.now() - t0} ms`);
+    assert.equal(b.hb.status().role, 'active');
+    const leave = a.transitions.at(-1)!;
+    assert.deepEqual([leave.from, leave.to, leave.reason], ['active', 'stopping', 'handover']);
+    const take = b.transitions.at(-1)!;
+    assert.deepEqual([take.from, take.to, take.reason], ['standby', 'active', 'peer-farewell']);
+    assert.match(take.evidence, /peer 127\.0\.0\.1 said farewell/);
+  });
+
+  it('setFault on the active hands over; reconfigure changes timers without a state change', async () => {
+    const a = make('primary');
+    const b = make('backup');
+    await a.hb.start();
+    await until(() => a.hb.status().role === 'active', 1000);
+    await b.hb.start();
+    await until(() => b.hb.status().role === 'standby', 1000);
+    a.hb.setFault('child', true, 'lb apply failed');
+    await until(() => a.hb.status().role === 'fault' && b.hb.status().role === 'active', 500);
+    assert.deepEqual(a.hb.status().faults, { child: 'lb apply failed' });
+    const m = model();
+    m.heartbeat.keepaliveMs = 50;
+    m.heartbeat.deadtimeMs = 300;
+    const before = a.transitions.length;
+    a.hb.reconfigure(m);
+    b.hb.reconfigure(m);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(a.transitions.length, before);
+    assert.equal(b.hb.status().role, 'active');
+  });
+});
