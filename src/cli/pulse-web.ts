@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/**
+ * `pulse-web`: the web console, a companion of `pulse` that talks to it over its control socket.
+ *   pulse-web --set-password              set the console password (there is no default)
+ *   pulse-web [--listen 127.0.0.1:3636] [--tls-cert C --tls-key K] [--config FILE]
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../daemon/logging';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  PasswordFileError,
+  startWeb,
+  writePasswordFile,
+} from '../web';
+
+export const DEFAULT_PASSWORD_FILE = '/etc/lvs-pulse/web.passwd';
+
+/** Parses `HOST:PORT`, `[V6]:PORT` or `PORT`. */
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, [IPv6]:PORT or PORT');
+  return { host: m[1] || m[2] || DEFAULT_HOST, port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Reads the new password: twice, hidden, from a terminal; one line from a pipe. */
+async function readNewPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    const line = readFileSync(0, 'utf8').split('\n')[0] ?? '';
+    return line.replace(/\r$/, '');
+  }
+  const ask = (q: string) =>
+    new Promise<string>((resolve) => {
+      const rl = createInterface({ input: stdin, output: process.stderr, terminal: true });
+      // Hide typed characters.
+      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+        if (s.includes(q)) process.stderr.write(s);
+      };
+      rl.question(q, (a) => {
+        rl.close();
+        process.stderr.write('\n');
+        resolve(a);
+      });
+    });
+  const a = await ask('New console password: ');
+  const b = await ask('Again: ');
+  if (a !== b) throw new Error('the two passwords differ');
+  return a;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('pulse-web')
+    .description('web console of lvs-pulse (status, control and configuration), on loopback by default')
+    .option('--run-dir <dir>', 'run directory of the daemon (control socket)', '/run/lvs-pulse')
+    .option('-f, --config <file>', 'configuration file to edit (default: the one the daemon runs)')
+    .option('--listen <addr>', `HOST:PORT to listen on (default ${DEFAULT_HOST}:${DEFAULT_PORT})`, parseListen)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--allow-plain-http', 'allow a non-loopback listen address without TLS (passwords in clear!)')
+    .option('--password-file <file>', 'root-only file with the scrypt hash of the password', DEFAULT_PASSWORD_FILE)
+    .option('--set-password', 'set the console password (read twice from the terminal, or a line from stdin), exit')
+    .option('--session-idle <minutes>', 'log out after this long without use', (v) => Number(v), 30)
+    .option('--session-max <hours>', 'log out this long after login whatever the use', (v) => Number(v), 8)
+    .showHelpAfterError()
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'node' });
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : 2;
+  }
+  const o = program.opts<{
+    runDir: string;
+    config?: string;
+    listen?: { host: string; port: number };
+    tlsCert?: string;
+    tlsKey?: string;
+    allowPlainHttp?: boolean;
+    passwordFile: string;
+    setPassword?: boolean;
+    sessionIdle: number;
+    sessionMax: number;
+  }>();
+
+  if (o.setPassword) {
+    const pw = await readNewPassword();
+    if (pw.length < MIN_PASSWORD_LENGTH || pw.length > MAX_PASSWORD_LENGTH) {
+      process.stderr.write(`pulse-web: the password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters\n`);
+      return 2;
+    }
+    writePasswordFile(o.passwordFile, await hashPassword(pw));
+    process.stderr.write(`pulse-web: password set in ${o.passwordFile} (mode 0600)\n`);
+    createLogger({ level: 'info' }).info('web: console password set', { op: 'set-password', file: o.passwordFile });
+    return 0;
+  }
+
+  if (!!o.tlsCert !== !!o.tlsKey) {
+    process.stderr.write('pulse-web: --tls-cert and --tls-key go together\n');
+    return 2;
+  }
+  const { host, port } = o.listen ?? { host: DEFAULT_HOST, port: DEFAULT_PORT };
+  if (!isLoopback(host) && !o.tlsCert && !o.allowPlainHttp) {
+    process.stderr.write(
+      `pulse-web: refusing to listen on ${host} without TLS (the password would cross the network in clear); ` +
+        'give --tls-cert and --tls-key, or --allow-plain-http\n',
+    );
+    return 2;
+  }
+  if (!(o.sessionIdle > 0) || !(o.sessionMax > 0)) {
+    process.stderr.write('pulse-web: --session-idle and --session-max must be positive numbers\n');
+    return 2;
+  }
+  const log = createLogger({ level: 'info' });
+  try {
+    const web = await startWeb({
+      runDir: o.runDir,
+      configPath: o.config,
+      passwordFile: o.passwordFile,
+      host,
+      port,
+      tls: o.tlsCert ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey!) } : undefined,
+      sessionIdleMs: o.sessionIdle * 60_000,
+      sessionMaxMs: o.sessionMax * 3600_000,
+      log: log.child({ component: 'web' }),
+    });
+    log.info(`web console listening on ${web.url}`, { op: 'start', url: web.url });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await web.close();
+    log.close();
+    return 0;
+  } catch (err) {
+    if (err instanceof PasswordFileError) {
+      process.stderr.write(`pulse-web: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => {
+      if (code !== 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`pulse-web: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

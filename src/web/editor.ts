@@ -1,0 +1,120 @@
+/**
+ * Configuration edits end to end: load the file, apply a form's fragment (edit.ts), write the new model in
+ * the file's own format, validate that exact text with the same validator as `pulse --check-config`, and
+ * only then save it atomically (previous version kept). Edits are serialised, and refused when the file
+ * changed on disk since the form was loaded (the form carries the version it was built from).
+ */
+import { parse as parseYamlText } from 'yaml';
+import type { ConfigDiagnostic, LvsModel } from '../config/model';
+import { ConfigError } from '../config/model';
+import { applyEdit, type Change, type Edit, type FieldError, mapDiagnostics } from './edit';
+import type { Scope } from './fields';
+
+export type Format = 'yaml' | 'lvs.cf' | 'json';
+
+/** The parts of the config module the editor uses (src/config/index.ts). */
+export interface ConfigApi {
+  loadConfig(path: string, text?: string): { model: LvsModel; warnings: ConfigDiagnostic[] };
+  dumpConfig(model: LvsModel, format: 'yaml' | 'lvs.cf'): string;
+  detectFormat(path: string, text: string): Format;
+}
+
+/** The file edge (configfile.ts). */
+export interface ConfigStore {
+  read(path: string): string;
+  save(path: string, text: string): { previous: string };
+  version(text: string): string;
+}
+
+export interface Loaded {
+  path: string;
+  format: Format;
+  version: string;
+  model: LvsModel;
+  warnings: ConfigDiagnostic[];
+}
+
+export type SaveResult =
+  | { ok: true; path: string; previous: string; version: string; changes: Change[]; warnings: ConfigDiagnostic[]; scope: Scope }
+  | { ok: false; status: 404 | 409 | 422 | 500; errors: FieldError[]; scope?: Scope };
+
+/** Text of a model in a format (JSON: the YAML document re-serialised as JSON). */
+export function render(api: ConfigApi, model: LvsModel, format: Format): string {
+  if (format === 'json') return `${JSON.stringify(parseYamlText(api.dumpConfig(model, 'yaml')), null, 2)}\n`;
+  return api.dumpConfig(model, format);
+}
+
+export class ConfigEditor {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly api: ConfigApi,
+    private readonly store: ConfigStore,
+    /** Resolves the config path (from the command line, or asked of the daemon). */
+    private readonly path: () => Promise<string>,
+  ) {}
+
+  /** Loads and validates the current file. @throws ConfigError when it does not load. */
+  async load(): Promise<Loaded> {
+    const path = await this.path();
+    let text: string;
+    try {
+      text = this.store.read(path);
+    } catch (e) {
+      throw new ConfigError([
+        { file: path, line: 1, col: 1, severity: 'error', message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+      ]);
+    }
+    const { model, warnings } = this.api.loadConfig(path, text);
+    return { path, format: this.api.detectFormat(path, text), version: this.store.version(text), model, warnings };
+  }
+
+  /** Applies an edit made on the form of `baseVersion`; saves only a text the validator accepts. */
+  apply(edit: Edit, baseVersion: string | undefined): Promise<SaveResult> {
+    const run = this.chain.then(() => this.applyNow(edit, baseVersion));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(edit: Edit, baseVersion: string | undefined): Promise<SaveResult> {
+    let cur: Loaded;
+    try {
+      cur = await this.load();
+    } catch (e) {
+      const diags = e instanceof ConfigError ? e.diagnostics.filter((d) => d.severity === 'error') : [];
+      return {
+        ok: false,
+        status: 500,
+        errors: diags.length
+          ? diags.map((d) => ({ message: `the file on disk does not load: ${d.message}`, file: d.file, line: d.line, col: d.col }))
+          : [{ message: (e as Error).message }],
+      };
+    }
+    if (baseVersion !== cur.version)
+      return {
+        ok: false,
+        status: 409,
+        errors: [{ message: 'the configuration file changed since this form was loaded; reload the page and redo the edit' }],
+      };
+    const r = applyEdit(cur.model, edit);
+    if (!r.ok) return r;
+    const text = render(this.api, r.model, cur.format);
+    let warnings: ConfigDiagnostic[];
+    try {
+      warnings = this.api.loadConfig(cur.path, text).warnings;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return { ok: false, status: 422, errors: mapDiagnostics(e.diagnostics, text, cur.format, r.scope), scope: r.scope };
+    }
+    const { previous } = this.store.save(cur.path, text);
+    return {
+      ok: true,
+      path: cur.path,
+      previous,
+      version: this.store.version(text),
+      changes: r.changes,
+      warnings,
+      scope: r.scope,
+    };
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Console sessions and login throttling. Pure: the clock and the id source are injected, so expiry is
+ * tested with fake time. Sessions live in memory only: restarting `pulse-web` logs everybody out.
+ */
+
+/** One logged-in browser. */
+export interface Session {
+  /** Random id (the cookie value). */
+  id: string;
+  user: string;
+  /** Remote address that logged in (for the audit log). */
+  remote: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface SessionOptions {
+  /** A session unused this long expires, ms (default 15 min). */
+  idleMs: number;
+  /** A session expires this long after login whatever its use, ms (default 8 h). */
+  maxMs: number;
+  now: () => number;
+  /** Returns a fresh unguessable id (≥ 128 bits). */
+  newId: () => string;
+  /** Most sessions kept; the least recently used goes first (default 64). */
+  maxSessions?: number;
+}
+
+export type Lookup = { session: Session } | { expired: 'idle' | 'max' | 'unknown' };
+
+/** Sessions by id, with idle and absolute expiry. */
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly opts: SessionOptions) {}
+
+  /** Starts a session (always a new id: a login never reuses an id the browser had before). */
+  create(user: string, remote: string): Session {
+    this.sweep();
+    const max = this.opts.maxSessions ?? 64;
+    while (this.sessions.size >= max) {
+      let oldest: Session | undefined;
+      for (const s of this.sessions.values()) if (!oldest || s.lastSeenAt < oldest.lastSeenAt) oldest = s;
+      this.sessions.delete(oldest!.id);
+    }
+    const now = this.opts.now();
+    const s: Session = { id: this.opts.newId(), user, remote, createdAt: now, lastSeenAt: now };
+    this.sessions.set(s.id, s);
+    return s;
+  }
+
+  /** Finds a live session; `touch` (default true) counts this as use for the idle timeout. */
+  lookup(id: string | undefined, touch = true): Lookup {
+    if (!id) return { expired: 'unknown' };
+    const s = this.sessions.get(id);
+    if (!s) return { expired: 'unknown' };
+    const now = this.opts.now();
+    if (now - s.createdAt >= this.opts.maxMs) {
+      this.sessions.delete(id);
+      return { expired: 'max' };
+    }
+    if (now - s.lastSeenAt >= this.opts.idleMs) {
+      this.sessions.delete(id);
+      return { expired: 'idle' };
+    }
+    if (touch) s.lastSeenAt = now;
+    return { session: s };
+  }
+
+  destroy(id: string): boolean {
+    return this.sessions.delete(id);
+  }
+
+  /** Drops expired sessions; returns how many. */
+  sweep(): number {
+    const now = this.opts.now();
+    let n = 0;
+    for (const [id, s] of this.sessions)
+      if (now - s.createdAt >= this.opts.maxMs || now - s.lastSeenAt >= this.opts.idleMs) {
+        this.sessions.delete(id);
+        n++;
+      }
+    return n;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+export interface ThrottleOptions {
+  /** Failures allowed within `windowMs` before locking (default 5). */
+  maxFailures: number;
+  windowMs: number;
+  /** How long a remote address is locked out, ms. */
+  lockMs: number;
+  now: () => number;
+}
+
+/** Slows password guessing: too many failures from one address lock it out for a while. */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { times: number[]; lockedUntil: number }>();
+
+  constructor(private readonly opts: ThrottleOptions) {}
+
+  /** Milliseconds the address must still wait (0 = may try). */
+  lockedFor(remote: string): number {
+    const e = this.failures.get(remote);
+    if (!e) return 0;
+    return Math.max(0, e.lockedUntil - this.opts.now());
+  }
+
+  /** Records a failure; returns true when this failure locked the address. */
+  fail(remote: string): boolean {
+    const now = this.opts.now();
+    let e = this.failures.get(remote);
+    if (!e) {
+      if (this.failures.size > 10_000) this.failures.clear();
+      e = { times: [], lockedUntil: 0 };
+      this.failures.set(remote, e);
+    }
+    e.times = e.times.filter((t) => now - t < this.opts.windowMs);
+    e.times.push(now);
+    if (e.times.length >= this.opts.maxFailures) {
+      e.lockedUntil = now + this.opts.lockMs;
+      e.times = [];
+      return true;
+    }
+    return false;
+  }
+
+  succeed(remote: string): void {
+    this.failures.delete(remote);
+  }
+}
