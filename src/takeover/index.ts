@@ -19,6 +19,7 @@ import { type AnnounceSchedule, Announcer, type Timers } from './announcer';
 import { arpFrames } from './arp';
 import { type HookExec, Hooks } from './hooks';
 import { type AddressSpec, type AddressTable, IpRoute } from './iproute';
+import { NetlinkAddresses } from './netlink';
 import { unsolicitedNa } from './ndp';
 import { type FrameSocket, openPacketSocket } from './rawsocket';
 import { connectedDevice, findAddress, floatingAddresses, type InterfaceInfo, type Vip } from './vips';
@@ -28,6 +29,7 @@ export { Announcer, type AnnounceSchedule, burstOffsets, type Timers } from './a
 export { ARP_FRAME_LENGTH, arpFrames, gratuitousArp } from './arp';
 export { Hooks, splitCommand } from './hooks';
 export { type AddressSpec, type AddressTable, IpRoute, parseIpAddrJson } from './iproute';
+export { NetlinkAddresses } from './netlink';
 export { resolveMac } from './neighbours';
 export { NA_FRAME_LENGTH, unsolicitedNa } from './ndp';
 export { type FrameSocket, openPacketSocket } from './rawsocket';
@@ -95,16 +97,29 @@ interface Held extends Vip {
   foundPrefix?: number;
 }
 
-const defaultEdges = (): TakeoverEdges => ({
-  addresses: new IpRoute(),
-  openSocket: openPacketSocket,
-  timers: {
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  },
-  now: () => performance.now(),
-  readIpForward: () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'),
-});
+/** The real address table: rtnetlink for add/del (no process spawned), `ip` when netlink is unavailable. */
+function defaultAddressTable(log: Log): AddressTable {
+  try {
+    return new NetlinkAddresses(new IpRoute());
+  } catch (err) {
+    log.warn('rtnetlink unavailable, adding addresses with ip(8)', { op: 'open', error: String(err) });
+    return new IpRoute();
+  }
+}
+
+function withDefaults(edges: Partial<TakeoverEdges> | undefined, log: Log): TakeoverEdges {
+  return {
+    addresses: edges?.addresses ?? defaultAddressTable(log),
+    openSocket: edges?.openSocket ?? openPacketSocket,
+    ...(edges?.hookExec ? { hookExec: edges.hookExec } : {}),
+    timers: edges?.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
+    now: edges?.now ?? (() => performance.now()),
+    readIpForward: edges?.readIpForward ?? (() => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')),
+  };
+}
 
 function scheduleOf(model: LvsModel): AnnounceSchedule {
   const a = model.announce;
@@ -137,7 +152,7 @@ export class Takeover {
   constructor(opts: TakeoverOptions) {
     this.model = opts.model;
     this.log = opts.log.child({ component: 'takeover' });
-    this.edges = { ...defaultEdges(), ...opts.edges };
+    this.edges = withDefaults(opts.edges, this.log);
     this.announcer = new Announcer({
       schedule: scheduleOf(this.model),
       send: (key) => this.sendFrames(key),
@@ -352,6 +367,7 @@ export class Takeover {
     this.announcer.stopAll();
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
+    if (this.edges.addresses instanceof NetlinkAddresses) this.edges.addresses.close();
     this.opened = false;
     await this.hooks.idle();
   }

@@ -1,7 +1,8 @@
 /**
  * A Takeover driven over stdin/stdout, to run inside a lab namespace
  * (`ip netns exec NS node --import tsx agent.ts MODEL.json`). One JSON request per line:
- *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"status"|"close", "active"?:bool, "reason"?:str}
+ *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"reconfigure"|"status"|"resolveMac"|"close",
+ *    "active"?:bool, "reason"?:str, "model"?:LvsModel, "address"?:str}
  * One JSON reply per line: {"id":1,"ok":true,"result":…,"decisionMs":…} where decisionMs is the wall-clock
  * time (µs resolution: performance.timeOrigin + performance.now()) taken right before claim() was called.
  * Log events go to stderr as JSON lines.
@@ -10,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LvsModel } from '../../../src/config/model';
 import type { Log, LogFields } from '../../../src/lib/log';
-import { Takeover } from '../../../src/takeover/index';
+import { resolveMac, Takeover } from '../../../src/takeover/index';
 
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
@@ -34,7 +35,7 @@ const reply = (o: unknown): void => {
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  let req: { id: number; op: string; active?: boolean; reason?: string; model?: LvsModel };
+  let req: { id: number; op: string; active?: boolean; reason?: string; model?: LvsModel; address?: string };
   try {
     req = JSON.parse(line);
   } catch {
@@ -59,6 +60,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         return takeover.reconcile(!!req.active);
       case 'reconfigure':
         return takeover.reconfigure(req.model!);
+      case 'resolveMac':
+        return (await resolveMac(req.address!, { timeoutMs: 4000 })) ?? null;
       case 'status':
         return takeover.status();
       case 'close':

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LvsModel } from '../../../src/config/model';
 import { LAB_NET, type LvsLab, buildLvsLab } from '../../../src/lab/topology';
+import { applyRealServerPlan, realServerPlan } from '../../../src/takeover/realserver';
 import { model, virtualServer } from '../../unit/takeover/support';
 import { Agent } from './agent-client';
 
@@ -158,5 +159,41 @@ describe('lab: takeover (gratuitous ARP, release, reconcile)', function () {
     const r2addr = (await L.lab.exec('r2', 'ip', ['-6', 'addr', 'show', 'dev', 'eth0'])).stdout;
     assert.match(r2addr, new RegExp(`${V6}/64 scope global nodad`));
     await r2.call('release', { reason: 'done' });
+  });
+
+  it('neighbours (node-arp): a client sees which router MAC the VIP resolves to', async () => {
+    const r1 = await start('r1');
+    await r1.call('claim', { reason: 'initial' });
+    // An agent in the client namespace only to run resolveMac there (it never opens/claims).
+    const c = await Agent.start(L.lab, 'client', labModel({ virtualServers: [] }));
+    agents.push(c);
+    assert.equal(await c.call('resolveMac', { address: VIP }), await mac('r1'));
+    await r1.call('release', { reason: 'x' });
+    await L.lab.exec('client', 'ip', ['neigh', 'flush', 'to', VIP, 'dev', 'eth0']);
+    assert.equal(await c.call('resolveMac', { address: VIP }), null);
+  });
+
+  it('realserver DR plan applied in a namespace: VIP on lo, ARP quiet; applying twice is harmless', async () => {
+    await L.lab.addNs('rsdr');
+    await L.lab.connect('rsdr', 'eth0', 'sw', 'pub', ['198.18.0.31/24']);
+    const plan = realServerPlan({ mode: 'dr', vips: [VIP] });
+    const run = async (file: string, args: string[]) =>
+      L.lab.exec('rsdr', file, args).then(
+        () => ({ ok: true, stderr: '' }),
+        (e: Error & { stderr?: string }) => ({ ok: false, stderr: e.stderr ?? e.message }),
+      );
+    for (let i = 0; i < 2; i++) {
+      const res = await applyRealServerPlan(plan, run);
+      assert.ok(
+        res.every((r) => r.ok),
+        JSON.stringify(res),
+      );
+    }
+    assert.deepEqual(await vipEntries('rsdr'), [`lo ${VIP}/32 lo:lvs`]);
+    const sysctl = async (k: string) => (await L.lab.exec('rsdr', 'sysctl', ['-n', k])).stdout.trim();
+    assert.equal(await sysctl('net.ipv4.conf.all.arp_ignore'), '1');
+    assert.equal(await sysctl('net.ipv4.conf.all.arp_announce'), '2');
+    // Nobody holds the VIP on the segment: the real server must not answer ARP for it.
+    assert.doesNotMatch(await resolveFromClient(), /lladdr/);
   });
 });

@@ -1,0 +1,145 @@
+/**
+ * Decision → first gratuitous ARP on the wire, measured in the lab (needs root).
+ *
+ *   node --import tsx bench/garp-latency.ts [--trials 30] [--vips 1] [--load 0] [--out FILE]
+ *
+ * A Takeover runs in router r2 of the standard lab (src/lab/topology.ts). For each trial the agent takes
+ * the wall-clock time (performance.timeOrigin + performance.now(), µs resolution) right before calling
+ * claim() — the decision — and tcpdump (`-tt --time-stamp-precision=micro --immediate-mode`) records when
+ * each ARP frame passed r2's eth0 (sender side) and the client's eth0 (receiver side). Latency = first frame
+ * of the last VIP − decision. `--load N` runs N busy loops during the run (killed at the end).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildLvsLab, LAB_NET } from '../src/lab/topology';
+import { model, virtualServer } from '../test/unit/takeover/support';
+import { Agent } from '../test/lab/takeover/agent-client';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+const TRIALS = arg('trials', 30);
+const VIPS = arg('vips', 1);
+const LOAD = arg('load', 0);
+const outIdx = process.argv.indexOf('--out');
+const OUT = outIdx > 0 ? process.argv[outIdx + 1]! : undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Frame {
+  t: number; // ms since epoch (µs resolution)
+  vip: string;
+}
+
+/** tcpdump -tt line: "1795629376.875539 ARP, Request who-has 198.18.0.10 tell 198.18.0.10, length 28". */
+function capture(child: ChildProcess, frames: Frame[]): void {
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = /^(\d+)\.(\d{6}) ARP, (?:Request who-has (\S+) tell|Reply (\S+) is-at)/.exec(line);
+    if (!m) return;
+    frames.push({ t: Number(m[1]) * 1000 + Number(m[2]) / 1000, vip: (m[3] ?? m[4])! });
+  });
+}
+
+function stats(xs: number[]): Record<string, number> {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return { n: s.length, min: r(s[0]!), median: r(q(0.5)), p90: r(q(0.9)), max: r(s[s.length - 1]!) };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('garp-latency needs root (network namespaces)');
+  const vips = Array.from({ length: VIPS }, (_, i) => (i === 0 ? LAB_NET.vip : `198.18.0.${30 + i}`));
+  const L = await buildLvsLab({ prefix: 'lpt', realServers: 0 });
+  const busy: ChildProcess[] = [];
+  try {
+    const m = model({
+      announce: {
+        count: 1,
+        intervalMs: 1000,
+        repeatDelayMs: 0,
+        repeatCount: 0,
+        refreshMs: 0,
+        form: 'request',
+      },
+      virtualServers: vips.map((v, i) =>
+        virtualServer(`vs${i}`, v, { vip: { address: v, device: 'eth0', prefixLength: 24 } }),
+      ),
+    });
+    const tdArgs = [
+      '-tt',
+      '-n',
+      '-l',
+      '--immediate-mode',
+      '--time-stamp-precision=micro',
+      '-i',
+      'eth0',
+      'arp',
+    ];
+    const atSender: Frame[] = [];
+    const atClient: Frame[] = [];
+    capture(L.lab.spawn('r2', 'tcpdump', tdArgs), atSender);
+    capture(L.lab.spawn('client', 'tcpdump', tdArgs), atClient);
+    await sleep(1500); // tcpdump ready
+    for (let i = 0; i < LOAD; i++) {
+      busy.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+    }
+    const agent = await Agent.start(L.lab, 'r2', m);
+    await agent.call('open');
+    const rows: { decision: number; firstFrames: number; done: number }[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const r = await agent.call<{ decisionMs: number; afterFirstFramesMs: number; doneMs: number }>(
+        'claim',
+        {
+          reason: `bench ${i}`,
+        },
+      );
+      rows.push({ decision: r.decisionMs, firstFrames: r.afterFirstFramesMs, done: r.doneMs });
+      await sleep(150);
+      await agent.call('release', { reason: 'bench' });
+      await sleep(100);
+    }
+    await sleep(500);
+    const match = (frames: Frame[]) =>
+      rows.map((row) => {
+        // First frame of each VIP at or after the decision (−1 ms tolerance for clock reading), within 1 s.
+        const firsts = vips.map(
+          (v) => frames.find((f) => f.vip === v && f.t >= row.decision - 1 && f.t < row.decision + 1000)?.t,
+        );
+        if (firsts.some((t) => t === undefined)) return Number.NaN;
+        return Math.max(...(firsts as number[])) - row.decision;
+      });
+    const sender = match(atSender);
+    const client = match(atClient);
+    const missing = sender.filter((x) => Number.isNaN(x)).length;
+    const result = {
+      when: new Date().toISOString(),
+      trials: TRIALS,
+      vips: VIPS,
+      busyLoops: LOAD,
+      note: 'ms from the decision (wall clock just before claim()) to the first ARP frame of the last VIP',
+      onWireAtSender: stats(sender.filter((x) => !Number.isNaN(x))),
+      onWireAtClient: stats(client.filter((x) => !Number.isNaN(x))),
+      inProcessFirstFrames: stats(rows.map((r) => r.firstFrames - r.decision)),
+      addressesAdded: stats(rows.map((r) => r.done - r.decision)),
+      missingTrials: missing,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (OUT) {
+      mkdirSync(dirname(OUT), { recursive: true });
+      writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+    }
+    await agent.call('close').catch(() => undefined);
+  } finally {
+    for (const b of busy) b.kill('SIGKILL');
+    await L.destroy();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
