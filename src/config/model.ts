@@ -122,11 +122,15 @@ export interface MonitorConfig {
   /** Weight 0 instead of removal on failure. */
   quiesce: boolean;
   /** Dynamic weights: none, an HTTP agent URL on the real server, or a command printing the load average. */
-  loadMonitor: { kind: 'none' } | { kind: 'http'; url: string } | { kind: 'command'; command: string } | {
-    kind: 'piranha';
-    /** uptime | rup | ruptime as written in lvs.cf; run over rsh in Piranha, kept for reporting only. */
-    method: string;
-  };
+  loadMonitor:
+    | { kind: 'none' }
+    | { kind: 'http'; url: string }
+    | { kind: 'command'; command: string }
+    | {
+        kind: 'piranha';
+        /** uptime | rup | ruptime as written in lvs.cf; run over rsh in Piranha, kept for reporting only. */
+        method: string;
+      };
   /** Slow start duration after a failure (Piranha doubled from weight/32 about every 20 s), ms; 0 = off. */
   slowStartMs: number;
   http?: {

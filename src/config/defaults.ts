@@ -1,0 +1,59 @@
+/**
+ * Shipped defaults: one named constant each, shared by every front end (lvs.cf, YAML, JSON) through the
+ * schema. Where a default differs from Piranha's, docs/config-defaults.md says why.
+ */
+
+/** Heartbeat UDP port: Piranha's 539. */
+export const HEARTBEAT_PORT = 539;
+/**
+ * Interval between heartbeats, ms. Piranha: 2 s (its GUI wrote 6 s). Provisional: the heartbeat work may
+ * tune it; with DEADTIME_MS it aims at ≤ 150 ms client-visible failover after a crash.
+ */
+export const KEEPALIVE_MS = 20;
+/** Silence on every path for this long = peer dead, ms. Piranha: 5 s (GUI 18 s). Provisional. */
+export const DEADTIME_MS = 100;
+/** Graceful handover: wait at most this long for the peer to confirm it is active, ms. */
+export const HANDOVER_TIMEOUT_MS = 1000;
+/** Multicast TTL for the optional multicast heartbeat path (link-local by default). */
+export const MULTICAST_TTL = 1;
+/** Election priorities (higher wins). */
+export const PRIMARY_PRIORITY = 200;
+export const BACKUP_PRIORITY = 100;
+
+/** Gratuitous ARP / NA: first burst of ARP_COUNT frames ARP_INTERVAL_MS apart, the first immediately. */
+export const ARP_COUNT = 3;
+export const ARP_INTERVAL_MS = 100;
+/** A second burst ARP_REPEAT_DELAY_MS after the first, of ARP_REPEAT_COUNT frames. */
+export const ARP_REPEAT_DELAY_MS = 1000;
+export const ARP_REPEAT_COUNT = 2;
+/** Periodic re-announce while active (0 = off, as Piranha). */
+export const ARP_REFRESH_MS = 0;
+export const ARP_FORM = 'both' as const;
+
+/** Real-server probe: timeout per probe, ms (Piranha `timeout` 10 s; GUI 6 s). */
+export const PROBE_TIMEOUT_MS = 500;
+/** Probe interval, ms (Piranha: equal to timeout). Unset = equal to the timeout, as Piranha. */
+export const PROBE_INTERVAL_MS = 500;
+/** Failures in a row to take a real server out (Piranha: 1). */
+export const PROBE_FALL = 1;
+/** Successes in a row to put it back (Piranha: reentry/timeout = 180/10 = 18). */
+export const PROBE_RISE = 2;
+/** Random spread of probe start, ms. */
+export const PROBE_JITTER_MS = 0;
+/** Piranha nanny's default probe for port 80 without send/expect. */
+export const HTTP_DEFAULT_SEND = 'GET / HTTP/1.0\r\n\r\n';
+export const HTTP_DEFAULT_EXPECT = 'HTTP';
+
+/** Failover-service (fos) probe timeout, ms. */
+export const FOS_TIMEOUT_MS = PROBE_TIMEOUT_MS;
+
+/** Hook programs (active_cmd, inactive_cmd, notify_cmd) are killed after this long, ms. */
+export const HOOK_TIMEOUT_MS = 5000;
+
+/** Piranha's values kept as defaults. */
+export const VIRTUAL_PORT = 80;
+export const SCHEDULER = 'wlc' as const;
+export const NETWORK = 'nat' as const;
+export const IPVSADM_PATH = '/sbin/ipvsadm';
+export const SYNCD_INTERFACE = 'eth0';
+export const REAL_SERVER_WEIGHT = 1;
