@@ -45,7 +45,7 @@ export function isMulticast(text: string): boolean {
     return first >= 224 && first <= 239;
   }
   const v6 = canonicalIPv6(text);
-  return v6?.startsWith('ff');
+  return v6?.startsWith('ff') === true;
 }
 
 /** Prefix length of a contiguous dotted-quad netmask (`255.255.255.0` → 24), else undefined. */

@@ -425,9 +425,13 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       const name = rest[0]!;
       const wantParent = word === 'server' ? 'virtual' : 'global';
       if (block.scope !== wantParent) {
-        if (word === 'server') err(head, `'server' blocks belong inside a 'virtual' block`);
-        else
-          err(head, `'${word}' block inside a '${block.scope}' block (missing '}' before line ${lineNo}?)`);
+        if (word === 'server') {
+          err(head, `'server' blocks belong inside a 'virtual' block`);
+          // Recover: read the block (its keys are still checked) into a value that goes nowhere.
+          stack.push({ scope: 'server', value: {}, prefix: '\0orphan.', open: head, seen: new Map() });
+          continue;
+        }
+        err(head, `'${word}' block inside a '${block.scope}' block (missing '}' before line ${lineNo}?)`);
         // Recover: treat as if the inner blocks were closed.
         while (stack.length > 1 && stack[stack.length - 1]!.scope !== wantParent) {
           closeBlock(stack[stack.length - 1]!);
