@@ -64,12 +64,23 @@ export async function main(argv: string[]): Promise<number> {
     .description('web console of lvs-pulse (status, control and configuration), on loopback by default')
     .option('--run-dir <dir>', 'run directory of the daemon (control socket)', '/run/lvs-pulse')
     .option('-f, --config <file>', 'configuration file to edit (default: the one the daemon runs)')
-    .option('--listen <addr>', `HOST:PORT to listen on (default ${DEFAULT_HOST}:${DEFAULT_PORT})`, parseListen)
+    .option(
+      '--listen <addr>',
+      `HOST:PORT to listen on (default ${DEFAULT_HOST}:${DEFAULT_PORT})`,
+      parseListen,
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--allow-plain-http', 'allow a non-loopback listen address without TLS (passwords in clear!)')
-    .option('--password-file <file>', 'root-only file with the scrypt hash of the password', DEFAULT_PASSWORD_FILE)
-    .option('--set-password', 'set the console password (read twice from the terminal, or a line from stdin), exit')
+    .option(
+      '--password-file <file>',
+      'root-only file with the scrypt hash of the password',
+      DEFAULT_PASSWORD_FILE,
+    )
+    .option(
+      '--set-password',
+      'set the console password (read twice from the terminal, or a line from stdin), exit',
+    )
     .option('--session-idle <minutes>', 'log out after this long without use', (v) => Number(v), 30)
     .option('--session-max <hours>', 'log out this long after login whatever the use', (v) => Number(v), 8)
     .showHelpAfterError()
@@ -96,12 +107,17 @@ export async function main(argv: string[]): Promise<number> {
   if (o.setPassword) {
     const pw = await readNewPassword();
     if (pw.length < MIN_PASSWORD_LENGTH || pw.length > MAX_PASSWORD_LENGTH) {
-      process.stderr.write(`pulse-web: the password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters\n`);
+      process.stderr.write(
+        `pulse-web: the password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters\n`,
+      );
       return 2;
     }
     writePasswordFile(o.passwordFile, await hashPassword(pw));
     process.stderr.write(`pulse-web: password set in ${o.passwordFile} (mode 0600)\n`);
-    createLogger({ level: 'info' }).info('web: console password set', { op: 'set-password', file: o.passwordFile });
+    createLogger({ level: 'info' }).info('web: console password set', {
+      op: 'set-password',
+      file: o.passwordFile,
+    });
     return 0;
   }
 

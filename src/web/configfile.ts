@@ -26,7 +26,12 @@ export function readConfigText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-function writeFileAtomically(path: string, text: string, mode: number, owner?: { uid: number; gid: number }): void {
+function writeFileAtomically(
+  path: string,
+  text: string,
+  mode: number,
+  owner?: { uid: number; gid: number },
+): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.web-${process.pid}-${randomBytes(4).toString('hex')}`);
   const fd = openSync(tmp, 'wx', mode);

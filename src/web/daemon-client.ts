@@ -7,7 +7,10 @@ import type { StatusJson } from '../daemon/status';
 
 export interface DaemonClient {
   /** Sends a command; resolves with its result, rejects with the daemon's error message. */
-  call(cmd: 'status' | 'takeover' | 'release' | 'drain' | 'enable' | 'reload' | 'check-config', args?: Record<string, unknown>): Promise<unknown>;
+  call(
+    cmd: 'status' | 'takeover' | 'release' | 'drain' | 'enable' | 'reload' | 'check-config',
+    args?: Record<string, unknown>,
+  ): Promise<unknown>;
   status(): Promise<StatusJson>;
   /** Follows live events until stop() or the daemon closes the stream. */
   follow(onEvent: (ev: unknown) => void): { done: Promise<void>; stop(): void };

@@ -85,15 +85,19 @@ export function convert(def: FieldDef, raw: unknown): { value: unknown } | { err
     }
     case 'enum': {
       const s = String(raw).trim();
-      if (!def.options?.includes(s)) return { error: `must be one of ${def.options?.filter(Boolean).join(', ')}` };
+      if (!def.options?.includes(s))
+        return { error: `must be one of ${def.options?.filter(Boolean).join(', ')}` };
       return { value: s === '' ? undefined : s };
     }
     case 'list':
     case 'intlist': {
-      const items = (Array.isArray(raw) ? raw.map(String) : String(raw).split(/[\s,]+/)).filter((x) => x !== '');
+      const items = (Array.isArray(raw) ? raw.map(String) : String(raw).split(/[\s,]+/)).filter(
+        (x) => x !== '',
+      );
       if (items.some((x) => CONTROL.test(x))) return { error: 'must not contain control characters' };
       if (def.type === 'list') return { value: items };
-      if (items.some((x) => !/^\d{1,6}$/.test(x))) return { error: 'must be whole numbers separated by spaces' };
+      if (items.some((x) => !/^\d{1,6}$/.test(x)))
+        return { error: 'must be whole numbers separated by spaces' };
       return { value: items.map(Number) };
     }
   }
@@ -103,14 +107,20 @@ export function convert(def: FieldDef, raw: unknown): { value: unknown } | { err
  * Applies a fragment to one scope object (mutating it). Returns field errors (type problems, read-only or
  * unknown fields) and the changes made.
  */
-export function applyFields(scope: Scope, obj: object, input: Fields, target: string): { errors: FieldError[]; changes: Change[] } {
+export function applyFields(
+  scope: Scope,
+  obj: object,
+  input: Fields,
+  target: string,
+): { errors: FieldError[]; changes: Change[] } {
   const defs = fieldsOf(scope);
   const errors: FieldError[] = [];
   const changes: Change[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return { errors: [{ message: 'fields must be an object' }], changes };
   const known = new Set(defs.map((d) => d.id));
-  for (const k of Object.keys(input)) if (!known.has(k)) errors.push({ message: `unknown field ${JSON.stringify(k.slice(0, 64))}` });
+  for (const k of Object.keys(input))
+    if (!known.has(k)) errors.push({ message: `unknown field ${JSON.stringify(k.slice(0, 64))}` });
   const before = new Map(viewFields(scope, obj).map((v) => [v.id, v.value]));
   // Group keys first: they create or remove the optional object the other fields of the group live in.
   const ordered = [...defs.filter((d) => d.groupKey), ...defs.filter((d) => !d.groupKey)];
@@ -119,15 +129,20 @@ export function applyFields(scope: Scope, obj: object, input: Fields, target: st
     const raw = input[def.id];
     if (def.readOnly) {
       const same = String(raw ?? '') === String(before.get(def.id) ?? '');
-      if (!same) errors.push({ field: def.id, message: 'is set in the configuration file on the router, never from the web' });
+      if (!same)
+        errors.push({
+          field: def.id,
+          message: 'is set in the configuration file on the router, never from the web',
+        });
       continue;
     }
+    // A field of an optional group that does not exist (after its group key was applied) is ignored.
+    if (def.group && !def.groupKey && getPath(obj, def.group) === undefined) continue;
     const c = convert(def, raw);
     if ('error' in c) {
       errors.push({ field: def.id, message: c.error });
       continue;
     }
-    if (def.group && !def.groupKey && getPath(obj, def.group) === undefined) continue;
     if (def.set) {
       const err = def.set(obj, c.value);
       if (err) errors.push({ field: def.id, message: err });
@@ -141,7 +156,8 @@ export function applyFields(scope: Scope, obj: object, input: Fields, target: st
   }
   const after = new Map(viewFields(scope, obj).map((v) => [v.id, v.value]));
   for (const [id, v] of after)
-    if (JSON.stringify(v) !== JSON.stringify(before.get(id))) changes.push({ target, field: id, from: before.get(id), to: v });
+    if (JSON.stringify(v) !== JSON.stringify(before.get(id)))
+      changes.push({ target, field: id, from: before.get(id), to: v });
   return { errors, changes };
 }
 
@@ -151,7 +167,8 @@ function findVirtual(m: LvsModel, name: string): VirtualServer | undefined {
 
 function uniqueName(kind: string, name: unknown, others: { name: string }[]): FieldError | undefined {
   if (typeof name !== 'string' || name === '') return { field: 'name', message: `a ${kind} needs a name` };
-  if (others.some((o) => o.name === name)) return { field: 'name', message: `another ${kind} is already named ${JSON.stringify(name)}` };
+  if (others.some((o) => o.name === name))
+    return { field: 'name', message: `another ${kind} is already named ${JSON.stringify(name)}` };
   return undefined;
 }
 
@@ -161,7 +178,11 @@ function uniqueName(kind: string, name: unknown, others: { name: string }[]): Fi
  */
 export function applyEdit(model: LvsModel, edit: Edit): EditResult {
   const m = structuredClone(model);
-  const notFound = (what: string): EditResult => ({ ok: false, status: 404, errors: [{ message: `no ${what}` }] });
+  const notFound = (what: string): EditResult => ({
+    ok: false,
+    status: 404,
+    errors: [{ message: `no ${what}` }],
+  });
   let scope: Scope;
   let res: { errors: FieldError[]; changes: Change[] };
   switch (edit.kind) {
@@ -187,7 +208,11 @@ export function applyEdit(model: LvsModel, edit: Edit): EditResult {
       const oldPort = vs.port;
       res = applyFields(scope, vs, edit.fields, `virtual ${edit.virtual}`);
       if (vs.name !== edit.virtual) {
-        const dup = uniqueName('virtual server', vs.name, m.virtualServers.filter((v) => v !== vs));
+        const dup = uniqueName(
+          'virtual server',
+          vs.name,
+          m.virtualServers.filter((v) => v !== vs),
+        );
         if (dup) res.errors.push(dup);
       }
       // Real servers that followed the virtual's port keep following it.
@@ -199,7 +224,10 @@ export function applyEdit(model: LvsModel, edit: Edit): EditResult {
       const i = m.virtualServers.findIndex((v) => v.name === edit.virtual);
       if (i < 0) return notFound(`virtual server ${JSON.stringify(edit.virtual)}`);
       m.virtualServers.splice(i, 1);
-      res = { errors: [], changes: [{ target: `virtual ${edit.virtual}`, field: '*', from: 'present', to: 'deleted' }] };
+      res = {
+        errors: [],
+        changes: [{ target: `virtual ${edit.virtual}`, field: '*', from: 'present', to: 'deleted' }],
+      };
       break;
     }
     case 'real-add':
@@ -214,20 +242,33 @@ export function applyEdit(model: LvsModel, edit: Edit): EditResult {
         const dup = uniqueName('real server of this virtual server', rs.name, vs.realServers);
         if (dup) res.errors.push(dup);
         vs.realServers.push(rs);
-        res.changes = [{ target: `real ${edit.virtual}/${rs.name}`, field: '*', to: 'added' }, ...res.changes];
+        res.changes = [
+          { target: `real ${edit.virtual}/${rs.name}`, field: '*', to: 'added' },
+          ...res.changes,
+        ];
         break;
       }
       const i = vs.realServers.findIndex((r) => r.name === edit.real);
-      if (i < 0) return notFound(`real server ${JSON.stringify(edit.real)} in ${JSON.stringify(edit.virtual)}`);
+      if (i < 0)
+        return notFound(`real server ${JSON.stringify(edit.real)} in ${JSON.stringify(edit.virtual)}`);
       if (edit.kind === 'real-delete') {
         vs.realServers.splice(i, 1);
-        res = { errors: [], changes: [{ target: `real ${edit.virtual}/${edit.real}`, field: '*', from: 'present', to: 'deleted' }] };
+        res = {
+          errors: [],
+          changes: [
+            { target: `real ${edit.virtual}/${edit.real}`, field: '*', from: 'present', to: 'deleted' },
+          ],
+        };
         break;
       }
       const rs = vs.realServers[i]!;
       res = applyFields(scope, rs, edit.fields, `real ${edit.virtual}/${edit.real}`);
       if (rs.name !== edit.real) {
-        const dup = uniqueName('real server of this virtual server', rs.name, vs.realServers.filter((r) => r !== rs));
+        const dup = uniqueName(
+          'real server of this virtual server',
+          rs.name,
+          vs.realServers.filter((r) => r !== rs),
+        );
         if (dup) res.errors.push(dup);
       }
       break;
@@ -303,7 +344,12 @@ export function mapDiagnostics(
         }
       }
     }
-    if (field) e.field = field.id;
+    if (field) {
+      e.field = field.id;
+      // Shown at the field: drop the document path the validator puts first (`virtual_servers.0.port: `).
+      const m = /^([\w.]+): (.+)$/s.exec(d.message);
+      if (m && m[1]!.split('.').pop() === field.doc.split('.').pop()) e.message = m[2]!;
+    }
     out.push(e);
   }
   return out;

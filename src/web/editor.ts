@@ -35,7 +35,15 @@ export interface Loaded {
 }
 
 export type SaveResult =
-  | { ok: true; path: string; previous: string; version: string; changes: Change[]; warnings: ConfigDiagnostic[]; scope: Scope }
+  | {
+      ok: true;
+      path: string;
+      previous: string;
+      version: string;
+      changes: Change[];
+      warnings: ConfigDiagnostic[];
+      scope: Scope;
+    }
   | { ok: false; status: 404 | 409 | 422 | 500; errors: FieldError[]; scope?: Scope };
 
 /** Text of a model in a format (JSON: the YAML document re-serialised as JSON). */
@@ -62,11 +70,23 @@ export class ConfigEditor {
       text = this.store.read(path);
     } catch (e) {
       throw new ConfigError([
-        { file: path, line: 1, col: 1, severity: 'error', message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+        {
+          file: path,
+          line: 1,
+          col: 1,
+          severity: 'error',
+          message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        },
       ]);
     }
     const { model, warnings } = this.api.loadConfig(path, text);
-    return { path, format: this.api.detectFormat(path, text), version: this.store.version(text), model, warnings };
+    return {
+      path,
+      format: this.api.detectFormat(path, text),
+      version: this.store.version(text),
+      model,
+      warnings,
+    };
   }
 
   /** Applies an edit made on the form of `baseVersion`; saves only a text the validator accepts. */
@@ -86,7 +106,12 @@ export class ConfigEditor {
         ok: false,
         status: 500,
         errors: diags.length
-          ? diags.map((d) => ({ message: `the file on disk does not load: ${d.message}`, file: d.file, line: d.line, col: d.col }))
+          ? diags.map((d) => ({
+              message: `the file on disk does not load: ${d.message}`,
+              file: d.file,
+              line: d.line,
+              col: d.col,
+            }))
           : [{ message: (e as Error).message }],
       };
     }
@@ -94,7 +119,12 @@ export class ConfigEditor {
       return {
         ok: false,
         status: 409,
-        errors: [{ message: 'the configuration file changed since this form was loaded; reload the page and redo the edit' }],
+        errors: [
+          {
+            message:
+              'the configuration file changed since this form was loaded; reload the page and redo the edit',
+          },
+        ],
       };
     const r = applyEdit(cur.model, edit);
     if (!r.ok) return r;
@@ -104,7 +134,12 @@ export class ConfigEditor {
       warnings = this.api.loadConfig(cur.path, text).warnings;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return { ok: false, status: 422, errors: mapDiagnostics(e.diagnostics, text, cur.format, r.scope), scope: r.scope };
+      return {
+        ok: false,
+        status: 422,
+        errors: mapDiagnostics(e.diagnostics, text, cur.format, r.scope),
+        scope: r.scope,
+      };
     }
     const { previous } = this.store.save(cur.path, text);
     return {

@@ -7,6 +7,7 @@
  * hook commands, send_program, a load_monitor command, the ipvsadm path. The web console never decides
  * what root executes (Piranha's CVE-2000-0248 was exactly that).
  */
+import { expandEscapes } from '../config/lvscf';
 import { SCHEDULERS } from '../config/model';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../config/model';
 
@@ -44,7 +45,14 @@ export interface FieldDef {
   set?: (scope: Any, value: unknown) => string | undefined;
 }
 
-const f = (id: string, label: string, type: FieldType, doc: string, cf: string | undefined, more: Partial<FieldDef> = {}): FieldDef => ({
+const f = (
+  id: string,
+  label: string,
+  type: FieldType,
+  doc: string,
+  cf: string | undefined,
+  more: Partial<FieldDef> = {},
+): FieldDef => ({
   id,
   label,
   type,
@@ -58,9 +66,16 @@ const FORWARDING = ['nat', 'direct', 'tunnel'] as const;
 /** GLOBAL SETTINGS: the primary router, forwarding, NAT router, LB backend, sync daemon, kernel timeouts. */
 export const GLOBAL_FIELDS: FieldDef[] = [
   f('primary.address', 'Primary server public IP', 'string', 'primary.address', 'primary'),
-  f('primary.privateAddress', 'Primary server private IP', 'string', 'primary.private_address', 'primary_private', {
-    optional: true,
-  }),
+  f(
+    'primary.privateAddress',
+    'Primary server private IP',
+    'string',
+    'primary.private_address',
+    'primary_private',
+    {
+      optional: true,
+    },
+  ),
   f('network', 'Use network type', 'enum', 'network', 'network', { options: FORWARDING }),
   f('natRouter.address', 'NAT router IP', 'string', 'nat_router.address', 'nat_router', {
     optional: true,
@@ -76,7 +91,9 @@ export const GLOBAL_FIELDS: FieldDef[] = [
     optional: true,
     group: 'natRouter',
   }),
-  f('lb.backend', 'LB backend', 'enum', 'lb.backend', 'lb_backend', { options: ['auto', 'ipvsadm', 'nftables', 'none'] }),
+  f('lb.backend', 'LB backend', 'enum', 'lb.backend', 'lb_backend', {
+    options: ['auto', 'ipvsadm', 'nftables', 'none'],
+  }),
   f('lb.hotStandby', 'Keep the LB table on the standby too', 'bool', 'lb.hot_standby', 'hot_standby'),
   f('lb.onStop', 'On graceful stop', 'enum', 'lb.on_stop', 'lb_on_stop', { options: ['keep', 'clear'] }),
   f('lb.ipvsadmPath', 'ipvsadm path', 'string', 'lb.ipvsadm', 'ipvsadm', { readOnly: true }),
@@ -87,13 +104,25 @@ export const GLOBAL_FIELDS: FieldDef[] = [
   f('timeouts.tcp', 'TCP timeout (s, 0 = kernel’s)', 'int', 'timeouts.tcp', 'tcp_timeout'),
   f('timeouts.tcpfin', 'TCP FIN timeout (s)', 'int', 'timeouts.tcpfin', 'tcpfin_timeout'),
   f('timeouts.udp', 'UDP timeout (s)', 'int', 'timeouts.udp', 'udp_timeout'),
-  f('logLevel', 'Log level', 'enum', 'log_level', 'debug_level', { options: ['error', 'warn', 'info', 'debug'] }),
-  f('metrics.listen', 'Metrics listener (HOST:PORT, empty = off)', 'string', 'metrics.listen', 'metrics_listen'),
-  f('hooks.activeCmd', 'Command on becoming active', 'string', 'hooks.active_cmd', 'active_cmd', { readOnly: true }),
+  f('logLevel', 'Log level', 'enum', 'log_level', 'debug_level', {
+    options: ['error', 'warn', 'info', 'debug'],
+  }),
+  f(
+    'metrics.listen',
+    'Metrics listener (HOST:PORT, empty = off)',
+    'string',
+    'metrics.listen',
+    'metrics_listen',
+  ),
+  f('hooks.activeCmd', 'Command on becoming active', 'string', 'hooks.active_cmd', 'active_cmd', {
+    readOnly: true,
+  }),
   f('hooks.inactiveCmd', 'Command on becoming inactive', 'string', 'hooks.inactive_cmd', 'inactive_cmd', {
     readOnly: true,
   }),
-  f('hooks.notifyCmd', 'Command on every state change', 'string', 'hooks.notify_cmd', 'notify_cmd', { readOnly: true }),
+  f('hooks.notifyCmd', 'Command on every state change', 'string', 'hooks.notify_cmd', 'notify_cmd', {
+    readOnly: true,
+  }),
 ];
 
 /** REDUNDANCY: the backup router, heartbeat, election, announcements, link monitoring. */
@@ -105,10 +134,17 @@ export const REDUNDANCY_FIELDS: FieldDef[] = [
     groupKey: true,
     groupInit: () => ({ address: '', priority: 100 }),
   }),
-  f('backup.privateAddress', 'Backup server private IP', 'string', 'backup.private_address', 'backup_private', {
-    optional: true,
-    group: 'backup',
-  }),
+  f(
+    'backup.privateAddress',
+    'Backup server private IP',
+    'string',
+    'backup.private_address',
+    'backup_private',
+    {
+      optional: true,
+      group: 'backup',
+    },
+  ),
   f('primary.priority', 'Primary priority', 'int', 'primary.priority', 'primary_priority'),
   f('backup.priority', 'Backup priority', 'int', 'backup.priority', 'backup_priority', { group: 'backup' }),
   f('heartbeat.port', 'Heartbeat runs on port', 'int', 'heartbeat.port', 'heartbeat_port'),
@@ -117,35 +153,78 @@ export const REDUNDANCY_FIELDS: FieldDef[] = [
   f('heartbeat.auth', 'Heartbeat authentication', 'enum', 'heartbeat.auth', 'heartbeat_auth', {
     options: ['hmac', 'none'],
   }),
-  f('heartbeat.keyFile', 'Heartbeat key file', 'string', 'heartbeat.key_file', 'heartbeat_key_file', { optional: true }),
-  f('heartbeat.previousKeyFile', 'Previous key file (rotation)', 'string', 'heartbeat.key_file_old', 'heartbeat_key_file_old', {
+  f('heartbeat.keyFile', 'Heartbeat key file', 'string', 'heartbeat.key_file', 'heartbeat_key_file', {
     optional: true,
   }),
-  f('heartbeat.multicast.group', 'Multicast group (extra path)', 'string', 'heartbeat.multicast.group', 'heartbeat_multicast_group', {
-    optional: true,
-    group: 'heartbeat.multicast',
-    groupKey: true,
-    groupInit: () => ({ group: '', ttl: 1 }),
-  }),
-  f('heartbeat.multicast.interface', 'Multicast interface', 'string', 'heartbeat.multicast.interface', 'heartbeat_multicast_interface', {
-    optional: true,
-    group: 'heartbeat.multicast',
-  }),
+  f(
+    'heartbeat.previousKeyFile',
+    'Previous key file (rotation)',
+    'string',
+    'heartbeat.key_file_old',
+    'heartbeat_key_file_old',
+    {
+      optional: true,
+    },
+  ),
+  f(
+    'heartbeat.multicast.group',
+    'Multicast group (extra path)',
+    'string',
+    'heartbeat.multicast.group',
+    'heartbeat_multicast_group',
+    {
+      optional: true,
+      group: 'heartbeat.multicast',
+      groupKey: true,
+      groupInit: () => ({ group: '', ttl: 1 }),
+    },
+  ),
+  f(
+    'heartbeat.multicast.interface',
+    'Multicast interface',
+    'string',
+    'heartbeat.multicast.interface',
+    'heartbeat_multicast_interface',
+    {
+      optional: true,
+      group: 'heartbeat.multicast',
+    },
+  ),
   f('heartbeat.multicast.ttl', 'Multicast TTL', 'int', 'heartbeat.multicast.ttl', 'heartbeat_multicast_ttl', {
     group: 'heartbeat.multicast',
   }),
   f('heartbeat.preempt', 'Fail back to the higher priority', 'bool', 'heartbeat.preempt', 'preempt'),
   f('heartbeat.preemptDelayMs', 'Preempt delay (ms)', 'int', 'heartbeat.preempt_delay_ms', 'preempt_delay'),
-  f('heartbeat.handoverTimeoutMs', 'Handover timeout (ms)', 'int', 'heartbeat.handover_timeout_ms', 'handover_timeout'),
-  f('heartbeat.piranhaCompat', 'Speak Piranha’s heartbeat too', 'bool', 'heartbeat.piranha_compat', 'piranha_compat'),
+  f(
+    'heartbeat.handoverTimeoutMs',
+    'Handover timeout (ms)',
+    'int',
+    'heartbeat.handover_timeout_ms',
+    'handover_timeout',
+  ),
+  f(
+    'heartbeat.piranhaCompat',
+    'Speak Piranha’s heartbeat too',
+    'bool',
+    'heartbeat.piranha_compat',
+    'piranha_compat',
+  ),
   f('heartbeat.rtPriority', 'Real-time priority (0 = off)', 'int', 'heartbeat.rt_priority', 'rt_priority'),
   f('heartbeat.worker', 'Heartbeat in a worker thread', 'bool', 'heartbeat.worker', 'heartbeat_worker'),
   f('announce.count', 'ARP/NA frames per burst', 'int', 'announce.count', 'arp_count'),
   f('announce.intervalMs', 'Gap between frames (ms)', 'int', 'announce.interval_ms', 'arp_interval'),
-  f('announce.repeatDelayMs', 'Second burst after (ms)', 'int', 'announce.repeat_delay_ms', 'arp_repeat_delay'),
+  f(
+    'announce.repeatDelayMs',
+    'Second burst after (ms)',
+    'int',
+    'announce.repeat_delay_ms',
+    'arp_repeat_delay',
+  ),
   f('announce.repeatCount', 'Frames in second burst', 'int', 'announce.repeat_count', 'arp_repeat_count'),
   f('announce.refreshMs', 'Periodic refresh (ms, 0 = off)', 'int', 'announce.refresh_ms', 'arp_refresh'),
-  f('announce.form', 'ARP form', 'enum', 'announce.form', 'arp_form', { options: ['request', 'reply', 'both'] }),
+  f('announce.form', 'ARP form', 'enum', 'announce.form', 'arp_form', {
+    options: ['request', 'reply', 'both'],
+  }),
   f('monitorLinks', 'Monitor NIC links for failures', 'bool', 'monitor_links', 'monitor_links'),
   f('linkInterfaces', 'Watched interfaces', 'list', 'link_interfaces', 'link_interfaces', {
     help: 'Space or comma separated; empty = the devices of the VIPs and router addresses.',
@@ -169,12 +248,31 @@ function loadMonitorText(m: MonitorConfig['loadMonitor']): string {
 function setLoadMonitor(vs: VirtualServer, v: unknown): string | undefined {
   const t = String(v ?? '').trim();
   if (t === '' || t === 'none') vs.monitor.loadMonitor = { kind: 'none' };
-  else if (t === 'uptime' || t === 'rup' || t === 'ruptime') vs.monitor.loadMonitor = { kind: 'piranha', method: t };
+  else if (t === 'uptime' || t === 'rup' || t === 'ruptime')
+    vs.monitor.loadMonitor = { kind: 'piranha', method: t };
   else if (/^https?:\/\/\S+$/i.test(t)) vs.monitor.loadMonitor = { kind: 'http', url: t };
-  else if (vs.monitor.loadMonitor.kind === 'command' && vs.monitor.loadMonitor.command === t) return undefined;
-  else return 'must be none, uptime, rup, ruptime or an http(s):// URL (commands are set in the file, not from the web)';
+  else if (vs.monitor.loadMonitor.kind === 'command' && vs.monitor.loadMonitor.command === t)
+    return undefined;
+  else
+    return 'must be none, uptime, rup, ruptime or an http(s):// URL (commands are set in the file, not from the web)';
   return undefined;
 }
+
+/** Control characters as the lvs.cf escapes an operator types (`\r\n`): a text input cannot hold a newline. */
+export function escapeControls(s: string): string {
+  return s.replace(/[\\\r\n\t]/g, (c) => ({ '\\': '\\\\', '\r': '\\r', '\n': '\\n', '\t': '\\t' })[c]!);
+}
+
+const escapedText = (key: 'send' | 'expect'): Partial<FieldDef> => ({
+  optional: true,
+  help: 'Escapes \\r \\n \\t \\\\ as in lvs.cf.',
+  get: (vs: VirtualServer) => (vs.monitor[key] === undefined ? '' : escapeControls(vs.monitor[key]!)),
+  set: (vs: VirtualServer, v: unknown) => {
+    if (v === undefined) delete vs.monitor[key];
+    else vs.monitor[key] = expandEscapes(String(v));
+    return undefined;
+  },
+});
 
 /** VIRTUAL SERVER: service, scheduling, persistence, sorry server, monitoring options. */
 export const VIRTUAL_FIELDS: FieldDef[] = [
@@ -196,14 +294,18 @@ export const VIRTUAL_FIELDS: FieldDef[] = [
     groupKey: true,
     groupInit: (vs: VirtualServer) => ({ address: '', port: vs.port }),
   }),
-  f('sorryServer.port', 'Sorry server port', 'int', 'sorry_server.port', 'sorry_server', { group: 'sorryServer' }),
+  f('sorryServer.port', 'Sorry server port', 'int', 'sorry_server.port', 'sorry_server', {
+    group: 'sorryServer',
+  }),
   f('monitor.kind', 'Probe', 'enum', 'monitor.kind', 'probe', {
     options: ['tcp', 'send_expect', 'program', 'udp', 'http', 'https', 'dns', 'none'],
   }),
-  f('monitor.send', 'Send', 'string', 'monitor.send', 'send', { optional: true }),
-  f('monitor.expect', 'Expect', 'string', 'monitor.expect', 'expect', { optional: true }),
+  f('monitor.send', 'Send', 'string', 'monitor.send', 'send', escapedText('send')),
+  f('monitor.expect', 'Expect', 'string', 'monitor.expect', 'expect', escapedText('expect')),
   f('monitor.useRegex', 'Treat expect as a regular expression', 'bool', 'monitor.use_regex', 'use_regex'),
-  f('monitor.sendProgram', 'Sending program', 'string', 'monitor.send_program', 'send_program', { readOnly: true }),
+  f('monitor.sendProgram', 'Sending program', 'string', 'monitor.send_program', 'send_program', {
+    readOnly: true,
+  }),
   f('monitor.timeoutMs', 'Probe timeout (ms)', 'int', 'monitor.timeout_ms', 'timeout'),
   f('monitor.intervalMs', 'Probe interval (ms)', 'int', 'monitor.interval_ms', 'interval'),
   f('monitor.fall', 'Failures to mark down', 'int', 'monitor.fall', 'fall'),

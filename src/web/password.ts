@@ -6,7 +6,16 @@
  * File format (one line): `scrypt$N$r$p$SALT$HASH` with SALT and HASH in base64url.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync, readFileSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeSync,
+  readFileSync,
+  unlinkSync,
+} from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 /** scrypt cost parameters. The defaults take ~100 ms and 32 MiB here; tests pass a small N. */

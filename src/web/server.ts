@@ -166,8 +166,12 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   });
 
   const remote = (req: FastifyRequest) => req.ip;
-  const audit = (req: FastifyRequest, level: 'info' | 'warn', msg: string, fields: Record<string, unknown> = {}) =>
-    log[level](`web: ${msg}`, { user: req.pulseSession?.user, remote: remote(req), ...fields });
+  const audit = (
+    req: FastifyRequest,
+    level: 'info' | 'warn',
+    msg: string,
+    fields: Record<string, unknown> = {},
+  ) => log[level](`web: ${msg}`, { user: req.pulseSession?.user, remote: remote(req), ...fields });
 
   // 1. Authentication, before anything else (body parsing included) on every route and method.
   app.addHook('onRequest', async (req, reply) => {
@@ -178,9 +182,13 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
       req.pulseSession = found.session;
       return;
     }
-    if (found.expired !== 'unknown') audit(req, 'info', 'session expired', { op: 'expire', reason: found.expired });
+    if (found.expired !== 'unknown')
+      audit(req, 'info', 'session expired', { op: 'expire', reason: found.expired });
     if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html'))
-      return reply.code(303).header('location', found.expired === 'unknown' ? '/login' : '/login?expired=1').send();
+      return reply
+        .code(303)
+        .header('location', found.expired === 'unknown' ? '/login' : '/login?expired=1')
+        .send();
     return reply.code(401).send({ error: 'login required' });
   });
 
@@ -205,7 +213,8 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (err.code?.startsWith('FST_CSRF')) audit(req, 'warn', 'refused a request without a valid CSRF token', { op: 'csrf', url: req.url });
+    if (err.code?.startsWith('FST_CSRF'))
+      audit(req, 'warn', 'refused a request without a valid CSRF token', { op: 'csrf', url: req.url });
     else if (status >= 500) log.error('web: request failed', { url: req.url, error: err.message });
     reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
   });
@@ -215,7 +224,10 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   app.get('/login', async (req, reply) => {
     const q = req.query as { expired?: string };
     reply.type('text/html; charset=utf-8');
-    return loginPage(reply.generateCsrf({ userInfo: 'login' } as never), q.expired ? 'Your session expired; please log in again.' : undefined);
+    return loginPage(
+      reply.generateCsrf({ userInfo: 'login' } as never),
+      q.expired ? 'Your session expired; please log in again.' : undefined,
+    );
   });
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as { password?: unknown };
@@ -223,13 +235,17 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     const html = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
     const fail = (code: number, message: string) => {
       if (!html) return reply.code(code).send({ error: message });
-      return reply.code(code).type('text/html; charset=utf-8').send(loginPage(reply.generateCsrf({ userInfo: 'login' } as never), message));
+      return reply
+        .code(code)
+        .type('text/html; charset=utf-8')
+        .send(loginPage(reply.generateCsrf({ userInfo: 'login' } as never), message));
     };
     if (wait > 0) {
       audit(req, 'warn', 'login refused: too many failures', { op: 'login', result: 'locked' });
       return fail(429, `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`);
     }
-    const password = typeof body.password === 'string' && body.password.length <= MAX_PASSWORD_LENGTH ? body.password : '';
+    const password =
+      typeof body.password === 'string' && body.password.length <= MAX_PASSWORD_LENGTH ? body.password : '';
     let hash: string;
     try {
       hash = readPasswordFile(opts.passwordFile);
@@ -292,7 +308,9 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     raw.write('retry: 2000\n\n');
     streams.add(reply);
     const sid = req.pulseSession!.id;
-    const unsubscribe = hub.subscribe((m) => raw.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`));
+    const unsubscribe = hub.subscribe((m) =>
+      raw.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`),
+    );
     // The stream does not count as use (idle expiry still applies), but it ends when the session does.
     const ping = setInterval(() => {
       if ('session' in sessions.lookup(sid, false)) raw.write(': ping\n\n');
@@ -324,7 +342,9 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     app.post(`/api/control/${cmd}`, async (req, reply) => {
       const server = (req.body as { server?: unknown } | undefined)?.server;
       if (typeof server !== 'string' || server.length === 0 || server.length > 256)
-        return reply.code(400).send({ error: `${cmd} needs "server": VIRTUAL/SERVER, SERVER or ADDRESS:PORT` });
+        return reply
+          .code(400)
+          .send({ error: `${cmd} needs "server": VIRTUAL/SERVER, SERVER or ADDRESS:PORT` });
       try {
         const result = await daemon.call(cmd, { server });
         audit(req, 'info', `${cmd} ${server}`, { op: cmd, server, result: JSON.stringify(result) });
@@ -383,13 +403,18 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   });
 
   type P = Record<string, string>;
-  const editRoute = (method: 'POST' | 'PUT' | 'DELETE', url: string, make: (p: P, fields: Fields) => Edit) => {
+  const editRoute = (
+    method: 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    make: (p: P, fields: Fields) => Edit,
+  ) => {
     app.route({
       method,
       url,
       handler: async (req, reply) => {
         const body = (req.body ?? {}) as { version?: unknown; fields?: unknown };
-        const version = typeof body.version === 'string' ? body.version : (req.query as { version?: string }).version;
+        const version =
+          typeof body.version === 'string' ? body.version : (req.query as { version?: string }).version;
         const fields = (typeof body.fields === 'object' && body.fields !== null ? body.fields : {}) as Fields;
         const edit = make(req.params as P, fields);
         let r: SaveResult;
@@ -398,7 +423,8 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
         } catch (err) {
           return reply.code(502).send({ error: (err as Error).message });
         }
-        const target = 'virtual' in edit ? `${edit.virtual}${'real' in edit ? `/${edit.real}` : ''}` : edit.kind;
+        const target =
+          'virtual' in edit ? `${edit.virtual}${'real' in edit ? `/${edit.real}` : ''}` : edit.kind;
         if (!r.ok) {
           audit(req, 'info', 'config edit refused', {
             op: 'config',
@@ -423,7 +449,10 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
         } catch (err) {
           reload = { ok: false, error: (err as Error).message };
         }
-        audit(req, 'info', 'reload after config save', { op: 'reload', result: JSON.stringify(reload).slice(0, 2000) });
+        audit(req, 'info', 'reload after config save', {
+          op: 'reload',
+          result: JSON.stringify(reload).slice(0, 2000),
+        });
         return {
           ok: true,
           path: r.path,
@@ -439,16 +468,28 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   editRoute('PUT', '/api/config/global', (_p, fields) => ({ kind: 'global', fields }));
   editRoute('PUT', '/api/config/redundancy', (_p, fields) => ({ kind: 'redundancy', fields }));
   editRoute('POST', '/api/config/virtual', (_p, fields) => ({ kind: 'virtual-add', fields }));
-  editRoute('PUT', '/api/config/virtual/:vs', (p, fields) => ({ kind: 'virtual-edit', virtual: p.vs!, fields }));
+  editRoute('PUT', '/api/config/virtual/:vs', (p, fields) => ({
+    kind: 'virtual-edit',
+    virtual: p.vs!,
+    fields,
+  }));
   editRoute('DELETE', '/api/config/virtual/:vs', (p) => ({ kind: 'virtual-delete', virtual: p.vs! }));
-  editRoute('POST', '/api/config/virtual/:vs/real', (p, fields) => ({ kind: 'real-add', virtual: p.vs!, fields }));
+  editRoute('POST', '/api/config/virtual/:vs/real', (p, fields) => ({
+    kind: 'real-add',
+    virtual: p.vs!,
+    fields,
+  }));
   editRoute('PUT', '/api/config/virtual/:vs/real/:rs', (p, fields) => ({
     kind: 'real-edit',
     virtual: p.vs!,
     real: p.rs!,
     fields,
   }));
-  editRoute('DELETE', '/api/config/virtual/:vs/real/:rs', (p) => ({ kind: 'real-delete', virtual: p.vs!, real: p.rs! }));
+  editRoute('DELETE', '/api/config/virtual/:vs/real/:rs', (p) => ({
+    kind: 'real-delete',
+    virtual: p.vs!,
+    real: p.rs!,
+  }));
 
   const sweep = setInterval(() => sessions.sweep(), 60_000);
   sweep.unref();

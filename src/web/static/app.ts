@@ -3,6 +3,7 @@
  * innerHTML, so nothing from the daemon or the config can inject markup), sends the CSRF token on every
  * state-changing request, and follows /events (Server-Sent Events) for live updates.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: raw on purpose, so a backslash typed in the script stays one.
 export const APP_JS = String.raw`(function () {
   'use strict';
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
