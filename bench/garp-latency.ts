@@ -1,17 +1,19 @@
 /**
  * Decision → first gratuitous ARP on the wire, measured in the lab (needs root).
  *
- *   node --import tsx bench/garp-latency.ts [--trials 30] [--vips 1] [--load 0] [--out FILE]
+ *   node --import tsx bench/garp-latency.ts [--trials 30] [--vips 1] [--load 0] [--edge netlink|ip] [--out FILE]
  *
  * A Takeover runs in router r2 of the standard lab (src/lab/topology.ts). For each trial the agent takes
  * the wall-clock time (performance.timeOrigin + performance.now(), µs resolution) right before calling
  * claim() — the decision — and tcpdump (`-tt --time-stamp-precision=micro --immediate-mode`) records when
  * each ARP frame passed r2's eth0 (sender side) and the client's eth0 (receiver side). Latency = first frame
- * of the last VIP − decision. `--load N` runs N busy loops during the run (killed at the end).
+ * of the last VIP − decision. `--load N` runs N busy loops during the run (killed at the end). `--edge ip`
+ * adds the addresses with ip(8) instead of rtnetlink, to compare. Results: JSON on stdout and a markdown
+ * file in bench/results/ (or --out FILE).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildLvsLab, LAB_NET } from '../src/lab/topology';
 import { model, virtualServer } from '../test/unit/takeover/support';
@@ -24,8 +26,14 @@ function arg(name: string, def: number): number {
 const TRIALS = arg('trials', 30);
 const VIPS = arg('vips', 1);
 const LOAD = arg('load', 0);
-const outIdx = process.argv.indexOf('--out');
-const OUT = outIdx > 0 ? process.argv[outIdx + 1]! : undefined;
+const opt = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const EDGE = opt('edge') === 'ip' ? 'ip' : 'netlink';
+const STAMP = new Date().toISOString().replace(/[:.]/g, '').slice(0, 17);
+const OUT =
+  opt('out') ?? join(__dirname, 'results', `garp-latency-${STAMP}-${VIPS}vip-${EDGE}-load${LOAD}.md`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,6 +61,7 @@ function stats(xs: number[]): Record<string, number> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('garp-latency needs root (network namespaces)');
   const vips = Array.from({ length: VIPS }, (_, i) => (i === 0 ? LAB_NET.vip : `198.18.0.${30 + i}`));
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const L = await buildLvsLab({ prefix: 'lpt', realServers: 0 });
   const busy: ChildProcess[] = [];
   try {
@@ -87,7 +96,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < LOAD; i++) {
       busy.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
     }
-    const agent = await Agent.start(L.lab, 'r2', m);
+    const agent = await Agent.start(L.lab, 'r2', m, EDGE === 'ip' ? { TAKEOVER_ADDRESS_EDGE: 'ip' } : {});
     await agent.call('open');
     const rows: { decision: number; firstFrames: number; done: number }[] = [];
     for (let i = 0; i < TRIALS; i++) {
@@ -112,6 +121,14 @@ async function main(): Promise<void> {
         if (firsts.some((t) => t === undefined)) return Number.NaN;
         return Math.max(...(firsts as number[])) - row.decision;
       });
+    // Spread: first frame of the first VIP → first frame of the last VIP, within one claim.
+    const spread = rows.map((row) => {
+      const ts = vips.map(
+        (v) =>
+          atSender.find((f) => f.vip === v && f.t >= row.decision - 1 && f.t < row.decision + 1000)?.t ?? NaN,
+      );
+      return Math.max(...ts) - Math.min(...ts);
+    });
     const sender = match(atSender);
     const client = match(atClient);
     const missing = sender.filter((x) => Number.isNaN(x)).length;
@@ -120,18 +137,46 @@ async function main(): Promise<void> {
       trials: TRIALS,
       vips: VIPS,
       busyLoops: LOAD,
+      addressEdge: EDGE,
+      loadAverageBefore: loadBefore,
       note: 'ms from the decision (wall clock just before claim()) to the first ARP frame of the last VIP',
       onWireAtSender: stats(sender.filter((x) => !Number.isNaN(x))),
       onWireAtClient: stats(client.filter((x) => !Number.isNaN(x))),
-      inProcessFirstFrames: stats(rows.map((r) => r.firstFrames - r.decision)),
+      spreadFirstToLastVip: stats(spread.filter((x) => !Number.isNaN(x))),
+      inProcessClaimReturned: stats(rows.map((r) => r.firstFrames - r.decision)),
       addressesAdded: stats(rows.map((r) => r.done - r.decision)),
       missingTrials: missing,
     };
     console.log(JSON.stringify(result, null, 2));
-    if (OUT) {
-      mkdirSync(dirname(OUT), { recursive: true });
-      writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-    }
+    mkdirSync(dirname(OUT), { recursive: true });
+    const row = (name: string, s: Record<string, number>) =>
+      `| ${name} | ${s.n} | ${s.min} | ${s.median} | ${s.p90} | ${s.max} |`;
+    writeFileSync(
+      OUT,
+      [
+        `# Decision → first gratuitous ARP (${result.when})`,
+        '',
+        `${TRIALS} claims of ${VIPS} VIP(s) by a Takeover in lab router r2; addresses via ${EDGE}; ` +
+          `${LOAD} extra busy loop(s); load average before: ${loadBefore}. Figures in ms from the decision ` +
+          '(wall clock read just before claim()) to the first ARP frame of the last VIP, tcpdump timestamps.',
+        '',
+        '| measure | n | min | median | p90 | max |',
+        '|---|---|---|---|---|---|',
+        row('frame at sender eth0 (tcpdump)', result.onWireAtSender),
+        row('frame at client eth0 (tcpdump)', result.onWireAtClient),
+        row('spread: first VIP → last VIP (sender)', result.spreadFirstToLastVip),
+        row('claim() returned (in process)', result.inProcessClaimReturned),
+        row('all addresses on the interface', result.addressesAdded),
+        '',
+        `Trials with a frame missing: ${missing}.`,
+        '',
+        '```json',
+        JSON.stringify(result, null, 2),
+        '```',
+        '',
+      ].join('\n'),
+    );
+    console.error(`results: ${OUT}`);
     await agent.call('close').catch(() => undefined);
   } finally {
     for (const b of busy) b.kill('SIGKILL');

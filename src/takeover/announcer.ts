@@ -79,9 +79,11 @@ export class Announcer {
 
   /**
    * Starts (or restarts from t = 0) the schedule for `key`. The first announcement is sent before this
-   * returns. An aborted `signal` stops the run; an already aborted one sends nothing.
+   * returns — unless `firstSent` says the caller has just sent it itself (to put the first frames of many
+   * VIPs on the wire back to back before any scheduling work). An aborted `signal` stops the run; an already
+   * aborted one sends nothing.
    */
-  start(key: string, signal?: AbortSignal): void {
+  start(key: string, signal?: AbortSignal, opts: { firstSent?: boolean } = {}): void {
     this.stop(key);
     if (signal?.aborted) return;
     const pending = burstOffsets(this.schedule);
@@ -94,7 +96,8 @@ export class Announcer {
       signal.addEventListener('abort', onAbort, { once: true });
       run.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
-    this.fire(key);
+    if (opts.firstSent) this.sent++;
+    else this.fire(key);
     if (this.runs.get(key) === run) this.arm(key, run);
   }
 

@@ -195,10 +195,14 @@ export class Takeover {
     this.assertOpen('claim');
     const t0 = this.edges.now();
     this.active = true;
+    // First frames of all VIPs back to back, before any other work; then the schedules.
+    const sent = this.vips.map((v) => this.trySend(v.address, 'claim'));
+    const tFrames = this.edges.now();
     this.announcing.abort();
     this.announcing = new AbortController();
-    for (const v of this.vips) this.announcer.start(v.address, this.announcing.signal);
-    const tFrames = this.edges.now();
+    this.vips.forEach((v, i) => {
+      this.announcer.start(v.address, this.announcing.signal, { firstSent: sent[i] });
+    });
     this.lastFirstFramesMs = tFrames - t0;
     const results = await Promise.allSettled(this.vips.map((v) => this.ensurePresent(v)));
     this.lastClaimMs = this.edges.now() - t0;
@@ -400,6 +404,17 @@ export class Takeover {
 
   private assertOpen(op: string): void {
     if (!this.opened) throw new Error(`takeover.${op}(): call open() first`);
+  }
+
+  /** Sends a VIP's frames now; false (logged) when that failed, so the schedule sends again at once. */
+  private trySend(address: string, op: string): boolean {
+    try {
+      this.sendFrames(address);
+      return true;
+    } catch (err) {
+      this.log.warn('announcement failed', { op, vip: address, error: String(err) });
+      return false;
+    }
   }
 
   private sendFrames(address: string): void {

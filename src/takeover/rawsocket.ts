@@ -97,15 +97,13 @@ export function openPacketSocket(device: string): FrameSocket {
   if (ifindex === 0) throw new Error(`raw socket on ${device}: no such interface (${errnoText(c)})`);
   let fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error(`raw socket on ${device}: socket(AF_PACKET, SOCK_RAW) failed: ${errnoText(c)}`);
-  // One sockaddr_ll per (destination MAC, ethertype), built on first use.
-  const addrs = new Map<string, Buffer>();
+  // One sockaddr_ll per frame, built on first use (frames are pre-built and reused: a WeakMap hit per send).
+  let addrs = new WeakMap<Uint8Array, Buffer>();
   const addrFor = (frame: Uint8Array): Buffer => {
-    const key =
-      Buffer.from(frame.buffer, frame.byteOffset, 14).toString('hex', 0, 6) + frame[12] + ':' + frame[13];
-    let a = addrs.get(key);
+    let a = addrs.get(frame);
     if (!a) {
       a = sockaddrLl(ifindex, (frame[12]! << 8) | frame[13]!, frame.subarray(0, 6));
-      addrs.set(key, a);
+      addrs.set(frame, a);
     }
     return a;
   };
@@ -130,7 +128,7 @@ export function openPacketSocket(device: string): FrameSocket {
           const again = c.if_nametoindex(device);
           if (again !== 0 && again !== ifindex) {
             ifindex = again;
-            addrs.clear();
+            addrs = new WeakMap();
             n = sendVia(fd, frame);
           }
         }

@@ -39,12 +39,18 @@ export class Agent {
   }
 
   /** Starts an agent in namespace `ns` of `lab` with `model`, and waits until it is ready. */
-  static async start(lab: Lab, ns: string, model: LvsModel): Promise<Agent> {
+  static async start(
+    lab: Lab,
+    ns: string,
+    model: LvsModel,
+    env: Record<string, string> = {},
+  ): Promise<Agent> {
     const file = join(tmpdir(), `${lab.nsName(ns)}-model-${Date.now()}.json`);
     writeFileSync(file, JSON.stringify(model));
     const child = lab.spawn(ns, process.execPath, ['--import', 'tsx', AGENT, file], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const agent = new Agent(child);
     await new Promise<void>((resolve, reject) => {

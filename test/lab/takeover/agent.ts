@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LvsModel } from '../../../src/config/model';
 import type { Log, LogFields } from '../../../src/lib/log';
-import { resolveMac, Takeover } from '../../../src/takeover/index';
+import { IpRoute, resolveMac, Takeover } from '../../../src/takeover/index';
 
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
@@ -29,7 +29,12 @@ function stderrLog(base: LogFields = {}): Log {
 }
 
 const model = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LvsModel;
-const takeover = new Takeover({ model, log: stderrLog() });
+// TAKEOVER_ADDRESS_EDGE=ip: add/del with ip(8) instead of rtnetlink (to compare the two in bench/).
+const takeover = new Takeover({
+  model,
+  log: stderrLog(),
+  ...(process.env.TAKEOVER_ADDRESS_EDGE === 'ip' ? { edges: { addresses: new IpRoute() } } : {}),
+});
 const reply = (o: unknown): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };

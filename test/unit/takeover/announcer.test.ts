@@ -41,6 +41,18 @@ describe('takeover/announcer: schedule', () => {
     assert.equal(a.sent, 1);
   });
 
+  it('firstSent: the caller already sent frame 1; the rest of the schedule follows from t = 0', () => {
+    const a = make({ count: 3, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0 });
+    a.start('v', undefined, { firstSent: true });
+    assert.equal(sends.length, 0);
+    assert.equal(a.sent, 1);
+    clock.tick(1000);
+    assert.deepEqual(
+      sends.map((s) => s.at),
+      [100, 200],
+    );
+  });
+
   it('first burst: count frames interval apart, then stops', () => {
     const a = make({ count: 5, intervalMs: 200, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0 });
     a.start('v');
