@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkConfig, dumpConfig, loadConfig, summarize } from '../config';
 import { ConfigError, type ConfigDiagnostic } from '../config/model';
+import { runDaemon } from '../daemon/daemon';
 import { parseLogLevel } from '../daemon/logging';
 
 export const DEFAULT_CONFIGS = ['/etc/lvs-pulse/lvs-pulse.yaml', '/etc/sysconfig/ha/lvs.cf'];
@@ -90,7 +91,6 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const { runDaemon } = await import('../daemon/daemon');
   return runDaemon({
     configPath: opts.config,
     runDir: opts.runDir,

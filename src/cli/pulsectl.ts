@@ -7,6 +7,8 @@ import { Command, Option } from 'commander';
 import { checkConfig, summarize } from '../config';
 import { followEvents, request } from '../daemon/control';
 import { formatStatus, type StatusJson } from '../daemon/status';
+import { keygen } from '../heartbeat/keys';
+import { applyRealServerPlan, realServerPlan } from '../takeover/realserver';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
@@ -90,7 +92,6 @@ export async function main(argv: string[]): Promise<number> {
     .description('write a fresh heartbeat key')
     .option('--force', 'overwrite an existing file')
     .action(async (file: string, o: { force?: boolean }) => {
-      const { keygen } = await import('../heartbeat/keys');
       await keygen(file, { force: o.force === true });
       out(`wrote ${file} (mode 0600); set heartbeat_key_file = ${file} on both routers`);
     });
@@ -107,9 +108,8 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--apply', 'apply the commands on this host instead of printing them')
     .action(async (o: { mode: 'dr' | 'tun'; vip: string[]; apply?: boolean }) => {
-      const rs = await import('../takeover/realserver');
-      const plan = rs.realServerPlan({ mode: o.mode, vips: o.vip });
-      if (o.apply) await rs.applyRealServerPlan(plan);
+      const plan = realServerPlan({ mode: o.mode, vips: o.vip });
+      if (o.apply) await applyRealServerPlan(plan);
       else for (const c of plan) out(c.join(' '));
     });
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { configHash, diffModels, loadConfig } from '../config';
+import { checkConfig, configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
 import { Heartbeat } from '../heartbeat';
 import { LbTable } from '../ipvs';
@@ -247,7 +247,6 @@ export class Daemon {
       case 'reload':
         return this.reload();
       case 'check-config': {
-        const { checkConfig } = await import('../config');
         const r = checkConfig(c.path ?? this.opts.configPath);
         const text = r.diagnostics
           .map((d) => `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`)

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { Command } from 'commander';
+import { request } from '../daemon/control';
 import { hasCommand, LabPair, type RouterName } from './pair';
 
 const NEEDED: [cmd: string, pkg: string][] = [
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
     });
     await step('graceful switchover (pulsectl release on the active)', async () => {
       const a = await active();
-      await import('../daemon/control').then((c) => c.request(pair.routers[a].runDir, 'release'));
+      await request(pair.routers[a].runDir, 'release');
     });
     clearInterval(roleTimer);
     render(live, pair.lab.id);
