@@ -13,7 +13,7 @@ export {
   type WeightEvent,
 } from './pool';
 export { createProbe, type ProbeTarget } from './probes/index';
-export { type Clock, HeapScheduler, systemClock, TimerEntry } from './scheduler';
+export { type Clock, HeapScheduler, type Scheduler, systemClock, TimerEntry } from './scheduler';
 export type {
   LastProbe,
   LoadReading,

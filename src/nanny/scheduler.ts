@@ -41,6 +41,16 @@ export class TimerEntry {
   }
 }
 
+/** What a worker needs from a scheduler (HeapScheduler; benchmarks plug in alternatives). */
+export interface Scheduler {
+  readonly clock: Clock;
+  now(): number;
+  readonly size: number;
+  schedule(entry: TimerEntry, at: number): void;
+  cancel(entry: TimerEntry): void;
+  clear(): void;
+}
+
 /** Entries due within this much of now are served in the same wake-up (timers have 1 ms granularity). */
 const SLACK_MS = 0.5;
 
@@ -52,7 +62,7 @@ const SLACK_MS = 0.5;
  *   const e = new TimerEntry((late) => console.log('late by', late));
  *   s.schedule(e, s.now() + 1000);
  */
-export class HeapScheduler {
+export class HeapScheduler implements Scheduler {
   private readonly heap: TimerEntry[] = [];
   private handle: unknown = undefined;
   private armedAt = Number.POSITIVE_INFINITY;

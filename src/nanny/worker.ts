@@ -12,7 +12,7 @@
  */
 import type { MonitorConfig, RealServer } from '../config/model';
 import type { Log } from '../lib/log';
-import { type HeapScheduler, TimerEntry } from './scheduler';
+import { type Scheduler, TimerEntry } from './scheduler';
 import type { LastProbe, LoadSource, NannyEvent, Probe, ProbeResult, RealServerState } from './types';
 import { loadMonitorStep, SlowStart } from './weights';
 
@@ -28,7 +28,7 @@ export interface NannyOptions {
   probe: Probe;
   /** load_monitor reader; absent = no load-based weights. */
   loadSource?: LoadSource;
-  scheduler: HeapScheduler;
+  scheduler: Scheduler;
   log: Log;
   onEvent: (e: NannyEvent) => void;
   /** Called after every probe with its result and how late the timer fired it (for metrics). */
@@ -51,7 +51,7 @@ export class Nanny {
   monitor: MonitorConfig;
   private probe: Probe;
   private loadSource: LoadSource | undefined;
-  private readonly scheduler: HeapScheduler;
+  private readonly scheduler: Scheduler;
   private readonly log: Log;
   private readonly onEvent: (e: NannyEvent) => void;
   private readonly onProbe: ((r: ProbeResult, latenessMs: number) => void) | undefined;

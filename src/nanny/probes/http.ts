@@ -1,12 +1,23 @@
-/** HTTP and HTTPS GET probe: status codes, optional body regex, Host header, SNI, skip-verify, weight header. */
-import { type IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+/**
+ * HTTP and HTTPS GET probe: status codes, optional body regex, Host header, SNI, skip-verify, weight header.
+ *
+ * A lean HTTP/1.0 client on a bare TCP/TLS socket instead of node:http: one pre-built request, the reply's
+ * status line and headers parsed from the first bytes, `Connection: close`. This is what health checkers do
+ * (keepalived's HTTP_GET, haproxy's httpchk) and costs a fraction of node:http's CPU and garbage at 10,000
+ * probes a second. HTTP/1.0 replies are never chunked; should a server chunk anyway, the body regex sees
+ * the raw chunked text.
+ */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Probe } from '../types';
 import { parseWeight } from '../weights';
-import { describeError, type ProbeTarget, withDeadline } from './common';
+import { describeError, type ProbeTarget, quote, withDeadline } from './common';
+import { closeFast } from './tcp';
 
 /** Bodies are read up to this size for the regex. */
 export const BODY_LIMIT = 64 * 1024;
+/** Status line + headers must fit in this. */
+export const HEAD_LIMIT = 16 * 1024;
 
 export interface HttpOptions {
   tls: boolean;
@@ -21,10 +32,44 @@ export interface HttpOptions {
   weightHeader?: string;
 }
 
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const STATUS_RE = /^HTTP\/\d(?:\.\d)? (\d{3})/;
+
+/** The parsed head of a reply, or why it is not one. */
+export interface ReplyHead {
+  status: number;
+  headers: Map<string, string>;
+  /** Offset of the body in the buffer. */
+  bodyStart: number;
+}
+
+/**
+ * Parses `HTTP/x.y NNN …\r\nName: value\r\n…\r\n\r\n` at the start of `buf`. Returns undefined while the
+ * head is incomplete, a string saying why when it is not HTTP.
+ */
+export function parseReplyHead(buf: Buffer): ReplyHead | string | undefined {
+  const end = buf.indexOf(CRLFCRLF);
+  if (end < 0) {
+    if (buf.length >= 8 && !buf.subarray(0, 5).equals(Buffer.from('HTTP/')))
+      return `not an HTTP reply: ${quote(buf)}`;
+    return buf.length > HEAD_LIMIT ? 'reply head too long' : undefined;
+  }
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const m = STATUS_RE.exec(lines[0] ?? '');
+  if (!m) return `not an HTTP reply: ${quote(buf)}`;
+  const headers = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    const c = l.indexOf(':');
+    if (c > 0) headers.set(l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim());
+  }
+  return { status: Number(m[1]), headers, bodyStart: end + 4 };
+}
+
 /**
  * GET `path` on the real server itself (no DNS: the connection goes to the target address). Up iff the
  * status is accepted and, when set, the body (first 64 KiB) matches `bodyRegex`. Each probe opens a fresh
- * connection (no keep-alive) so a dead listener is seen at once.
+ * connection so a dead listener is seen at once.
  */
 export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   const bodyRe = o.bodyRegex ? new RegExp(o.bodyRegex) : undefined;
@@ -32,52 +77,56 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   const headerName = o.weightHeader?.toLowerCase();
   const hostHeader =
     o.host ?? (t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
-  const request = o.tls ? httpsRequest : httpRequest;
-  const base = {
-    host: t.address,
-    port: t.port,
-    path: o.path,
-    method: 'GET',
-    localAddress: t.sourceAddress,
-    agent: false as const,
-    headers: { Host: hostHeader, 'User-Agent': 'lvs-pulse-nanny', Connection: 'close', Accept: '*/*' },
-    ...(o.tls
-      ? {
-          servername:
-            o.sni ?? (o.host && !/^[0-9.:[\]]+$/.test(o.host) ? o.host.replace(/:\d+$/, '') : undefined),
-          rejectUnauthorized: !o.insecure,
-        }
-      : {}),
-  };
+  const request = Buffer.from(
+    `GET ${o.path} HTTP/1.0\r\nHost: ${hostHeader}\r\nUser-Agent: lvs-pulse-nanny\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
+    'latin1',
+  );
+  const hostName = o.host?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const servername = o.sni ?? (hostName && !/^[0-9.]+$|:/.test(hostName) ? hostName : undefined);
+  const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress, noDelay: true };
+  const tlsOpts = { ...tcpOpts, servername, rejectUnauthorized: !o.insecure };
+
   return () =>
     withDeadline(t.timeoutMs, (finish) => {
-      const req = request(base, (res: IncomingMessage) => {
-        const code = res.statusCode ?? 0;
-        const good = accept.size ? accept.has(code) : code >= 200 && code < 400;
-        let weight: number | undefined;
-        if (headerName) {
-          const v = res.headers[headerName];
-          if (typeof v === 'string') weight = parseWeight(v);
+      const sock: Socket = o.tls ? tlsConnect(tlsOpts) : tcpConnect(tcpOpts);
+      let buf: Buffer = Buffer.alloc(0);
+      let head: ReplyHead | undefined;
+      let weight: number | undefined;
+      const judgeBody = (): void => {
+        const h = head!;
+        const body = buf.subarray(h.bodyStart, h.bodyStart + BODY_LIMIT).toString('utf8');
+        if (bodyRe!.test(body)) finish(true, `HTTP ${h.status}, body matches`, weight);
+        else finish(false, `HTTP ${h.status}, body does not match /${o.bodyRegex}/`);
+      };
+      sock.once(o.tls ? 'secureConnect' : 'connect', () => sock.write(request));
+      sock.on('data', (chunk: Buffer) => {
+        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+        if (!head) {
+          const h = parseReplyHead(buf);
+          if (h === undefined) return;
+          if (typeof h === 'string') return finish(false, h);
+          head = h;
+          const good = accept.size ? accept.has(h.status) : h.status >= 200 && h.status < 400;
+          if (!good) return finish(false, `HTTP ${h.status}`);
+          if (headerName) {
+            const v = h.headers.get(headerName);
+            if (v !== undefined) weight = parseWeight(v);
+          }
+          if (!bodyRe) return finish(true, `HTTP ${h.status}`, weight);
         }
-        if (!good) return finish(false, `HTTP ${code}`);
-        if (!bodyRe) return finish(true, `HTTP ${code}`, weight);
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const judge = (): void => {
-          const body = Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString('utf8');
-          if (bodyRe.test(body)) finish(true, `HTTP ${code}, body matches`, weight);
-          else finish(false, `HTTP ${code}, body does not match /${o.bodyRegex}/`);
-        };
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          size += c.length;
-          if (size >= BODY_LIMIT) judge();
-        });
-        res.on('end', judge);
-        res.on('error', (err) => finish(false, `reading body: ${describeError(err)}`));
+        const len = Number(head.headers.get('content-length'));
+        if (buf.length - head.bodyStart >= BODY_LIMIT || (len >= 0 && buf.length - head.bodyStart >= len))
+          judgeBody();
       });
-      req.on('error', (err) => finish(false, describeError(err)));
-      req.end();
-      return () => req.destroy();
+      sock.once('end', () => {
+        if (head) judgeBody();
+        else
+          finish(
+            false,
+            buf.length ? `not an HTTP reply: ${quote(buf)}` : 'connection closed before HTTP reply',
+          );
+      });
+      sock.once('error', (err) => finish(false, describeError(err)));
+      return () => closeFast(sock);
     });
 }

@@ -1,5 +1,5 @@
 /** TCP connect probe, and the send/expect probe over TCP (Piranha's default check). */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Probe } from '../types';
 import {
   describeError,
@@ -9,17 +9,36 @@ import {
   replyMatcher,
   withDeadline,
 } from './common';
+import { fastTcpConnectProbe } from './tcp-handle';
 
-/** Up iff a TCP connection is established within the timeout; closed at once. */
+/**
+ * Up iff a TCP connection is established within the timeout; closed at once (reset). Uses the fast
+ * handle-based path when available (tcp-handle.ts), net.connect otherwise.
+ */
 export function tcpConnectProbe(t: ProbeTarget): Probe {
+  return fastTcpConnectProbe(t) ?? netTcpConnectProbe(t);
+}
+
+/** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */
+export function netTcpConnectProbe(t: ProbeTarget): Probe {
   const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress, noDelay: true };
   return () =>
     withDeadline(t.timeoutMs, (finish) => {
       const sock = connect(opts);
       sock.once('connect', () => finish(true, 'connected'));
       sock.once('error', (err) => finish(false, describeError(err)));
-      return () => sock.destroy();
+      return () => closeFast(sock);
     });
+}
+
+/**
+ * Closes a probe connection with a reset when it is established, so ten thousand probes a second leave no
+ * TIME_WAIT behind on the router (as haproxy's health checks do); plain destroy otherwise.
+ */
+export function closeFast(sock: Socket): void {
+  sock.on('error', () => {});
+  if (sock.readyState === 'open' && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+  else sock.destroy();
 }
 
 export interface SendExpectOptions {
@@ -55,6 +74,6 @@ export function sendExpectProbe(t: ProbeTarget, o: SendExpectOptions): Probe {
       });
       sock.once('end', () => finish(star, star ? 'closed without reply' : 'connection closed before reply'));
       sock.once('error', (err) => finish(false, describeError(err)));
-      return () => sock.destroy();
+      return () => closeFast(sock);
     });
 }

@@ -1,0 +1,415 @@
+/**
+ * `npm run bench:nanny` (= `tsx bench/nanny.ts`): one NannyPool watching 10,000 real servers at 1 Hz.
+ *
+ * Lab: a router namespace `lb` (runs the pool) and a server namespace `srv` on one bridge. Every real server
+ * address is 198.19.x.y, routed from `lb` through ONE next hop (198.18.1.21), so the router's neighbour table
+ * holds one entry (gc_thresh3 is 1024 here); `srv` accepts all of 198.19.0.0/16 with a single `local` route
+ * on `lo` (AnyIP), and a few listeners serve every address. A share of the servers fails in different ways:
+ * refused (no listener), silent host (nftables drop in `srv`), hang (accepts, never answers), HTTP 503.
+ * Probe kinds are mixed: TCP connect, HTTP GET, send/expect.
+ *
+ * Reports the prober process's CPU (% of one core), RSS, probe lateness p50/p99/max (how late each probe's
+ * timer fired against its due time), probe duration p50/p99, event-loop delay (perf_hooks
+ * monitorEventLoopDelay) and the lateness of a 20 ms "heartbeat" interval timer in the same process.
+ *
+ * Options: --servers N (10000) --duration S (60) --warmup S (5) --timers heap|per-entry (heap)
+ *          --interval MS (1000) --timeout MS (500)
+ * Writes bench/results/nanny-<date>.md. Needs root.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as httpServer } from 'node:http';
+import { createServer as tcpServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
+import { Command } from 'commander';
+import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../src/config/model';
+import { Lab } from '../src/lab/netns';
+import { nullLog } from '../src/lib/log';
+import { NannyPool } from '../src/nanny/pool';
+import { type Clock, type Scheduler, systemClock, type TimerEntry } from '../src/nanny/scheduler';
+
+const SRV = '198.18.1.21';
+const LB = '198.18.1.11';
+const PER_VS = 100;
+
+/**
+ * Failure mix by the last octet of the address (`(i % 254) + 1`), so every probe kind meets every kind of
+ * failure and one nftables rule on the octet makes the silent hosts: 1–13 silent (5 %), 14–26 refused
+ * (5 %), 27–34 hang (3 %), 35–39 HTTP 503 (2 %), the rest healthy.
+ */
+type Role = 'silent' | 'refused' | 'hang' | 'http503' | 'ok';
+const SILENT_LAST_OCTET = 13;
+
+interface Opts {
+  servers: number;
+  duration: number;
+  warmup: number;
+  timers: 'heap' | 'per-entry';
+  interval: number;
+  timeout: number;
+  kinds: string[];
+  profile: boolean;
+}
+
+function addressOf(i: number): string {
+  return `198.19.${Math.floor(i / 254)}.${(i % 254) + 1}`;
+}
+
+function roleOf(i: number): Role {
+  const k = i % 254;
+  if (k < SILENT_LAST_OCTET) return 'silent';
+  if (k < 26) return 'refused';
+  if (k < 34) return 'hang';
+  if (k < 39) return 'http503';
+  return 'ok';
+}
+
+const PORT: Record<Role, number> = { ok: 80, silent: 80, refused: 81, hang: 82, http503: 83 };
+
+/** Whether server i should end up down under probe kind `kind` (a TCP connect sees hang and 503 as up). */
+function expectDown(i: number, kind: string): boolean {
+  const r = roleOf(i);
+  if (r === 'silent' || r === 'refused') return true;
+  if (r === 'hang' || r === 'http503') return kind !== 'tcp';
+  return false;
+}
+
+function buildModel(o: Opts): LvsModel {
+  const base: MonitorConfig = {
+    kind: 'tcp',
+    useRegex: false,
+    timeoutMs: o.timeout,
+    intervalMs: o.interval,
+    fall: 1,
+    rise: 2,
+    jitterMs: o.interval,
+    quiesce: false,
+    loadMonitor: { kind: 'none' },
+    slowStartMs: 0,
+  };
+  const all: Record<string, MonitorConfig> = {
+    tcp: { ...base, kind: 'tcp' },
+    http: { ...base, kind: 'http', http: { path: '/', status: [], insecure: false } },
+    send_expect: { ...base, kind: 'send_expect', send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.1 200' },
+  };
+  const kinds = o.kinds.map((k) => {
+    const m = all[k];
+    if (!m) throw new Error(`--kinds: unknown probe kind ${k}`);
+    return m;
+  });
+  const virtuals: VirtualServer[] = [];
+  for (let start = 0; start < o.servers; start += PER_VS) {
+    const v = virtuals.length;
+    const realServers: RealServer[] = [];
+    for (let i = start; i < Math.min(o.servers, start + PER_VS); i++) {
+      realServers.push({
+        name: `rs${i}`,
+        address: addressOf(i),
+        port: PORT[roleOf(i)],
+        weight: 1,
+        active: true,
+      });
+    }
+    virtuals.push({
+      name: `vs${v}`,
+      active: true,
+      vip: { address: '198.18.0.10', prefixLength: 32 },
+      protocol: 'tcp',
+      port: 80,
+      scheduler: 'wlc',
+      persistentS: 0,
+      monitor: kinds[v % kinds.length]!,
+      realServers,
+    });
+  }
+  return { virtualServers: virtuals } as unknown as LvsModel;
+}
+
+/** The naive alternative: one Node timer per entry (what 10,000 setIntervals amount to). */
+class PerEntryScheduler implements Scheduler {
+  private readonly timers = new Map<TimerEntry, ReturnType<typeof setTimeout>>();
+  constructor(readonly clock: Clock) {}
+  now(): number {
+    return this.clock.now();
+  }
+  get size(): number {
+    return this.timers.size;
+  }
+  schedule(e: TimerEntry, at: number): void {
+    this.cancel(e);
+    e.at = at;
+    e.index = 0;
+    this.timers.set(
+      e,
+      setTimeout(
+        () => {
+          this.timers.delete(e);
+          e.index = -1;
+          e.fire(Math.max(0, this.clock.now() - at));
+        },
+        Math.max(0, at - this.clock.now()),
+      ),
+    );
+  }
+  cancel(e: TimerEntry): void {
+    const t = this.timers.get(e);
+    if (t) clearTimeout(t);
+    this.timers.delete(e);
+    e.index = -1;
+  }
+  clear(): void {
+    for (const e of [...this.timers.keys()]) this.cancel(e);
+  }
+}
+
+function pct(
+  h: RecordableHistogram | ReturnType<typeof monitorEventLoopDelay>,
+  p: number,
+  scale: number,
+): number {
+  return Math.round((h.percentile(p) / scale) * 100) / 100;
+}
+
+/** Runs inside `lb`: the pool under measurement. Prints one JSON line of results. */
+async function prober(o: Opts): Promise<void> {
+  const model = buildModel(o);
+  const late = createHistogram();
+  const dur = createHistogram();
+  let failed = 0;
+  let total = 0;
+  let measuring = false;
+  const pool = new NannyPool({
+    model,
+    log: nullLog,
+    scheduler: o.timers === 'per-entry' ? new PerEntryScheduler(systemClock) : undefined,
+    observe: (r, lateness) => {
+      if (!measuring) return;
+      total++;
+      if (!r.ok) failed++;
+      late.record(Math.max(1, Math.round(lateness * 1000))); // µs
+      dur.record(Math.max(1, Math.round(r.ms * 1000)));
+    },
+  });
+  let events = 0;
+  pool.on('weight', () => events++);
+  pool.start();
+  await new Promise((r) => setTimeout(r, o.warmup * 1000));
+  // measurement window
+  measuring = true;
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  const hb = createHistogram();
+  let hbLast = performance.now();
+  const hbTimer = setInterval(() => {
+    const now = performance.now();
+    hb.record(Math.max(1, Math.round((now - hbLast - 20) * 1000) + 1));
+    hbLast = now;
+  }, 20);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rssMax = 0;
+  const rssTimer = setInterval(() => {
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  }, 500);
+  await new Promise((r) => setTimeout(r, o.duration * 1000));
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(rssTimer);
+  clearInterval(hbTimer);
+  eld.disable();
+  rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  const states = { up: 0, down: 0, other: 0 };
+  let expectedDown = 0;
+  let wrong = 0;
+  for (const v of pool.status()) {
+    const kind = model.virtualServers.find((x) => x.name === v.name)!.monitor.kind;
+    for (const r of v.realServers) {
+      states[r.state === 'up' ? 'up' : r.state === 'down' ? 'down' : 'other']++;
+      const exp = expectDown(Number(r.name.slice(2)), kind);
+      if (exp) expectedDown++;
+      if (exp !== (r.state === 'down')) wrong++;
+    }
+  }
+  pool.stop();
+  const result = {
+    servers: o.servers,
+    timers: o.timers,
+    seconds: Math.round(wall / 100) / 10,
+    probesPerSecond: Math.round(total / (wall / 1000)),
+    failedShare: Math.round((failed / Math.max(1, total)) * 1000) / 10,
+    cpuPercentOfOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
+    cpuUserPercent: Math.round((cpu.user / 1000 / wall) * 1000) / 10,
+    cpuSystemPercent: Math.round((cpu.system / 1000 / wall) * 1000) / 10,
+    rssMB: Math.round(rssMax / 1048576),
+    heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+    latenessMs: { p50: pct(late, 50, 1000), p99: pct(late, 99, 1000), max: pct(late, 100, 1000) },
+    probeMs: { p50: pct(dur, 50, 1000), p99: pct(dur, 99, 1000) },
+    // monitorEventLoopDelay records the whole 10 ms sampling interval: subtract it to get the delay
+    eventLoopDelayMs: {
+      p50: Math.max(0, pct(eld, 50, 1e6) - 10),
+      p99: Math.max(0, pct(eld, 99, 1e6) - 10),
+      max: Math.max(0, pct(eld, 100, 1e6) - 10),
+    },
+    heartbeat20msLatenessMs: { p99: pct(hb, 99, 1000), max: pct(hb, 100, 1000) },
+    states,
+    expectedDown,
+    wrongState: wrong,
+    events,
+  };
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+/** Runs inside `srv`: a few listeners serving every 198.19.x.y address. */
+function server(): void {
+  const http = httpServer({ keepAlive: false }, (req, res) => {
+    if (req.url === '/bad') res.writeHead(503).end('no');
+    else res.writeHead(200).end('ok');
+  });
+  http.on('clientError', (_e, s) => s.destroy());
+  http.listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
+  const sorry = httpServer({ keepAlive: false }, (_req, res) => res.writeHead(503).end('no'));
+  sorry.on('clientError', (_e, s) => s.destroy());
+  sorry.listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
+  const hang = tcpServer((c) => c.on('error', () => {}));
+  hang.listen({ port: 82, host: '0.0.0.0', backlog: 4096 }, () => console.log('ready'));
+}
+
+async function orchestrate(o: Opts): Promise<void> {
+  const lab = await Lab.create('n');
+  try {
+    await lab.addNs('sw');
+    await lab.addBridge('sw', 'lan');
+    await lab.addNs('lb');
+    await lab.connect('lb', 'eth0', 'sw', 'lan', [`${LB}/24`]);
+    await lab.addNs('srv');
+    await lab.connect('srv', 'eth0', 'sw', 'lan', [`${SRV}/24`]);
+    await lab.exec('lb', 'ip', ['route', 'add', '198.19.0.0/16', 'via', SRV]);
+    await lab.exec('srv', 'ip', ['route', 'add', 'local', '198.19.0.0/16', 'dev', 'lo']);
+    // silent hosts: last octet 1..13, every packet to them dropped in srv
+    await lab.exec(
+      'srv',
+      'nft',
+      ['-f', '-'],
+      `table inet lpnbench {\n chain in {\n type filter hook input priority 0; policy accept;\n` +
+        ` ip daddr 198.19.0.0/16 ip daddr & 0.0.0.255 0.0.0.1-0.0.0.${SILENT_LAST_OCTET} drop\n }\n}\n`,
+    );
+    for (const k of ['net.core.somaxconn=8192', 'net.ipv4.tcp_max_syn_backlog=8192']) {
+      await lab.exec('srv', 'sysctl', ['-qw', k]);
+    }
+    const self = join(__dirname, 'nanny.ts');
+    const srv = lab.spawn('srv', process.execPath, ['--import', 'tsx', self, '--role', 'server']);
+    await new Promise<void>((resolve, reject) => {
+      srv.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      srv.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+    const args = [
+      ...(o.profile ? ['--cpu-prof', '--cpu-prof-dir=/tmp/lpn-nanny-prof'] : []),
+      '--import',
+      'tsx',
+      self,
+      '--role',
+      'prober',
+      '--servers',
+      String(o.servers),
+      '--duration',
+      String(o.duration),
+      '--warmup',
+      String(o.warmup),
+      '--timers',
+      o.timers,
+      '--interval',
+      String(o.interval),
+      '--timeout',
+      String(o.timeout),
+      '--kinds',
+      o.kinds.join(','),
+    ];
+    console.error(`bench:nanny ${o.servers} real servers, ${o.timers} timers, ${o.warmup}+${o.duration} s …`);
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn('ip', ['netns', 'exec', lab.nsName('lb'), process.execPath, ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let s = '';
+      p.stdout.on('data', (d: Buffer) => {
+        s += d;
+      });
+      p.once('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`prober exited ${code}`))));
+    });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    report(o, r);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+function report(o: Opts, r: Record<string, unknown>): void {
+  const j = (v: unknown): string => JSON.stringify(v);
+  const lines = [
+    `# bench:nanny — ${new Date().toISOString()}`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; node ${process.version}; kernel ${execFileSync('uname', ['-r']).toString().trim()}`,
+    `Setup: ${o.servers} real servers (${PER_VS} per virtual; probe kinds ${o.kinds.join(' / ')} by virtual), ` +
+      `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; failing by address: 5 % silent host ` +
+      `(nftables drop), 5 % refused, 3 % hang, 2 % HTTP 503; timers: ${o.timers}; measured ${o.duration} s after ` +
+      `${o.warmup} s warm-up. Prober process only (the servers run in another process).`,
+    '',
+    '| figure | value | target |',
+    '|---|---|---|',
+    `| CPU, % of one core (user + system) | ${r['cpuPercentOfOneCore']} (${r['cpuUserPercent']} + ${r['cpuSystemPercent']}) | < 50 |`,
+    `| RSS peak, MB | ${r['rssMB']} | < 300 |`,
+    `| probes per second | ${r['probesPerSecond']} | ${Math.round((o.servers * 1000) / o.interval)} |`,
+    `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
+    `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
+    `| event-loop delay p50 / p99 / max, ms | ${j(r['eventLoopDelayMs'])} | |`,
+    `| 20 ms heartbeat timer lateness p99 / max, ms | ${j(r['heartbeat20msLatenessMs'])} | |`,
+    `| failed probes, % | ${r['failedShare']} | ${Math.round((Number(r['expectedDown']) / o.servers) * 1000) / 10} |`,
+    `| states at end | ${j(r['states'])} | down ${r['expectedDown']} |`,
+    `| servers in the wrong state at end | ${r['wrongState']} | 0 |`,
+    '',
+  ];
+  const text = lines.join('\n');
+  console.log(text);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}.md`);
+  writeFileSync(file, text);
+  console.error(`wrote ${file}`);
+}
+
+const cmd = new Command()
+  .option('--role <role>', 'internal: orchestrator | prober | server', 'orchestrator')
+  .option('--servers <n>', 'real servers', '10000')
+  .option('--duration <s>', 'measured seconds', '60')
+  .option('--warmup <s>', 'seconds before measuring', '5')
+  .option('--timers <kind>', 'heap | per-entry', 'heap')
+  .option('--interval <ms>', 'probe interval', '1000')
+  .option('--timeout <ms>', 'probe timeout', '500')
+  .option('--kinds <list>', 'probe kinds, one per virtual in turn', 'tcp,http,send_expect')
+  .option('--profile', 'write a CPU profile of the prober to /tmp/lpn-nanny-prof')
+  .parse();
+const raw = cmd.opts<Record<string, string>>();
+const opts: Opts = {
+  servers: Number(raw['servers']),
+  duration: Number(raw['duration']),
+  warmup: Number(raw['warmup']),
+  timers: raw['timers'] === 'per-entry' ? 'per-entry' : 'heap',
+  interval: Number(raw['interval']),
+  timeout: Number(raw['timeout']),
+  kinds: String(raw['kinds']).split(','),
+  profile: Boolean(raw['profile']),
+};
+if (raw['role'] === 'server') server();
+else if (raw['role'] === 'prober') void prober(opts);
+else {
+  if (process.getuid?.() !== 0) {
+    console.error('bench:nanny needs root (network namespaces)');
+    process.exit(2);
+  }
+  orchestrate(opts).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
