@@ -26,6 +26,13 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Runs `fn` after the I/O already waiting has been handled (setImmediate). A deadline timer that fires
+   * after an event-loop stall runs before that stall's queued packets (Node runs timers before poll);
+   * deferring the decision lets those packets count first, so a stall of our own never reads as peer death.
+   * Optional: without it `fn` runs at once (fake-timer tests).
+   */
+  defer?(fn: () => void): void;
 }
 
 /** Where packets go: one call per path; must not throw (count and log errors instead). */
@@ -205,7 +212,9 @@ export class HeartbeatCore extends EventEmitter {
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = undefined;
-      this.feed({ type: 'tick', now: this.opts.clock.now() });
+      const tick = () => this.feed({ type: 'tick', now: this.opts.clock.now() });
+      if (this.opts.clock.defer) this.opts.clock.defer(tick);
+      else tick();
     }, delay);
   }
 

@@ -143,6 +143,8 @@ export class FailoverFsm {
   private faultIgnoredLogged = false;
   readonly peer: PeerView = { lastHeard: {}, linkFault: false, childFault: false, piranha: false };
   readonly transitions: Transition[] = [];
+  /** Worst lateness of a keepalive send behind its schedule, ms (event-loop stalls show here). */
+  keepaliveLateMaxMs = 0;
 
   constructor(
     cfg: FsmConfig,
@@ -363,6 +365,8 @@ export class FailoverFsm {
 
   private onTick(out: FsmOutput[], now: number): void {
     if (this.nextKeepaliveAt !== undefined && now >= this.nextKeepaliveAt) {
+      const late = now - this.nextKeepaliveAt;
+      if (late > this.keepaliveLateMaxMs) this.keepaliveLateMaxMs = late;
       out.push({ type: 'send', message: this.periodicType(now) });
       this.nextKeepaliveAt += this.cfg.keepaliveMs;
       if (this.nextKeepaliveAt <= now) this.nextKeepaliveAt = now + this.cfg.keepaliveMs;

@@ -72,6 +72,8 @@ export interface HeartbeatStatus {
     previousKey: number;
     sendErrors: Record<string, number>;
     rejected: Record<DropReason, number>;
+    /** Worst lateness of a keepalive behind schedule since start, ms. */
+    keepaliveLateMaxMs: number;
   };
   lastTransitions: Transition[];
 }
@@ -80,6 +82,7 @@ const realClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  defer: (fn) => setImmediate(fn),
 };
 
 /** Auth mode and keys from the model: HMAC when a key file is set and auth is not 'none'. */
@@ -367,6 +370,7 @@ export class Heartbeat extends EventEmitter {
         previousKey: c?.previousKey ?? 0,
         sendErrors: { ...(this.udp?.sendErrors ?? {}) },
         rejected: c?.rejected ?? zeroRejected(),
+        keepaliveLateMaxMs: Math.round((core?.fsm.keepaliveLateMaxMs ?? 0) * 10) / 10,
       },
       lastTransitions: core ? [...core.fsm.transitions] : [],
     };

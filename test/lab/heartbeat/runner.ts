@@ -52,10 +52,16 @@ export class HbRunner {
     });
   }
 
-  static async start(lab: Lab, ns: string, config: Record<string, unknown>): Promise<HbRunner> {
-    const child = lab.spawn(ns, process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(config)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  /** Starts a runner in `ns`; `rtPriority` > 0 runs it under SCHED_RR (chrt -r) like keepalived's vrrp_rt_priority. */
+  static async start(
+    lab: Lab,
+    ns: string,
+    config: Record<string, unknown>,
+    rtPriority = 0,
+  ): Promise<HbRunner> {
+    const node = [process.execPath, '--import', 'tsx', RUNNER, JSON.stringify(config)];
+    const [cmd, ...args] = rtPriority > 0 ? ['chrt', '-r', String(rtPriority), ...node] : node;
+    const child = lab.spawn(ns, cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const r = new HbRunner(ns, child);
     await r.waitFor((e) => e.ev === 'ready' || e.ev === 'fatal', 15_000);
     const fatal = r.events.find((e) => e.ev === 'fatal');
