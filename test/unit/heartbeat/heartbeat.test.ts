@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Heartbeat, type HeartbeatTransition, keygen } from '../../../src/heartbeat/index.js';
 import { standaloneModel } from '../../../src/heartbeat/run-standalone.js';
 import { MemoryLog } from '../../../src/lib/log.js';
@@ -106,5 +107,41 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(a.transitions.length, before);
     assert.equal(b.hb.status().role, 'active');
+  });
+
+  it('an event-loop stall of our own longer than deadtime is not read as peer death', async () => {
+    // The active peer runs in another process and keeps sending while this process is stalled.
+    const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
+    const cfg = {
+      node: 'primary',
+      primary: { address: '127.0.0.1' },
+      backup: { address: '127.0.0.2' },
+      port,
+      keepaliveMs: 10,
+      deadtimeMs: 60,
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    try {
+      let outText = '';
+      child.stdout.on('data', (d: Buffer) => {
+        outText += d.toString();
+      });
+      await until(() => /"to":"active"/.test(outText), 8000);
+      const b = make('backup');
+      await b.hb.start();
+      await until(() => b.hb.status().role === 'standby', 1000);
+      await new Promise((r) => setTimeout(r, 100));
+      const end = Date.now() + 250; // stall: 4 × deadtime
+      while (Date.now() < end) {
+        // busy: timers and sockets wait
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(b.hb.status().role, 'standby', JSON.stringify(b.transitions));
+      assert.equal(b.transitions.length, 1);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
