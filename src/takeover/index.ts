@@ -91,7 +91,9 @@ export interface TakeoverOptions {
 
 interface Held extends Vip {
   device: string;
+  /** Pre-built frames; empty while the device's raw socket could not be opened (retried on use). */
   frames: Buffer[];
+  form: LvsModel['announce']['form'];
   present: boolean;
   /** Prefix length found on the interface when it differs from the configured one. */
   foundPrefix?: number;
@@ -140,7 +142,8 @@ export class Takeover {
   private readonly announcer: Announcer;
   private readonly hooks: Hooks;
   private readonly sockets = new Map<string, FrameSocket>();
-  private vips: Held[] = [];
+  private held: Held[] = [];
+  private byAddress = new Map<string, Held>();
   private active = false;
   private announcing = new AbortController();
   private opened = false;
@@ -149,13 +152,22 @@ export class Takeover {
   private lastClaimMs?: number;
   private lastFirstFramesMs?: number;
 
+  private get vips(): Held[] {
+    return this.held;
+  }
+
+  private set vips(list: Held[]) {
+    this.held = list;
+    this.byAddress = new Map(list.map((v) => [v.address, v]));
+  }
+
   constructor(opts: TakeoverOptions) {
     this.model = opts.model;
     this.log = opts.log.child({ component: 'takeover' });
     this.edges = withDefaults(opts.edges, this.log);
     this.announcer = new Announcer({
       schedule: scheduleOf(this.model),
-      send: (key) => this.sendFrames(key),
+      send: (key) => this.sendFrames(this.byAddress.get(key)),
       timers: this.edges.timers,
       log: this.log,
     });
@@ -196,7 +208,7 @@ export class Takeover {
     const t0 = this.edges.now();
     this.active = true;
     // First frames of all VIPs back to back, before any other work; then the schedules.
-    const sent = this.vips.map((v) => this.trySend(v.address, 'claim'));
+    const sent = this.vips.map((v) => this.trySend(v, 'claim'));
     const tFrames = this.edges.now();
     this.announcing.abort();
     this.announcing = new AbortController();
@@ -407,21 +419,21 @@ export class Takeover {
   }
 
   /** Sends a VIP's frames now; false (logged) when that failed, so the schedule sends again at once. */
-  private trySend(address: string, op: string): boolean {
+  private trySend(v: Held, op: string): boolean {
     try {
-      this.sendFrames(address);
+      this.sendFrames(v);
       return true;
     } catch (err) {
-      this.log.warn('announcement failed', { op, vip: address, error: String(err) });
+      this.log.warn('announcement failed', { op, vip: v.address, error: String(err) });
       return false;
     }
   }
 
-  private sendFrames(address: string): void {
-    const v = this.vips.find((h) => h.address === address);
+  private sendFrames(v: Held | undefined): void {
     if (!v) return;
+    if (v.frames.length === 0) this.buildFrames(v); // socket could not be opened earlier: try again
     const s = this.sockets.get(v.device);
-    if (!s) throw new Error(`no raw socket for ${v.device}`);
+    if (!s) throw new Error(`no raw socket on ${v.device}`);
     for (const f of v.frames) {
       try {
         s.send(f);
@@ -431,6 +443,16 @@ export class Takeover {
         throw err;
       }
     }
+  }
+
+  /** Opens (or reuses) the device's raw socket and builds the VIP's frames; throws naming the VIP. */
+  private buildFrames(v: Held): void {
+    const socket = this.socketFor(v.device, v);
+    v.frames =
+      v.family === 4
+        ? arpFrames(v.form, socket.mac, v.address)
+        : [unsolicitedNa(socket.mac, v.address, { router: v.source === 'nat_router' })];
+    for (const f of v.frames) socket.warm(f);
   }
 
   private checkForwarding(model: LvsModel): void {
@@ -458,20 +480,22 @@ export class Takeover {
     const out: Held[] = [];
     for (const v of vips) {
       const device = v.device ?? (await this.pickDevice(v, interfaces));
-      const socket = this.socketFor(device, v);
-      const frames =
-        v.family === 4
-          ? arpFrames(model.announce.form, socket.mac, v.address)
-          : [unsolicitedNa(socket.mac, v.address, { router: v.source === 'nat_router' })];
-      for (const f of frames) socket.warm(f);
+      const held: Held = { ...v, device, frames: [], form: model.announce.form, present: false };
+      try {
+        this.buildFrames(held);
+      } catch (err) {
+        // A missing or broken interface must not stop the other VIPs: logged, retried on every send.
+        this.log.error('cannot prepare announcements for VIP', {
+          op: 'open',
+          vip: v.address,
+          interface: device,
+          error: (err as Error).message,
+        });
+      }
       const found = findAddress(v.address, interfaces).find((a) => a.device === device);
-      out.push({
-        ...v,
-        device,
-        frames,
-        present: !!found,
-        ...(found && found.prefixLength !== v.prefixLength ? { foundPrefix: found.prefixLength } : {}),
-      });
+      held.present = !!found;
+      if (found && found.prefixLength !== v.prefixLength) held.foundPrefix = found.prefixLength;
+      out.push(held);
       if (found && found.prefixLength !== v.prefixLength) {
         this.log.warn('VIP present with a different mask; left as it is', {
           op: 'open',

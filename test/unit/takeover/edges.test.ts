@@ -141,15 +141,16 @@ describe('takeover/hooks: Piranha-style command hooks', () => {
   });
 
   it('runs a real program, logs its output; failures and timeouts are logged, never thrown', async function () {
-    this.timeout(5000);
+    this.timeout(10_000);
     const log = new MemoryLog();
-    const node = process.execPath;
+    // Small system programs (fast to start even on a loaded machine): echo prints its arguments, false
+    // exits 1, tail -f never ends (and gets "active"/"inactive" + reason as extra file names).
     const hooks = new Hooks({
       hooks: {
-        activeCmd: `${node} -e process.stdout.write(process.argv.slice(1).join(','))`,
-        inactiveCmd: `${node} -e process.exit(3)`,
-        notifyCmd: `${node} -e setTimeout(()=>{},5000)`,
-        timeoutMs: 300,
+        activeCmd: '/bin/echo up  now',
+        inactiveCmd: '/bin/false',
+        notifyCmd: '/usr/bin/tail -f /dev/null',
+        timeoutMs: 1500,
       },
       log,
       exec: execHook,
@@ -163,8 +164,8 @@ describe('takeover/hooks: Piranha-style command hooks', () => {
       'warn inactive_cmd failed',
       'error notify_cmd timed out and was killed',
     ]);
-    assert.equal(log.records[0]!.fields.stdout, undefined); // no args for active_cmd → empty output
-    assert.equal(log.records[2]!.fields.code, 3);
+    assert.equal(log.records[0]!.fields.stdout, 'up now'); // split on whitespace, no extra args
+    assert.equal(log.records[2]!.fields.code, 1);
     assert.match(String(log.records[1]!.fields.command), /active peer dead$/);
     const missing = new Hooks({
       hooks: { activeCmd: '/nonexistent/hook', timeoutMs: 300 },

@@ -262,4 +262,38 @@ describe('takeover/index: Takeover', () => {
       ['/bin/notify', 'x', 'inactive', 'stop'],
     ]);
   });
+
+  it('a device whose raw socket cannot be opened does not stop the others; retried on claim', async () => {
+    let eth1Broken = true;
+    const factory = fakeSocketFactory(events, opened);
+    const t = new Takeover({
+      model: model({
+        network: 'nat',
+        natRouter: { address: '198.18.1.1', device: 'eth1', prefixLength: 24 },
+      }),
+      log,
+      edges: {
+        addresses: table,
+        openSocket: (d) => {
+          if (d === 'eth1' && eth1Broken) throw new Error('raw socket on eth1: no such interface');
+          return factory(d);
+        },
+        timers: {
+          setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+          clearTimeout: (h) => clock.clearTimeout(h as never),
+        },
+        now: () => clock.now,
+        readIpForward: () => '1',
+      },
+    });
+    await t.open();
+    assert.ok(log.records.some((r) => r.level === 'error' && r.fields.vip === '198.18.1.1'));
+    eth1Broken = false;
+    await t.claim('up');
+    assert.deepEqual(
+      frames().map((e) => (e.kind === 'frame' ? e.device : '')),
+      ['eth0', 'eth1'],
+    );
+    assert.ok(table.has('198.18.1.1', 'eth1'));
+  });
 });
