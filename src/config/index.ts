@@ -109,7 +109,9 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
     });
   }
   const model = documentToModel(doc);
-  const semantic: SemanticIssue[] = checkSemantics(model);
+  // A YAML syntax error leaves a partial document: semantic checks on it would only add noise.
+  const syntaxBroken = format !== 'lvs.cf' && fe.diagnostics.some((d) => d.severity === 'error');
+  const semantic: SemanticIssue[] = syntaxBroken ? [] : checkSemantics(model);
   if (options.hostChecks) semantic.push(...checkHost(model, options.host ?? localHost));
   for (const s of semantic) {
     // A value the schema already rejected was replaced by its default: do not report it twice.

@@ -665,11 +665,23 @@ function sanitize(value: Record<string, unknown>, schema: SchemaNode, prefix: st
   return out;
 }
 
+const leafCache = new WeakMap<SchemaNode, [string, Leaf][]>();
+/** Every leaf of a schema with its dotted path (memoized per schema object). */
 function leafPaths(schema: SchemaNode, prefix = ''): [string, Leaf][] {
+  if (prefix === '') {
+    const hit = leafCache.get(schema);
+    if (hit) return hit;
+    const all = collectLeaves(schema, '');
+    leafCache.set(schema, all);
+    return all;
+  }
+  return collectLeaves(schema, prefix);
+}
+function collectLeaves(schema: SchemaNode, prefix: string): [string, Leaf][] {
   const out: [string, Leaf][] = [];
   for (const [k, node] of Object.entries(schema)) {
     if (isLeaf(node)) out.push([prefix + k, node]);
-    else out.push(...leafPaths(node, `${prefix + k}.`));
+    else out.push(...collectLeaves(node, `${prefix + k}.`));
   }
   return out;
 }
@@ -716,7 +728,7 @@ function validateLevel(value: unknown, schema: SchemaNode, prefix: string, issue
   const bad = new Set<string>();
   const result = defaultsOf(schema);
   try {
-    const c = convict(schema as never);
+    const c = convict(schema as never, { args: [], env: {} });
     c.load(clean);
     try {
       c.validate({ allowed: 'strict' });

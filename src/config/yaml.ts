@@ -24,7 +24,13 @@ export function parseYaml(text: string, file: string): YamlResult {
   };
   let doc: Record<string, unknown> = {};
   try {
-    const parsed = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: false });
+    const parsed = parseDocument(text, {
+      lineCounter,
+      uniqueKeys: true,
+      prettyErrors: false,
+      merge: false,
+      logLevel: 'error',
+    });
     for (const e of [...parsed.errors, ...parsed.warnings]) {
       const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
       diagnostics.push({
@@ -37,9 +43,17 @@ export function parseYaml(text: string, file: string): YamlResult {
       if (isMap(node)) {
         for (const item of node.items) {
           if (!isPair(item)) continue;
-          const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
-          const p = path ? `${path}.${key}` : key;
           const keyNode = item.key as Node | null;
+          if (!isScalar(item.key) && item.key !== null) {
+            diagnostics.push({
+              ...at(keyNode?.range?.[0] ?? 0),
+              severity: 'error',
+              message: 'a key must be a plain word, not a list or mapping',
+            });
+            continue;
+          }
+          const key = isScalar(item.key) ? String(item.key.value) : '';
+          const p = path ? `${path}.${key}` : key;
           if (keyNode?.range) keyPositions.set(p, at(keyNode.range[0]));
           const valueNode = item.value as Node | null;
           const r = valueNode?.range ?? keyNode?.range;
@@ -59,8 +73,14 @@ export function parseYaml(text: string, file: string): YamlResult {
       }
     };
     walk(parsed.contents, '');
-    if (parsed.errors.length === 0) {
-      const js: unknown = parsed.toJS({ maxAliasCount: 100 });
+    {
+      // Also after errors (a duplicate key, say), so the schema still checks what could be read.
+      let js: unknown = null;
+      try {
+        js = parsed.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        if (parsed.errors.length === 0) throw e;
+      }
       if (js === null || js === undefined) doc = {};
       else if (typeof js !== 'object' || Array.isArray(js)) {
         diagnostics.push({
