@@ -69,24 +69,31 @@ describe('lab: takeover (gratuitous ARP, release, reconcile)', function () {
     await L?.destroy();
   });
 
-  it("client's neighbour cache moves to the new router's MAC right after takeover, with no traffic from the client", async () => {
-    const [mac1, mac2] = [await mac('r1'), await mac('r2')];
-    const r1 = await start('r1');
-    const r2 = await start('r2');
-    await r1.call('claim', { reason: 'initial' });
-    // Seed the client's cache with r1's MAC (a normal exchange while r1 holds the VIP).
-    await L.lab.exec('client', 'ping', ['-c', '1', '-W', '1', VIP]);
-    assert.match(await neigh('client', VIP), new RegExp(`lladdr ${mac1}`));
-    // r1 dies without a word (kill -9; its address stays but it can no longer be reached: cut the link).
-    await r1.kill9();
-    await L.lab.exec('sw', 'ip', ['link', 'set', L.lab.switchPort('r1', 'eth0'), 'down']);
-    await r2.call('claim', { reason: 'peer dead' });
-    // No packet from the client since: read the cache at once.
-    const entry = await neigh('client', VIP);
-    assert.match(entry, new RegExp(`lladdr ${mac2}`), `client entry: ${entry}`);
-    await L.lab.exec('client', 'ping', ['-c', '1', '-W', '1', VIP]); // and the VIP answers from r2
-    await L.lab.exec('sw', 'ip', ['link', 'set', L.lab.switchPort('r1', 'eth0'), 'up']);
-  });
+  for (const form of ['request', 'reply'] as const) {
+    it(`client's neighbour cache moves to the new router's MAC right after takeover, with no traffic from the client (${form} form)`, async () => {
+      // Within 1 s of the client's last update (its locktime): a reply with a broadcast target MAC would be
+      // ignored here; the request form and the RFC 2002 reply (target MAC = sender MAC) are taken at once.
+      const m = labModel({
+        announce: { count: 3, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form },
+      });
+      const [mac1, mac2] = [await mac('r1'), await mac('r2')];
+      const r1 = await start('r1', m);
+      const r2 = await start('r2', m);
+      await r1.call('claim', { reason: 'initial' });
+      // Seed the client's cache with r1's MAC (a normal exchange while r1 holds the VIP).
+      await L.lab.exec('client', 'ping', ['-c', '1', '-W', '1', VIP]);
+      assert.match(await neigh('client', VIP), new RegExp(`lladdr ${mac1}`));
+      // r1 dies without a word (kill -9; its address stays but it can no longer be reached: cut the link).
+      await r1.kill9();
+      await L.lab.exec('sw', 'ip', ['link', 'set', L.lab.switchPort('r1', 'eth0'), 'down']);
+      await r2.call('claim', { reason: 'peer dead' });
+      // No packet from the client since: read the cache at once.
+      const entry = await neigh('client', VIP);
+      assert.match(entry, new RegExp(`lladdr ${mac2}`), `client entry: ${entry}`);
+      await L.lab.exec('client', 'ping', ['-c', '1', '-W', '1', VIP]); // and the VIP answers from r2
+      await L.lab.exec('sw', 'ip', ['link', 'set', L.lab.switchPort('r1', 'eth0'), 'up']);
+    });
+  }
 
   it('after release the old router no longer answers ARP for the VIP; the new holder does', async () => {
     const [mac1, mac2] = [await mac('r1'), await mac('r2')];
