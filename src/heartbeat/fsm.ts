@@ -450,7 +450,9 @@ export class FailoverFsm {
     const p = this.peer;
     this.noteReturn(out, now);
     p.lastHeard[path] = now;
-    p.state = running ? 'active' : 'standby';
+    // Piranha activates on STOPPED while inactive; doing the same converges (a healthy Piranha primary that
+    // also activates wins the split brain) and covers a Piranha that is down for LINKFAIL/CHILDFAIL.
+    p.state = running ? 'active' : 'stopping';
     p.linkFault = false;
     p.childFault = false;
     p.lastType = 'keepalive';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { decodePiranha, encodePiranha } from '../../../src/heartbeat/codec.js';
 import { Pair } from './pair.js';
 
 describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
@@ -369,6 +370,38 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       assert.equal(pair.state('r2'), 'standby', 'new deadtime (1000) in force');
       await pair.tick(600);
       assert.equal(pair.state('r2'), 'active');
+    });
+  });
+
+  describe('Piranha compatibility (4-byte heartbeats)', () => {
+    it('pairs with an old Piranha pulse: standby while it runs, takes over when it stops or dies', async () => {
+      pair = new Pair({ piranha: true, paths: ['public'] });
+      pair.crash('r1'); // r1 is "Piranha": we play it by hand
+      const us = pair.nodes.r2;
+      us.core.start();
+      const piranha = (running: boolean) =>
+        pair.deliver('r2', 'public', encodePiranha(running), '198.18.0.11');
+      const beat = setInterval(() => piranha(true), 20);
+      await pair.tick(300);
+      assert.equal(pair.state('r2'), 'standby');
+      // We speak Piranha too: STOPPED while standby.
+      const ours = pair.wire.filter((w) => w.from === 'r2' && w.buf.length === 4);
+      assert.ok(ours.length > 5);
+      assert.deepEqual(decodePiranha(ours.at(-1)!.buf), { ok: true, running: false });
+      clearInterval(beat);
+      await pair.until(() => pair.state('r2') === 'active', 200);
+      const last = pair.wire.filter((w) => w.from === 'r2' && w.buf.length === 4).at(-1)!;
+      assert.deepEqual(decodePiranha(last.buf), { ok: true, running: true });
+      // Piranha comes back running (both active): the primary (Piranha, priority 200) keeps it.
+      piranha(true);
+      await pair.tick(5);
+      assert.equal(pair.state('r2'), 'standby');
+      assert.equal(us.transitions.at(-1)!.reason, 'split-brain');
+      // Piranha says STOPPED (its lvs stopped): we take over at once.
+      piranha(false);
+      await pair.tick(1);
+      assert.equal(pair.state('r2'), 'active');
+      assert.equal(us.core.counters().unauthenticated > 0, true);
     });
   });
 });

@@ -39,6 +39,8 @@ export interface PairOptions {
   hash2?: string;
   /** One-way network latency, ms. */
   latencyMs?: number;
+  /** Piranha 4-byte compatibility on both cores. */
+  piranha?: boolean;
 }
 
 export class Pair {
@@ -68,6 +70,7 @@ export class Pair {
       hash1: o.hash1 ?? 'aaaaaaaaaaaaaaaa',
       hash2: o.hash2 ?? 'aaaaaaaaaaaaaaaa',
       latencyMs: o.latencyMs ?? 0.2,
+      piranha: o.piranha ?? false,
     };
     this.nodes = { r1: this.make('r1'), r2: this.make('r2') };
   }
@@ -109,7 +112,7 @@ export class Pair {
       selfId: self.address,
       peer: { address: peer.address, privateAddress: peer.privateAddress },
       unconfirmedGraceMs: this.opts.deadtimeMs,
-      piranhaCompat: false,
+      piranhaCompat: this.opts.piranha,
     });
     const fsm = new FailoverFsm(this.fsmConfig(name), log);
     const other: 'r1' | 'r2' = name === 'r1' ? 'r2' : 'r1';
@@ -122,7 +125,7 @@ export class Pair {
       bootId,
       selfAddress: self.address,
       paths: this.opts.paths,
-      piranhaCompat: false,
+      piranhaCompat: this.opts.piranha,
       clock: this.fakeClock(),
       log,
       transport: {
