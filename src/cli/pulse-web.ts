@@ -160,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     log.close();
     return 0;
   } catch (err) {
+    log.close();
     if (err instanceof PasswordFileError) {
       process.stderr.write(`pulse-web: ${err.message}\n`);
       return 2;

@@ -138,6 +138,9 @@ export function applyFields(
     }
     // A field of an optional group that does not exist (after its group key was applied) is ignored.
     if (def.group && !def.groupKey && getPath(obj, def.group) === undefined) continue;
+    // An empty required field of a group keeps the group's value (its default when the group key just made it).
+    if (def.group && !def.groupKey && !def.optional && (raw === '' || raw === undefined || raw === null))
+      continue;
     const c = convert(def, raw);
     if ('error' in c) {
       errors.push({ field: def.id, message: c.error });

@@ -109,7 +109,8 @@ function securityHeaders(tls: boolean): Record<string, string> {
     'content-security-policy': CSP,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    // same-origin, not no-referrer: with no-referrer Chrome sends `Origin: null` on form posts.
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
     ...(tls ? { 'strict-transport-security': 'max-age=31536000' } : {}),
   };

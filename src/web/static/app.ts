@@ -180,7 +180,8 @@ export const APP_JS = String.raw`(function () {
     var common = { id: id, name: f.id, disabled: f.readOnly, 'aria-describedby': id + '--err' };
     if (f.type === 'bool') { var c = el('input', Object.assign({ type: 'checkbox' }, common)); c.checked = !!f.value; return c; }
     if (f.type === 'enum') {
-      var s = el('select', common, f.options.map(function (o) { return el('option', { value: o, text: o === '' ? '(default)' : o }); }));
+      var opts = f.options.indexOf(String(f.value)) < 0 ? [String(f.value)].concat(f.options) : f.options;
+      var s = el('select', common, opts.map(function (o) { return el('option', { value: o, text: o === '' ? '(default)' : o }); }));
       s.value = String(f.value === undefined ? '' : f.value); return s;
     }
     var i = el('input', Object.assign({ type: 'text', inputmode: f.type === 'int' ? 'numeric' : undefined, title: f.readOnly ? 'set in the configuration file on the router, never from the web' : undefined }, common));

@@ -24,6 +24,7 @@ export function loginPage(csrf: string, message?: string): string {
 ${message ? `<p class="msg error" id="login-message" role="alert">${esc(message)}</p>` : ''}
 <form method="post" action="/login" id="login-form">
 <input type="hidden" name="_csrf" value="${esc(csrf)}">
+<input type="text" name="username" value="admin" autocomplete="username" hidden>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus maxlength="1024">
 <button type="submit" id="login-submit">Log in</button>

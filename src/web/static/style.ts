@@ -21,7 +21,7 @@ h2 { font-size:15px; margin:18px 0 8px; text-transform:uppercase; letter-spacing
 dl.kv { display:grid; grid-template-columns: 130px 1fr; gap:4px 10px; margin:0; }
 dl.kv dt { color:var(--muted); }
 dl.kv dd { margin:0; word-break:break-word; }
-table { border-collapse:collapse; width:100%; background:var(--card); }
+table { border-collapse:collapse; width:100%; background:var(--card); margin-bottom:14px; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:middle; }
 th { font-size:12px; color:var(--muted); font-weight:600; background:#fafbfc; }
 tr.vs-row td { background:#eef2f8; font-weight:600; }

@@ -308,6 +308,23 @@ describe('web console: edit core', () => {
     assert.deepEqual(model, copy);
     assert.equal(r.model.heartbeat.multicast, undefined);
     assert.equal(r.model.backup, undefined, 'empty backup address removes the backup router');
+    const d = applyEdit(model, {
+      kind: 'virtual-edit',
+      virtual: 'http',
+      fields: {
+        'monitor.dns.name': 'www.example.',
+        'monitor.dns.type': '',
+        'sorryServer.address': '198.18.1.99',
+        'sorryServer.port': '',
+      },
+    });
+    assert.ok(d.ok);
+    assert.deepEqual(
+      d.model.virtualServers[0]!.monitor.dns,
+      { name: 'www.example.', type: 'A' },
+      'a new group takes its defaults',
+    );
+    assert.deepEqual(d.model.virtualServers[0]!.sorryServer, { address: '198.18.1.99', port: 80 });
     const g = applyEdit(model, { kind: 'global', fields: { 'natRouter.address': '198.18.1.254', bogus: 1 } });
     assert.ok(!g.ok && g.errors.some((e) => /unknown field/.test(e.message)));
   });
