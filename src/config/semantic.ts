@@ -149,7 +149,7 @@ export function checkSemantics(m: LvsModel): SemanticIssue[] {
     const mo = vs.monitor;
     const mp = `${p}.monitor`;
     if (mo.sendProgram !== undefined) {
-      const bad = mo.sendProgram.match(/%[^hp%]|%$/g);
+      const bad = mo.sendProgram.replace(/%[hp%]/g, '').match(/%.?/g);
       if (bad)
         error(
           `${mp}.send_program`,

@@ -41,7 +41,7 @@ describe('config: round trips on every example in etc/', () => {
   it('the Piranha GUI sample loads unchanged, with its quirks understood', () => {
     const path = join(ETC, 'piranha-sample.lvs.cf');
     const text = readFileSync(path, 'utf8');
-    assert.match(text, /\t {4}|    \t/, 'tabs and spaces mixed');
+    assert.match(text, /\t {4}| {4}\t/, 'tabs and spaces mixed');
     assert.match(text, /^\t# sorry_server/m, 'a commented-out line inside a block');
     const { model, warnings } = loadConfig(path);
     assert.ok(warnings.some((w) => /'backup_active' is written twice/.test(w.message)));
