@@ -17,7 +17,7 @@
  * Writes bench/results/nanny-<date>.md. Needs root.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as httpServer } from 'node:http';
 import { createServer as tcpServer } from 'node:net';
 import { cpus } from 'node:os';
@@ -91,6 +91,7 @@ function buildModel(o: Opts): LvsModel {
   };
   const all: Record<string, MonitorConfig> = {
     tcp: { ...base, kind: 'tcp' },
+    none: { ...base, kind: 'none' },
     http: { ...base, kind: 'http', http: { path: '/', status: [], insecure: false } },
     send_expect: { ...base, kind: 'send_expect', send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.1 200' },
   };
@@ -238,6 +239,8 @@ async function prober(o: Opts): Promise<void> {
     timers: o.timers,
     seconds: Math.round(wall / 100) / 10,
     probesPerSecond: Math.round(total / (wall / 1000)),
+    cpuMicrosPerProbe: Math.round((cpu.user + cpu.system) / Math.max(1, total)),
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     failedShare: Math.round((failed / Math.max(1, total)) * 1000) / 10,
     cpuPercentOfOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
     cpuUserPercent: Math.round((cpu.user / 1000 / wall) * 1000) / 10,
@@ -360,6 +363,8 @@ function report(o: Opts, r: Record<string, unknown>): void {
     '|---|---|---|',
     `| CPU, % of one core (user + system) | ${r['cpuPercentOfOneCore']} (${r['cpuUserPercent']} + ${r['cpuSystemPercent']}) | < 50 |`,
     `| RSS peak, MB | ${r['rssMB']} | < 300 |`,
+    `| CPU per probe, µs | ${r['cpuMicrosPerProbe']} | < ${Math.round((0.5 * o.interval * 1000) / o.servers)} |`,
+    `| machine load average (1/5/15 min) at the end | ${r['loadAverage']} | |`,
     `| probes per second | ${r['probesPerSecond']} | ${Math.round((o.servers * 1000) / o.interval)} |`,
     `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
     `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
