@@ -185,8 +185,14 @@ describe('config/hostcheck', () => {
     );
     const seen: string[] = [];
     const host = {
-      fileExists: (p: string) => (seen.push(p), false),
-      interfaceExists: (n: string) => (seen.push(`if:${n}`), n === 'eth0'),
+      fileExists: (p: string) => {
+        seen.push(p);
+        return false;
+      },
+      interfaceExists: (n: string) => {
+        seen.push(`if:${n}`);
+        return n === 'eth0';
+      },
     };
     const w = checkHost(model, host);
     assert.ok(w.every((x) => x.severity === 'warning'));
