@@ -32,6 +32,8 @@ async function main(): Promise<void> {
         }),
       );
     for (let i = 0; i < a.count; i++) {
+      // Paced a little so the receiver's socket buffer does not overflow on a loaded machine.
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 2));
       const m: HeartbeatMessage = {
         type: i % 2 ? 'farewell' : 'claim',
         state: i % 2 ? 'stopping' : 'active',

@@ -37,12 +37,13 @@ describe('lab: heartbeat over real UDP between two router namespaces', function 
   }
 
   /** nftables drop of heartbeat UDP on the given interfaces, inside the router namespace only. */
-  async function cut(ns: string, ifaces: string[]): Promise<void> {
+  async function cut(ns: string, ifaces: string[], unicastOnly = false): Promise<void> {
     const set = ifaces.map((i) => `"${i}"`).join(', ');
+    const m = unicastOnly ? 'ip daddr != 224.0.0.0/4 ' : '';
     const rules =
       `table inet lph_cut {\n` +
-      `  chain in { type filter hook input priority 0; iifname { ${set} } udp dport 539 drop; }\n` +
-      `  chain out { type filter hook output priority 0; oifname { ${set} } udp dport 539 drop; }\n` +
+      `  chain in { type filter hook input priority 0; iifname { ${set} } ${m}udp dport 539 drop; }\n` +
+      `  chain out { type filter hook output priority 0; oifname { ${set} } ${m}udp dport 539 drop; }\n` +
       `}\n`;
     await L.lab.exec(ns, 'nft', ['-f', '-'], rules);
   }
@@ -132,7 +133,8 @@ describe('lab: heartbeat over real UDP between two router namespaces', function 
     const yielded = await b.waitFor((e) => e.from === 'active', 2000);
     console.log(`      healed → split brain resolved after ${yielded.wall - healAt} ms`);
     assert.equal(yielded.reason, 'split-brain');
-    assert.ok(yielded.wall - healAt <= 60, 'within about one keepalive (+ nft delete time)');
+    // One keepalive in the fake-timer test; here the nft exec and a loaded shared machine add their share.
+    assert.ok(yielded.wall - healAt <= 250, 'within a few keepalives of the heal');
     await a.waitFor((e) => e.ev === 'reannounce', 1000);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(a.role(), 'active');
@@ -171,11 +173,40 @@ describe('lab: heartbeat over real UDP between two router namespaces', function 
     assert.equal(b.role(), 'standby');
     for (const r of [a, b]) {
       const s = await r.status();
-      const rej = (s.counters as { rejected: Record<string, number> }).rejected;
+      const c = s.counters as { received: number; accepted: number; rejected: Record<string, number> };
+      const rej = c.rejected;
       console.log(`      ${r.name} rejected: ${JSON.stringify(rej)}`);
-      assert.equal(rej['not-peer'], count, 'everything from the client address');
-      assert.equal(rej['bad-mac'], count / 2, 'wrong key + unsigned from the spoofed peer address');
-      assert.equal((rej['wrong-length'] ?? 0) + (rej['unknown-version'] ?? 0), count / 2);
+      // Every packet that reached the socket is either accepted (the real peer's) or dropped with a reason.
+      const dropped = Object.values(rej).reduce((x, y) => x + y, 0);
+      assert.equal(c.received, c.accepted + dropped);
+      // The kernel may drop some of a flood when the socket buffer is full; most must have been judged.
+      assert.ok(rej['not-peer']! >= count * 0.8 && rej['not-peer']! <= count, 'from the client address');
+      assert.ok(
+        rej['bad-mac']! >= count * 0.4 && rej['bad-mac']! <= count / 2,
+        'wrong key / unsigned, spoofed',
+      );
+      assert.equal(rej.replay, 0);
     }
+  });
+
+  it('multicast path (group on eth1, TTL 1): keeps the pair together when both unicast paths are cut', async () => {
+    // An administratively scoped group, only ever inside the lab's own bridges.
+    const multicast = { group: '239.255.82.39', interface: 'eth1', ttl: 1 };
+    const [a, b] = await startPair({ multicast });
+    await cut('r1', ['eth0', 'eth1'], true);
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = await b.status();
+    const heard = (s.peer as { lastHeardMs: Record<string, number | null> }).lastHeardMs;
+    console.log(`      multicast only: last heard ${JSON.stringify(heard)}`);
+    assert.equal(b.role(), 'standby', JSON.stringify(b.transitions()));
+    assert.equal(a.role(), 'active');
+    assert.ok((heard.multicast ?? 999) < 100, 'multicast heard');
+    assert.ok((heard.public ?? 0) >= 900 && (heard.private ?? 0) >= 900, 'unicast paths silent');
+    const rej = (s.counters as { rejected: Record<string, number> }).rejected;
+    assert.equal(rej.self, 0, 'multicast loopback is off');
+    // Cutting multicast too: now the standby takes over.
+    await heal('r1');
+    await cut('r1', ['eth0', 'eth1']);
+    await b.waitFor((e) => e.to === 'active', 1000);
   });
 });
