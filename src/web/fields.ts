@@ -9,7 +9,7 @@
  */
 import { expandEscapes } from '../config/lvscf';
 import { SCHEDULERS } from '../config/model';
-import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../config/model';
+import type { MonitorConfig, RealServer, VirtualServer } from '../config/model';
 
 export type FieldType = 'string' | 'int' | 'bool' | 'enum' | 'list' | 'intlist';
 export type Scope = 'global' | 'redundancy' | 'virtual' | 'real';
@@ -88,6 +88,10 @@ export const GLOBAL_FIELDS: FieldDef[] = [
     group: 'natRouter',
   }),
   f('natRouter.device', 'NAT router device', 'string', 'nat_router.device', 'nat_router', {
+    optional: true,
+    group: 'natRouter',
+  }),
+  f('natRouter.label', 'NAT router label (eth1:1)', 'string', 'nat_router.label', 'nat_router', {
     optional: true,
     group: 'natRouter',
   }),
@@ -450,6 +454,3 @@ export function newVirtualServer(): VirtualServer {
 export function newRealServer(vs: VirtualServer): RealServer {
   return { name: '', address: '', port: vs.port, weight: 1, active: true };
 }
-
-/** Keeps the type checker honest about which model the global/redundancy fields address. */
-export type ModelScope = LvsModel;

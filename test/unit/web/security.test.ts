@@ -55,6 +55,7 @@ describe('web console security', () => {
         }
       }
     assert.ok(checked > 200, `checked ${checked}`);
+    console.log(`      ${checked} unauthenticated requests over ${paths.size} paths`);
     assert.deepEqual(env.daemon.commands, [], 'no command reached the daemon');
     assert.equal(readFileSync(env.configPath, 'utf8'), before, 'the config file is untouched');
   });
