@@ -177,20 +177,25 @@ export class LbTable extends EventEmitter {
     this.schedule();
   }
 
-  /** The router's role changed. Hot standby (default) keeps the table on the standby too. */
-  onRole(role: string): void {
+  /**
+   * The router's role changed ('active'; 'standby' or 'fault' = standby; others keep the last role). Hot
+   * standby (default) keeps the table on the standby too; without it the standby holds none of ours. The
+   * connection sync daemon follows (master when active, backup otherwise). Resolves once the sync daemon
+   * has been switched (callers need not wait).
+   */
+  onRole(role: string): Promise<void> {
     const next =
       role === 'active' ? 'active' : role === 'standby' || role === 'fault' ? 'standby' : this.role;
-    if (next === this.role) return;
+    if (next === this.role) return this.daemonChain;
     this.role = next;
     if (!this.model.lb.hotStandby) this.schedule();
-    this.switchSyncDaemon();
+    return this.switchSyncDaemon();
   }
 
-  private switchSyncDaemon(): void {
+  private switchSyncDaemon(): Promise<void> {
     const sd = this.model.syncDaemon;
     const driver = this.driver;
-    if (!driver?.syncDaemon) return;
+    if (!driver?.syncDaemon) return this.daemonChain;
     const role =
       !sd.enabled || this.role === 'unknown' ? 'none' : this.role === 'active' ? 'master' : 'backup';
     this.daemonChain = this.daemonChain
@@ -198,6 +203,7 @@ export class LbTable extends EventEmitter {
       .catch((err: unknown) =>
         this.log.error('sync daemon switch failed', { error: (err as Error).message }),
       );
+    return this.daemonChain;
   }
 
   /** Sync now (the periodic repair of hand edits and crashes). Rejects when the sync failed (fault raised). */

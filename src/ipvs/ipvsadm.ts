@@ -29,8 +29,8 @@ export class IpvsadmDriver implements LbDriver {
     return this.opts.exec(this.opts.path, args, input);
   }
 
-  /** Read the table (`-Sn`) and the timeouts; throws when ipvsadm itself fails. */
-  async read(): Promise<IpvsActual> {
+  /** Read the table (`-Sn`) and, when asked, the timeouts; throws when ipvsadm itself fails. */
+  async read(withTimeouts = true): Promise<IpvsActual> {
     const save = await this.ipvsadm(['-Sn']);
     if (save.code !== 0) throw new Error(`ipvsadm -Sn failed (exit ${save.code}): ${save.stderr.trim()}`);
     const { services, problems } = parseSave(save.stdout);
@@ -44,6 +44,7 @@ export class IpvsadmDriver implements LbDriver {
         reason: p.reason,
       });
     }
+    if (!withTimeouts) return { services };
     const t = await this.ipvsadm(['-Ln', '--timeout']);
     const timeouts = t.code === 0 ? parseTimeouts(t.stdout) : undefined;
     return timeouts ? { services, timeouts } : { services };
@@ -67,13 +68,16 @@ export class IpvsadmDriver implements LbDriver {
   }
 
   async sync(desired: LbTableState, owned: ReadonlySet<string>): Promise<SyncReport> {
-    let actual = await this.read();
+    // Timeouts are read only when we set some (one process less per sync: they are slow to start).
+    const t = desired.timeouts;
+    const withT = t.tcp !== 0 || t.tcpfin !== 0 || t.udp !== 0;
+    let actual = await this.read(withT);
     const first = diffTables(desired, actual, owned);
     if (first.ops.length === 0)
       return { ops: 0, foreign: first.foreign, actual: actual.services, warnings: [] };
     let sent = first.ops.length;
     let errors = await this.apply(first.ops);
-    actual = await this.read();
+    actual = await this.read(withT);
     let rest = diffTables(desired, actual, owned);
     if (rest.ops.length > 0) {
       this.opts.log.warn('ipvsadm apply did not verify; retrying the missing operations once', {
@@ -82,7 +86,7 @@ export class IpvsadmDriver implements LbDriver {
       });
       sent += rest.ops.length;
       errors = await this.apply(rest.ops);
-      actual = await this.read();
+      actual = await this.read(withT);
       rest = diffTables(desired, actual, owned);
       if (rest.ops.length > 0) {
         throw new LbApplyError('ipvsadm', [
