@@ -108,6 +108,7 @@ export function checkSemantics(m: LvsModel): SemanticIssue[] {
   }
 
   // Virtual servers.
+  const vipDecl = new Map<string, { label: string; text: string }>();
   const vsNames = new Map<string, number>();
   const services = new Map<string, string>();
   m.virtualServers.forEach((vs, i) => {
@@ -128,6 +129,15 @@ export function checkSemantics(m: LvsModel): SemanticIssue[] {
         );
       if (m.natRouter?.address === vs.vip.address)
         error(`${p}.vip.address`, `${label}: VIP ${vs.vip.address} is also the nat_router address`);
+      // One VIP, one way to hold it: the takeover adds each floating address once.
+      const decl = `${vs.vip.prefixLength} ${vs.vip.device ?? ''} ${vs.vip.label ?? ''}`;
+      const seen = vipDecl.get(vs.vip.address);
+      if (!seen) vipDecl.set(vs.vip.address, { label, text: decl });
+      else if (seen.text !== decl)
+        warning(
+          `${p}.vip`,
+          `${label}: VIP ${vs.vip.address} is declared with another device, label or netmask than in ${seen.label}; the first is used`,
+        );
       const key =
         vs.fwmark !== undefined
           ? `fwmark ${vs.fwmark} (${ipFamily(vs.vip.address) === 6 ? 'IPv6' : 'IPv4'})`

@@ -94,6 +94,15 @@ describe('config/semantic', () => {
     has(HEAD + sameAddr, /198\.18\.0\.21:80 is already real server 'b'/);
   });
 
+  it('a VIP shared by virtual servers should be declared the same way in each (warning)', () => {
+    has(
+      HEAD + vs(' port = 443', 'a') + vs(' port = 444', 'b').replace('eth0:1', 'eth0:2'),
+      /VIP 198\.18\.0\.10 is declared with another device, label or netmask than in virtual server 'a'/,
+      'warning',
+    );
+    assert.deepEqual(issues(HEAD + vs(' port = 443', 'a') + vs(' port = 444', 'b')), []);
+  });
+
   it('known schedulers and protocols only', () => {
     has(HEAD + vs(' scheduler = fifo'), /scheduler: must be one of/);
     has(HEAD + vs(' protocol = sctp'), /protocol: must be one of/);
