@@ -258,6 +258,33 @@ describe('web console: configuration edits', () => {
   });
 });
 
+describe('web console: JSON configuration file', () => {
+  let env: Env;
+  afterEach(async () => {
+    await env.cleanup();
+  });
+
+  it('writes JSON back and maps JSON diagnostics to fields', async () => {
+    env = await makeEnv({ config: 'etc/lvs.json' });
+    const c = await login(env.web);
+    const cfg = await config(env, c);
+    assert.equal(cfg.format, 'json');
+    let r = await call(env.web, c, 'PUT', '/api/config/virtual/http', {
+      version: cfg.version,
+      fields: { scheduler: 'rr' },
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    const doc = JSON.parse(readFileSync(env.configPath, 'utf8'));
+    assert.equal(doc.virtual_servers[0].scheduler, 'rr');
+    r = await call(env.web, c, 'PUT', '/api/config/virtual/http', {
+      version: (await config(env, c)).version,
+      fields: { 'monitor.timeoutMs': '-1' },
+    });
+    assert.equal(r.statusCode, 422, r.body);
+    assert.equal(r.json().errors[0].field, 'monitor.timeoutMs');
+  });
+});
+
 describe('web console: edit core', () => {
   it('finds the key path of a YAML line by indentation', () => {
     const lines = [

@@ -3,10 +3,11 @@
  * returns a canned status and records every command), a temp config and password file, and a logged-in
  * client for fastify.inject.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
+import { parse as parseYaml } from 'yaml';
 import { ControlServer } from '../../../src/daemon/control';
 import type { ControlCommand } from '../../../src/daemon/protocol';
 import type { StatusJson } from '../../../src/daemon/status';
@@ -175,8 +176,17 @@ export async function makeEnv(
   const dir = mkdtempSync(join(tmpdir(), 'pulse-web-'));
   const runDir = join(dir, 'run');
   const src = opts.config ?? 'etc/lvs.yaml';
-  const configPath = join(dir, src.endsWith('.cf') ? 'lvs.cf' : 'lvs.yaml');
-  copyFileSync(src, configPath);
+  const configPath = join(
+    dir,
+    src.endsWith('.cf') ? 'lvs.cf' : src.endsWith('.json') ? 'lvs.json' : 'lvs.yaml',
+  );
+  // A `.json` source is made from the YAML example of the same name.
+  if (src.endsWith('.json'))
+    writeFileSync(
+      configPath,
+      JSON.stringify(parseYaml(readFileSync(src.replace(/\.json$/, '.yaml'), 'utf8')), null, 2),
+    );
+  else copyFileSync(src, configPath);
   const passwordFile = join(dir, 'web.passwd');
   writePasswordFile(passwordFile, await hashPassword(PASSWORD, TEST_SCRYPT));
   const daemon = new FakeDaemon(runDir, configPath);
