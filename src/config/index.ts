@@ -99,7 +99,7 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
     return `${[inner, ctx].filter(Boolean).join(', ')}${ctx ? ': ' : ''}${key}: ${message.slice(p.length + 2)}`;
   };
   const { doc, issues } = validateDocument(fe.doc);
-  const badPaths: string[] = [];
+  const badPaths: string[] = [...(fe.failedPaths ?? [])];
   for (const is of issues) {
     badPaths.push(is.path);
     diagnostics.push({

@@ -28,6 +28,8 @@ export interface FrontEndResult {
   /** Document path → the key the user wrote (`heartbeat.port` → `heartbeat_port`), for messages. */
   keyNames: Map<string, string>;
   diagnostics: ConfigDiagnostic[];
+  /** Document paths whose lvs.cf line was in error (later checks stay quiet about them). */
+  failedPaths?: Set<string>;
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"', "'": "'" };
@@ -333,8 +335,12 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   const keyNames = new Map<string, string>();
   const diagnostics: ConfigDiagnostic[] = [];
   const pos = (t: { line: number; col: number }): SourcePos => ({ file, line: t.line, col: t.col });
-  const err = (t: { line: number; col: number }, message: string) =>
+  const failedPaths = new Set<string>();
+  let keyPath: string | undefined;
+  const err = (t: { line: number; col: number }, message: string) => {
+    if (keyPath !== undefined) failedPaths.add(keyPath);
     diagnostics.push({ ...pos(t), severity: 'error', message });
+  };
   const warn = (t: { line: number; col: number }, message: string) =>
     diagnostics.push({ ...pos(t), severity: 'warning', message });
 
@@ -368,6 +374,7 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   const lines = text.split('\n');
   for (let li = 0; li < lines.length; li++) {
     const lineNo = li + 1;
+    keyPath = undefined;
     let raw = lines[li]!;
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     const trimmed = raw.replace(/^[ \t\f\v]+/, '');
@@ -478,6 +485,7 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       err(head, msg);
       continue;
     }
+    keyPath = block.prefix + def[0];
     const eq = toks[1];
     if (eq?.text !== '=' || eq.quoted) {
       err(eq ?? head, `expected '=' after '${word}'`);
@@ -623,12 +631,13 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       }
     }
   }
+  keyPath = undefined;
   while (stack.length > 1) {
     const b = stack.pop()!;
     closeBlock(b);
     err(b.open, `'${b.open.text}' block opened here is never closed (missing '}')`);
   }
-  return { doc, positions, keyNames, diagnostics };
+  return { doc, positions, keyNames, diagnostics, failedPaths };
 }
 
 export { getIn as getDocPath };

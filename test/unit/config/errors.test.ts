@@ -109,6 +109,13 @@ describe('config: a file with several mistakes reports all of them with FILE:LIN
     assert.deepEqual(lines, ['c.json:4:26: heartbeat.port: must be a port number 1–65535']);
   });
 
+  it('a line in error is reported once (no follow-up "missing" errors for the same key)', () => {
+    assert.deepEqual(
+      errorLines('m.cf', 'primary =\nbackup = 198.18.0.12\nnetwork = direct\nvirtual v {\n address =\n}\n'),
+      ["m.cf:1:10: missing value for 'primary'", "m.cf:5:11: missing value for 'address'"],
+    );
+  });
+
   it('loadConfig throws one ConfigError holding every diagnostic', () => {
     let caught: unknown;
     try {
