@@ -63,7 +63,10 @@ export function withDeadline(
         }
       }
     };
-    timer = setTimeout(() => finish(false, `timeout after ${timeoutMs} ms`), timeoutMs);
+    // The verdict waits one turn (setImmediate runs after the poll phase): when the event loop was stalled
+    // (GC, CPU starvation) the connection may have completed long ago with its event still queued behind
+    // this timer; libuv runs timers before I/O, so judging at once would fail every probe in flight.
+    timer = setTimeout(() => setImmediate(() => finish(false, `timeout after ${timeoutMs} ms`)), timeoutMs);
     try {
       cleanup = body(finish);
     } catch (err) {
