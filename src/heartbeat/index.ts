@@ -1,252 +1,140 @@
 /**
- * The heartbeat concern's interface: {@link Heartbeat} wires the pure core (receiver + failover state
- * machine) to UDP sockets, the monotonic clock and the link monitor.
+ * The heartbeat concern's interface: {@link Heartbeat} decides which router holds the VIPs.
+ *
+ * Runs the engine (receiver + failover state machine + UDP + link monitor) in this thread, or — with
+ * `heartbeat.worker` — in a worker thread with its own event loop and heap (worker.ts), so that probes, LB
+ * applies and garbage collection on the main thread cannot delay keepalives or deadlines.
  *
  * Events:
  * - 'transition' ({ from, to, reason, evidence }): `to === 'active'` → claim the VIPs now; leaving 'active'
  *   → release them.
- * - 'reannounce' ({ reason, evidence }): we survived a split brain: re-announce every VIP now.
+ * - 'reannounce' ({ reason, evidence }): re-announce every VIP now (split brain survived, peer let go).
  * - 'peer-config-mismatch' ({ peer, ours, theirs }): the peer's LB config hash differs from ours.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { LvsModel, NodeName } from '../config/model.js';
-import type { Log } from '../lib/log.js';
-import { canonicalAddress, type DropReason, type KeyRing, type PathName } from './codec.js';
-import { type Clock, HeartbeatCore } from './core.js';
-import { FailoverFsm, type FaultSource, type RouterState, type Transition } from './fsm.js';
-import { detectNode, fsmConfigFrom, routersFor } from './identity.js';
-import { readKeyFile } from './keys.js';
-import { LinkMonitor, type SysfsReader } from './links.js';
-import { Receiver, zeroRejected } from './receiver.js';
-import { localAddresses, type UnicastPath, UdpTransport } from './udp.js';
+import { Worker } from 'node:worker_threads';
+import type { LvsModel } from '../config/model.js';
+import type { LogRecord } from '../lib/log.js';
+import {
+  HeartbeatEngine,
+  type HeartbeatOptions,
+  type HeartbeatStatus,
+  type HeartbeatTransition,
+} from './engine.js';
+import type { FaultSource } from './fsm.js';
+import type { WorkerCommand, WorkerInit } from './worker.js';
 
 export type { DropReason, PathName } from './codec.js';
 export { configHashOf, DROP_REASONS } from './codec.js';
-export type { RouterState, Transition, TransitionReason } from './fsm.js';
+export type { HeartbeatOptions, HeartbeatRole, HeartbeatStatus, HeartbeatTransition } from './engine.js';
+export type { FaultSource, RouterState, Transition, TransitionReason } from './fsm.js';
 export { detectNode } from './identity.js';
 export { keygen, readKeyFile } from './keys.js';
 
-/** The role reported to the daemon (a router state; 'stopped' is internal). */
-export type HeartbeatRole = Exclude<RouterState, 'stopped'>;
+type WorkerEvent =
+  | { ev: 'started' | 'status' | 'stopped'; status: HeartbeatStatus }
+  | { ev: 'transition'; t: HeartbeatTransition; status: HeartbeatStatus }
+  | { ev: 'reannounce'; r: unknown }
+  | { ev: 'peer-config-mismatch'; m: unknown }
+  | { ev: 'log'; level: LogRecord['level']; msg: string; fields: Record<string, unknown> }
+  | { ev: 'error'; msg: string };
 
-export interface HeartbeatTransition {
-  from: HeartbeatRole;
-  to: HeartbeatRole;
-  reason: string;
-  evidence: string;
-}
-
-export interface HeartbeatOptions {
-  model: LvsModel;
-  /** `--node`: overrides who-am-I detection. */
-  node?: NodeName;
-  log: Log;
-  /** Short hash of the LB config (sent to the peer; a mismatch is reported). */
-  configHash: string;
-  /** For tests: this host's addresses (default: os.networkInterfaces()). */
-  localAddresses?: string[];
-  /** For tests: sysfs reader for the link monitor. */
-  readSysfs?: SysfsReader;
-}
-
-export interface HeartbeatStatus {
-  role: HeartbeatRole;
-  node: NodeName;
-  bootId: string;
-  peer: {
-    address: string | null;
-    /** Milliseconds since the peer was last heard, per path (null = never). */
-    lastHeardMs: Partial<Record<PathName, number | null>>;
-    state: string | null;
-    configHash: string | null;
-    configMismatch: boolean;
-  };
-  auth: 'hmac' | 'none';
-  faults: Partial<Record<FaultSource, string>>;
-  counters: {
-    sent: number;
-    received: number;
-    accepted: number;
-    unauthenticated: number;
-    previousKey: number;
-    sendErrors: Record<string, number>;
-    rejected: Record<DropReason, number>;
-    /** Worst lateness of a keepalive behind schedule since start, ms. */
-    keepaliveLateMaxMs: number;
-  };
-  lastTransitions: Transition[];
-}
-
-const realClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  defer: (fn) => setImmediate(fn),
-};
-
-/** Auth mode and keys from the model: HMAC when a key file is set and auth is not 'none'. */
-function loadKeys(model: LvsModel): { auth: 'hmac' | 'none'; keys: KeyRing } {
-  const hb = model.heartbeat;
-  if (hb.auth === 'none' || !hb.keyFile) return { auth: 'none', keys: {} };
-  const keys: KeyRing = { current: readKeyFile(hb.keyFile) };
-  if (hb.previousKeyFile) keys.previous = readKeyFile(hb.previousKeyFile);
-  return { auth: 'hmac', keys };
-}
-
-function linkInterfaces(model: LvsModel): string[] {
-  if (model.linkInterfaces.length) return model.linkInterfaces;
-  const s = new Set<string>();
-  for (const v of model.virtualServers) if (v.vip.device) s.add(v.vip.device);
-  if (model.natRouter?.device) s.add(model.natRouter.device);
-  return [...s];
+/** Starts worker.ts; under tsx (tests, `node --import tsx`) the worker registers tsx first. */
+function startWorker(init: WorkerInit): Worker {
+  const file = require.resolve('./worker');
+  if (file.endsWith('.ts'))
+    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, {
+      eval: true,
+      workerData: init,
+    });
+  return new Worker(file, { workerData: init });
 }
 
 export class Heartbeat extends EventEmitter {
-  private model: LvsModel;
-  private readonly log: Log;
-  private configHash: string;
-  private nodeName: NodeName | undefined;
-  private core: HeartbeatCore | undefined;
-  private udp: UdpTransport | undefined;
-  private links: LinkMonitor | undefined;
-  private auth: 'hmac' | 'none' = 'none';
-  private readonly bootId = randomBytes(8).toString('hex');
+  private engine: HeartbeatEngine | undefined;
+  private worker: Worker | undefined;
+  private snapshot: { status: HeartbeatStatus; at: number } | undefined;
+  private stopped: Promise<void> | undefined;
+  private workerExit: Promise<void> | undefined;
 
   constructor(private readonly opts: HeartbeatOptions) {
     super();
-    this.model = opts.model;
-    this.log = opts.log;
-    this.configHash = opts.configHash;
+  }
+
+  /** True when the heartbeat runs in a worker thread. */
+  get inWorker(): boolean {
+    return this.worker !== undefined;
   }
 
   /** Opens the sockets and starts listening (one deadtime before claiming anything). */
   async start(): Promise<void> {
-    if (this.core) throw new Error('heartbeat: already started');
-    const model = this.model;
-    const node = detectNode(model, this.opts.localAddresses ?? localAddresses(), this.opts.node);
-    this.nodeName = node;
-    const { self, peer } = routersFor(model, node);
-    const { auth, keys } = loadKeys(model);
-    this.auth = auth;
-    if (auth === 'none')
-      this.log.warn(
-        'HEARTBEATS ARE NOT AUTHENTICATED: no heartbeat_key_file (or auth none). Anyone who can send UDP to ' +
-          `port ${model.heartbeat.port} from the peer's address can force a failover. Run: pulsectl keygen FILE`,
-        { op: 'start', auth: 'none' },
-      );
-    if (model.heartbeat.piranhaCompat)
-      this.log.warn('Piranha-compatible 4-byte heartbeats enabled: they are unauthenticated', {
-        op: 'start',
-      });
-    if (model.heartbeat.worker)
-      this.log.info('heartbeat.worker is not implemented yet: running in the main thread', { op: 'start' });
-
-    const fsmCfg = fsmConfigFrom(model, node, this.configHash);
-    const fsm = new FailoverFsm(fsmCfg, this.log);
-    const selfAddresses = [self.address, ...(self.privateAddress ? [self.privateAddress] : [])];
-    const receiver = new Receiver({
-      auth,
-      keys,
-      bootId: this.bootId,
-      selfAddresses,
-      selfId: canonicalAddress(self.address),
-      peer: peer
-        ? {
-            address: peer.address,
-            ...(fsmCfg.peer?.privateAddress ? { privateAddress: peer.privateAddress } : {}),
-          }
-        : { address: self.address },
-      unconfirmedGraceMs: model.heartbeat.deadtimeMs,
-      piranhaCompat: model.heartbeat.piranhaCompat,
-    });
-
-    const unicast: UnicastPath[] = [];
-    if (peer) {
-      unicast.push({ path: 'public', localAddress: self.address, peerAddress: peer.address });
-      if (fsmCfg.peer?.privateAddress && self.privateAddress)
-        unicast.push({
-          path: 'private',
-          localAddress: self.privateAddress,
-          peerAddress: peer.privateAddress!,
-        });
-    }
-    const mc = model.heartbeat.multicast;
-    let core: HeartbeatCore | undefined;
-    this.udp = await UdpTransport.open({
-      port: model.heartbeat.port,
-      unicast,
-      ...(peer && mc
-        ? {
-            multicast: {
-              group: mc.group,
-              localAddress: self.address,
-              ttl: mc.ttl,
-              ...(mc.interface ? { interface: mc.interface } : {}),
-            },
-          }
-        : {}),
-      onMessage: (path, buf, from) => core?.receive(path, buf, from),
-      log: this.log,
-    });
-    core = new HeartbeatCore({
-      fsm,
-      receiver,
-      auth,
-      keys,
-      bootId: this.bootId,
-      selfAddress: canonicalAddress(self.address),
-      paths: fsmCfg.paths,
-      piranhaCompat: model.heartbeat.piranhaCompat,
-      clock: realClock,
-      transport: this.udp,
-      log: this.log,
-    });
-    this.core = core;
-    core.on('transition', (t: Transition) => {
-      if (t.to === 'stopped') return;
-      const out: HeartbeatTransition = {
-        from: t.from as HeartbeatRole,
-        to: t.to,
-        reason: t.reason,
-        evidence: t.evidence,
-      };
-      this.emit('transition', out);
-    });
-    core.on('reannounce', (r) => this.emit('reannounce', r));
-    core.on('peer-config-mismatch', (m: { ours: string; theirs: string }) =>
-      this.emit('peer-config-mismatch', { peer: peer?.address ?? null, ...m }),
-    );
-    this.log.info('heartbeat starting', {
-      op: 'start',
-      node,
-      self: self.address,
-      peer: peer?.address,
-      paths: fsmCfg.paths.join('+'),
-      keepalive_ms: model.heartbeat.keepaliveMs,
-      deadtime_ms: model.heartbeat.deadtimeMs,
-      auth,
-      boot_id: this.bootId,
-    });
-    this.startLinks();
-    core.start();
-  }
-
-  private startLinks(): void {
-    const m = this.model;
-    if (!m.monitorLinks) return;
-    const ifaces = linkInterfaces(m);
-    if (!ifaces.length) {
-      this.log.warn('monitor_links on but no interfaces to watch (set link interfaces)', { op: 'links' });
+    if (this.engine || this.worker) throw new Error('heartbeat: already started');
+    if (!this.opts.model.heartbeat.worker) {
+      const e = new HeartbeatEngine(this.opts);
+      this.engine = e;
+      e.on('transition', (t) => this.emit('transition', t));
+      e.on('reannounce', (r) => this.emit('reannounce', r));
+      e.on('peer-config-mismatch', (m) => this.emit('peer-config-mismatch', m));
+      await e.start();
       return;
     }
-    this.links = new LinkMonitor({
-      interfaces: ifaces,
-      intervalMs: Math.max(10, Math.min(100, m.heartbeat.keepaliveMs)),
-      ...(this.opts.readSysfs ? { read: this.opts.readSysfs } : {}),
+    const hb = this.opts.model.heartbeat;
+    const w = startWorker({
+      lvsPulseHeartbeat: true,
+      model: this.opts.model,
+      ...(this.opts.node ? { node: this.opts.node } : {}),
+      configHash: this.opts.configHash,
+      ...(this.opts.localAddresses ? { localAddresses: this.opts.localAddresses } : {}),
+      statusEveryMs: Math.max(20, Math.min(250, hb.keepaliveMs * 5)),
     });
-    this.links.on('change', (c: { on: boolean; detail: string }) => this.setFault('link', c.on, c.detail));
-    this.links.start();
+    this.worker = w;
+    this.workerExit = new Promise((r) => w.once('exit', () => r()));
+    const log = this.opts.log;
+    await new Promise<void>((resolve, reject) => {
+      w.on('message', (m: WorkerEvent) => {
+        switch (m.ev) {
+          case 'started':
+            this.snap(m.status);
+            log.info('heartbeat running in a worker thread', { op: 'start', worker: w.threadId });
+            resolve();
+            break;
+          case 'status':
+          case 'stopped':
+            this.snap(m.status);
+            break;
+          case 'transition':
+            this.snap(m.status);
+            this.emit('transition', m.t);
+            break;
+          case 'reannounce':
+            this.emit('reannounce', m.r);
+            break;
+          case 'peer-config-mismatch':
+            this.emit('peer-config-mismatch', m.m);
+            break;
+          case 'log':
+            log[m.level](m.msg, m.fields);
+            break;
+          case 'error':
+            log.error(`heartbeat worker: ${m.msg}`, { op: 'worker' });
+            reject(new Error(m.msg));
+            break;
+        }
+      });
+      w.once('error', (err) => {
+        log.error('heartbeat worker crashed', { op: 'worker', error: err.message });
+        reject(err);
+      });
+      w.once('exit', (code) => reject(new Error(`heartbeat worker exited (code ${code}) before starting`)));
+    });
+  }
+
+  private snap(status: HeartbeatStatus): void {
+    this.snapshot = { status, at: performance.now() };
+  }
+
+  private post(c: WorkerCommand): void {
+    this.worker?.postMessage(c);
   }
 
   /**
@@ -254,125 +142,66 @@ export class Heartbeat extends EventEmitter {
    * confirm active before leaving active (VIPs released on the 'transition' out of active).
    */
   async stop(options: { graceful: boolean }): Promise<void> {
-    const core = this.core;
-    if (!core) return;
-    this.links?.stop();
-    if (!core.stopped) {
-      const done = new Promise<void>((resolve) => core.once('stopped', () => resolve()));
-      core.feed({ type: 'stop', now: performance.now(), graceful: options.graceful });
-      let guard: NodeJS.Timeout | undefined;
-      await Promise.race([
-        done,
-        new Promise<void>((r) => {
-          guard = setTimeout(r, this.model.heartbeat.handoverTimeoutMs + 1000);
-        }),
-      ]);
-      if (guard) clearTimeout(guard);
-    }
-    // Let the farewell leave the socket before closing it.
-    await new Promise((r) => setImmediate(r));
-    this.udp?.close();
+    if (this.engine) return this.engine.stop(options);
+    const w = this.worker;
+    if (!w) return;
+    this.stopped ??= (async () => {
+      this.post({ cmd: 'stop', graceful: options.graceful });
+      const bound = this.opts.model.heartbeat.handoverTimeoutMs + 2000;
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.workerExit, new Promise<void>((r) => (t = setTimeout(r, bound)))]);
+      if (t) clearTimeout(t);
+      await w.terminate();
+    })();
+    return this.stopped;
   }
 
   /** `pulsectl takeover`: become active (asking the active peer to hand over). */
   requestTakeover(): void {
-    this.core?.feed({ type: 'takeover', now: performance.now() });
+    if (this.engine) this.engine.requestTakeover();
+    else this.post({ cmd: 'takeover' });
   }
 
   /** `pulsectl release`: hand the VIPs to a healthy standby peer. */
   requestRelease(): void {
-    this.core?.feed({ type: 'release', now: performance.now() });
+    if (this.engine) this.engine.requestRelease();
+    else this.post({ cmd: 'release' });
   }
 
   /** A link or child fault on/off (monitor_links, hard_shutdown). */
   setFault(source: FaultSource, on: boolean, detail: string): void {
-    this.core?.feed({ type: 'fault', now: performance.now(), source, on, detail });
+    if (this.engine) this.engine.setFault(source, on, detail);
+    else this.post({ cmd: 'fault', source, on, detail });
   }
 
-  /** Reload: timers, preempt, keys change in place; no state change. Address/port changes need a restart. */
+  /**
+   * Reload: timers, preempt, keys change in place; no state change. Addresses/port need a restart; so does
+   * switching `heartbeat.worker`.
+   */
   reconfigure(model: LvsModel): void {
-    const old = this.model;
-    this.model = model;
-    const core = this.core;
-    if (!core || !this.nodeName) return;
-    const a = routersFor(old, this.nodeName);
-    const b = routersFor(model, this.nodeName);
-    if (
-      old.heartbeat.port !== model.heartbeat.port ||
-      JSON.stringify(a) !== JSON.stringify(b) ||
-      JSON.stringify(old.heartbeat.multicast) !== JSON.stringify(model.heartbeat.multicast)
-    )
-      this.log.warn('heartbeat addresses/port/priorities changed: takes effect at the next restart', {
-        op: 'reload',
-      });
-    const hb = model.heartbeat;
-    core.fsm.reconfigure({
-      keepaliveMs: hb.keepaliveMs,
-      deadtimeMs: hb.deadtimeMs,
-      preempt: hb.preempt,
-      preemptDelayMs: hb.preemptDelayMs,
-      handoverTimeoutMs: hb.handoverTimeoutMs,
-    });
-    try {
-      const { auth, keys } = loadKeys(model);
-      if (auth === 'none' && this.auth === 'hmac')
-        this.log.warn('reload would drop heartbeat authentication: refused, keeping the current keys', {
-          op: 'reload',
-        });
-      else {
-        this.auth = auth;
-        core.setAuth(auth, keys, hb.piranhaCompat);
-      }
-    } catch (err) {
-      this.log.error('reload: heartbeat keys not reloaded', { op: 'reload', error: (err as Error).message });
-    }
-    core.receiver.update({ unconfirmedGraceMs: hb.deadtimeMs });
-    this.links?.reconfigure(linkInterfaces(model), Math.max(10, Math.min(100, hb.keepaliveMs)));
-    if (!this.links && model.monitorLinks) this.startLinks();
-    // Re-arm timers at the new intervals.
-    core.feed({ type: 'tick', now: performance.now() });
+    if (model.heartbeat.worker !== this.opts.model.heartbeat.worker)
+      this.opts.log.warn('heartbeat.worker changed: takes effect at the next restart', { op: 'reload' });
+    if (this.engine) this.engine.reconfigure(model);
+    else this.post({ cmd: 'reconfigure', model });
   }
 
   setConfigHash(hash: string): void {
-    this.configHash = hash;
-    this.core?.fsm.reconfigure({ configHash: hash });
+    if (this.engine) this.engine.setConfigHash(hash);
+    else this.post({ cmd: 'config-hash', hash });
   }
 
+  /** Current status. In worker mode: the worker's last snapshot (≤ 5 keepalives old), ages brought up to date. */
   status(): HeartbeatStatus {
-    const core = this.core;
-    const now = performance.now();
-    const lastHeardMs: Partial<Record<PathName, number | null>> = {};
-    if (core)
-      for (const p of core.fsm.config.paths) {
-        const t = core.fsm.peer.lastHeard[p];
-        lastHeardMs[p] = t === undefined ? null : Math.round(now - t);
-      }
-    const c = core?.counters();
-    const state = core?.fsm.state ?? 'starting';
-    return {
-      role: state === 'stopped' ? 'stopping' : state,
-      node: this.nodeName ?? this.opts.node ?? 'primary',
-      bootId: this.bootId,
-      peer: {
-        address: core?.fsm.config.peer?.address ?? null,
-        lastHeardMs,
-        state: core?.fsm.peer.state ?? null,
-        configHash: core?.fsm.peer.configHash ?? null,
-        configMismatch: core?.fsm.configMismatch() ?? false,
-      },
-      auth: this.auth,
-      faults: core?.fsm.activeFaults() ?? {},
-      counters: {
-        sent: c?.sent ?? 0,
-        received: c?.received ?? 0,
-        accepted: c?.accepted ?? 0,
-        unauthenticated: c?.unauthenticated ?? 0,
-        previousKey: c?.previousKey ?? 0,
-        sendErrors: { ...(this.udp?.sendErrors ?? {}) },
-        rejected: c?.rejected ?? zeroRejected(),
-        keepaliveLateMaxMs: Math.round((core?.fsm.keepaliveLateMaxMs ?? 0) * 10) / 10,
-      },
-      lastTransitions: core ? [...core.fsm.transitions] : [],
-    };
+    if (this.engine) return this.engine.status();
+    const s = this.snapshot;
+    if (!s) {
+      // Not started yet: an empty status from a fresh engine (nothing opened).
+      return new HeartbeatEngine(this.opts).status();
+    }
+    const age = Math.round(performance.now() - s.at);
+    const lastHeardMs: HeartbeatStatus['peer']['lastHeardMs'] = {};
+    for (const [p, v] of Object.entries(s.status.peer.lastHeardMs))
+      lastHeardMs[p as keyof typeof lastHeardMs] = v === null || v === undefined ? null : v + age;
+    return { ...s.status, peer: { ...s.status.peer, lastHeardMs } };
   }
 }

@@ -144,4 +144,94 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       child.kill('SIGKILL');
     }
   });
+
+  describe('worker thread (heartbeat.worker)', () => {
+    /** Runs the peer (backup) in a child process; returns its stdout text so far and a killer. */
+    function peerProcess(node: 'primary' | 'backup') {
+      const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
+      const cfg = {
+        node,
+        primary: { address: '127.0.0.1' },
+        backup: { address: '127.0.0.2' },
+        port,
+        keepaliveMs: 10,
+        deadtimeMs: 60,
+      };
+      const child = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      const p = { text: '', kill: () => child.kill('SIGKILL') };
+      child.stdout.on('data', (d: Buffer) => {
+        p.text += d.toString();
+      });
+      return p;
+    }
+
+    async function stallAsActive(worker: boolean): Promise<string> {
+      const m = model();
+      m.heartbeat.worker = worker;
+      const log = new MemoryLog();
+      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+      started.push(a);
+      await a.start();
+      assert.equal(a.inWorker, worker);
+      await until(() => a.status().role === 'active', 2000);
+      const peer = peerProcess('backup');
+      try {
+        await until(() => /"to":"standby"/.test(peer.text), 8000);
+        await new Promise((r) => setTimeout(r, 100));
+        const end = Date.now() + 300; // main thread stalled for 5 × deadtime
+        while (Date.now() < end) {
+          // busy
+        }
+        await new Promise((r) => setTimeout(r, 150));
+        return peer.text;
+      } finally {
+        peer.kill();
+      }
+    }
+
+    it('keeps sending keepalives while the main thread is stalled (in-thread engine cannot)', async function () {
+      this.timeout(30_000);
+      const withWorker = await stallAsActive(true);
+      assert.doesNotMatch(withWorker, /"to":"active"/, 'peer saw no silence: the worker kept sending');
+      for (const h of started.splice(0)) await h.stop({ graceful: false });
+      const inThread = await stallAsActive(false);
+      assert.match(
+        inThread,
+        /"reason":"peer-dead"/,
+        'without the worker the stall reads as death to the peer',
+      );
+    });
+
+    it('worker mode: status, events, takeover/release and graceful stop cross the thread boundary', async function () {
+      this.timeout(30_000);
+      const m = model();
+      m.heartbeat.worker = true;
+      const log = new MemoryLog();
+      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+      const ts: HeartbeatTransition[] = [];
+      a.on('transition', (t: HeartbeatTransition) => ts.push(t));
+      started.push(a);
+      await a.start();
+      assert.ok(
+        log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
+        'worker logs reach the main log',
+      );
+      await until(() => ts.some((t) => t.to === 'active'), 2000);
+      const b = make('backup');
+      await b.hb.start();
+      await until(() => b.hb.status().role === 'standby', 2000);
+      a.requestRelease();
+      await until(() => b.hb.status().role === 'active' && a.status().role === 'standby', 1000);
+      assert.equal(ts.at(-1)!.reason, 'handover');
+      assert.ok((a.status().peer.lastHeardMs.public ?? 999) < 200);
+      b.hb.requestRelease();
+      await until(() => a.status().role === 'active', 1000);
+      const t0 = Date.now();
+      await a.stop({ graceful: true });
+      assert.ok(Date.now() - t0 < 1000);
+      assert.equal(b.hb.status().role, 'active');
+    });
+  });
 });
