@@ -371,12 +371,12 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
     }
   };
 
-  const lines = text.split('\n');
+  // Piranha ends a line at \n or \r (so CRLF and old CR-only files read the same).
+  const lines = text.split(/\r\n|\r|\n/);
   for (let li = 0; li < lines.length; li++) {
     const lineNo = li + 1;
     keyPath = undefined;
-    let raw = lines[li]!;
-    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    const raw = lines[li]!;
     const trimmed = raw.replace(/^[ \t\f\v]+/, '');
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const lexed = lexLine(raw, lineNo);

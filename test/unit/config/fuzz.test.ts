@@ -128,7 +128,7 @@ describe('config: fuzz — garbled and random inputs give config errors only, ne
         fc.array(mutation, { minLength: 1, maxLength: 8 }),
         (ex, steps) => {
           const text = garble(ex.text, steps);
-          const lines = text.split('\n').length;
+          const lines = text.split(/\r\n|\r|\n/).length;
           const r = ex.name.endsWith('.cf') ? parseLvsCf(text, ex.name) : parseYaml(text, ex.name);
           for (const p of [...r.positions.values(), ...r.diagnostics])
             assert.ok(p.line >= 1 && p.line <= lines + 1 && p.col >= 1, JSON.stringify(p));

@@ -277,6 +277,9 @@ describe('config/lvscf: parser', () => {
     assert.equal(r.doc.serial_no, 5);
     assert.equal(r.doc.service, 'lvs');
     assert.equal((r.doc.virtual_servers as unknown[]).length, 1);
+    const cr = parseLvsCf('serial_no = 3\rservice = lvs\rbogus = 1', 'cr.cf');
+    assert.equal(cr.doc.serial_no, 3, 'a lone CR ends a line, as in Piranha');
+    assert.deepEqual([cr.diagnostics[0]!.line, cr.diagnostics[0]!.col], [3, 1]);
   });
 
   it('reports block structure mistakes with positions and goes on', () => {
