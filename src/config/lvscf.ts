@@ -598,7 +598,12 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
         const n = strtol0(v0.text);
         if (t === 'none') set(path, 'info');
         else if (n !== undefined) set(path, n > 0 ? 'debug' : 'info');
-        else set(path, t);
+        else if (['error', 'warn', 'info', 'debug'].includes(t)) set(path, t);
+        else {
+          // Piranha never used debug_level ("not in use at this time"): any word loaded there.
+          warn(v0, `debug_level '${v0.text}' is not error, warn, info, debug or NONE; info is used`);
+          set(path, 'info');
+        }
         break;
       }
       case 'list':

@@ -301,6 +301,20 @@ describe('config/lvscf: parser', () => {
     );
   });
 
+  it('maps debug_level like Piranha wrote it: NONE and unknown words to info (warned), numbers > 0 to debug', () => {
+    const level = (v: string) => loadConfig('l.cf', `${BASE}debug_level = ${v}\n`);
+    assert.equal(level('NONE').model.logLevel, 'info');
+    assert.equal(level('0').model.logLevel, 'info');
+    assert.equal(level('2').model.logLevel, 'debug');
+    assert.equal(level('WARN').model.logLevel, 'warn');
+    const odd = level('LOW');
+    assert.equal(odd.model.logLevel, 'info');
+    assert.match(
+      odd.warnings.map((w) => w.message).join('\n'),
+      /debug_level 'LOW' is not error, warn, info, debug or NONE/,
+    );
+  });
+
   it('knows common service names for ports without asking the host', () => {
     assert.equal(SERVICE_PORTS.http, 80);
     assert.equal(SERVICE_PORTS.https, 443);
