@@ -46,11 +46,13 @@ export interface HeartbeatStatus {
   node: NodeName;
   bootId: string;
   peer: {
-    address: string | null;
+    /** The peer's public address ('' when no backup router is configured). */
+    address: string;
     /** Milliseconds since the peer was last heard, per path (null = never). */
     lastHeardMs: Partial<Record<PathName, number | null>>;
-    state: string | null;
-    configHash: string | null;
+    /** The peer's last announced state (absent until heard). */
+    state?: string;
+    configHash?: string;
     configMismatch: boolean;
   };
   auth: 'hmac' | 'none';
@@ -343,10 +345,10 @@ export class HeartbeatEngine extends EventEmitter {
       node: this.nodeName ?? this.opts.node ?? 'primary',
       bootId: this.bootId,
       peer: {
-        address: core?.fsm.config.peer?.address ?? null,
+        address: core?.fsm.config.peer?.address ?? '',
         lastHeardMs,
-        state: core?.fsm.peer.state ?? null,
-        configHash: core?.fsm.peer.configHash ?? null,
+        ...(core?.fsm.peer.state ? { state: core.fsm.peer.state } : {}),
+        ...(core?.fsm.peer.configHash ? { configHash: core.fsm.peer.configHash } : {}),
         configMismatch: core?.fsm.configMismatch() ?? false,
       },
       auth: this.auth,
