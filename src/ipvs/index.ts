@@ -156,6 +156,7 @@ export class LbTable extends EventEmitter {
     } else name = wanted;
     this.driver = this.makeDriver(name);
     this.log.info('LB backend chosen', { backend: name, requested: wanted });
+    if (this.weights.size > 0) this.schedule();
   }
 
   private makeDriver(name: LbDriver['name']): LbDriver {

@@ -60,8 +60,13 @@ function seedOf(key: string): number {
   return h;
 }
 
+/** fwmark and port-0 (all ports, persistent) services keep the client's destination port: DNAT to the address. */
+function addressOnly(s: LbService): boolean {
+  return s.kind === 'fwmark' || !s.port;
+}
+
 function targetOf(s: LbService, r: { address: string; port: number }): string {
-  if (s.kind === 'fwmark') return r.address;
+  if (addressOnly(s)) return r.address;
   return `${r.address} . ${r.port}`;
 }
 
@@ -92,8 +97,8 @@ export function pickFor(s: LbService, warn: (w: string) => void): NftPick | unde
   if (s.reals.some((r) => r.forwarding !== 'nat')) {
     warn('nftables: direct routing / tunnelling cannot be done; real servers are reached by DNAT (NAT mode)');
   }
-  if (s.kind === 'fwmark' && s.reals.some((r) => r.port !== 0)) {
-    warn('nftables: fwmark services keep the destination port; real server ports are ignored');
+  if (addressOnly(s) && s.reals.some((r) => r.port !== 0 && r.port !== s.port)) {
+    warn('nftables: fwmark and all-port services keep the destination port; real server ports are ignored');
   }
   const slots = new Map<string, number>();
   let mod = 0;
@@ -134,8 +139,12 @@ function mapElements(pick: NftPick): string {
 export function ruleFor(s: LbService, pick: NftPick): string {
   const ip = s.family === 4 ? 'ip' : 'ip6';
   const match =
-    s.kind === 'fwmark' ? `meta mark ${s.fwmark}` : `${ip} daddr ${s.address} ${s.kind} dport ${s.port}`;
-  const to = s.kind === 'fwmark' ? 'dnat to' : `dnat ${ip} to`;
+    s.kind === 'fwmark'
+      ? `meta mark ${s.fwmark}`
+      : s.port
+        ? `${ip} daddr ${s.address} ${s.kind} dport ${s.port}`
+        : `${ip} daddr ${s.address} meta l4proto ${s.kind}`;
+  const to = addressOnly(s) ? 'dnat to' : `dnat ${ip} to`;
   return `${match} ${to} ${keyExpr(pick, s.family, seedOf(s.key))} map { ${mapElements(pick)} } comment "${COMMENT_PREFIX}${s.key}"`;
 }
 

@@ -184,3 +184,18 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
     assert.deepEqual(parseNftJson('not json').problems.length, 1);
   });
 });
+
+describe('ipvs/nftrules: all-port services', () => {
+  it('a port-0 persistent service matches the protocol and DNATs to the address only', () => {
+    const r = build(
+      [vs('all', { port: 0, persistentS: 600, realServers: [rs('a', '198.18.1.21', { port: 0 })] })],
+      {
+        'all/a': 1,
+      },
+    );
+    assert.match(
+      r.script,
+      /ip daddr 198\.18\.0\.10 meta l4proto tcp dnat to jhash ip saddr mod 1 seed 0x[0-9a-f]+ map \{ 0 : 198\.18\.1\.21 \}/,
+    );
+  });
+});

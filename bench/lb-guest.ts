@@ -1,0 +1,69 @@
+/**
+ * bench:lb, the part that runs INSIDE the VM (real IPVS): LbTable's ipvsadm backend vs plain `ipvsadm -R`
+ * of the same lines, each in its own network namespace (IPVS tables are per namespace), both reached
+ * through `ip netns exec` so the process overhead is the same. Writes $LVSP_RESULTS/result.json.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { diffTables } from '../src/ipvs/diff';
+import { type Exec, execProcess } from '../src/ipvs/exec';
+import { restoreScript } from '../src/ipvs/format';
+import { LbTable } from '../src/ipvs/index';
+import { desiredTable, weightKey } from '../src/ipvs/table';
+import { nullLog } from '../src/lib/log';
+import { type BenchShape, benchModel, fullWeights, onePercentChange, oneRemoval } from './lb-model';
+
+const run = promisify(execFile);
+const out = process.env.LVSP_RESULTS ?? '/tmp';
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(readFileSync(join(out, 'spec.json'), 'utf8')) as { args: string[] };
+  const shape: BenchShape = { services: Number(spec.args[0] ?? 1000), reals: Number(spec.args[1] ?? 10) };
+  const res: Record<string, number | string> = {};
+  const ours = `lpib-ours`;
+  const base = `lpib-plain`;
+  await run('ip', ['netns', 'add', ours]);
+  await run('ip', ['netns', 'add', base]);
+  const exec = execProcess(600_000);
+  const inNs =
+    (ns: string): Exec =>
+    (file, args, input) =>
+      exec('ip', ['netns', 'exec', ns, file, ...args], input);
+  const m = benchModel(shape);
+  const lb = new LbTable({ model: m, log: nullLog, backend: 'ipvsadm', exec: inNs(ours), coalesceMs: 0 });
+  await lb.init();
+  const weights = new Map<string, number | null>();
+  const step = async (name: string, changes: [string, string, number | null][]) => {
+    // lvs-pulse: setWeight burst + one reconcile (read, diff, -R, re-read, verify).
+    for (const [v, r, w] of changes) lb.setWeight(v, r, w);
+    const t0 = performance.now();
+    await lb.reconcile();
+    res[`ours_${name}_ms`] = performance.now() - t0;
+    if (lb.status().fault) res[`ours_${name}_fault`] = lb.status().fault as string;
+    // Plain: the same ipvsadm lines, one `ipvsadm -R`, no read and no verification.
+    const before = desiredTable(m, weights).table;
+    for (const [v, r, w] of changes) weights.set(weightKey(v, r), w);
+    const after = desiredTable(m, weights).table;
+    const script = restoreScript(diffTables(after, before, new Set()).ops);
+    res[`${name}_lines`] = script.split('\n').filter(Boolean).length;
+    const t1 = performance.now();
+    const r = await inNs(base)('ipvsadm', ['-R'], script);
+    res[`plain_${name}_ms`] = performance.now() - t1;
+    if (r.code !== 0) res[`plain_${name}_error`] = r.stderr.slice(0, 300);
+  };
+  await step('full', fullWeights(shape));
+  await step('weights1pct', onePercentChange(shape));
+  await step('removal', oneRemoval(shape));
+  const a = (await inNs(ours)('ipvsadm', ['-Sn'])).stdout;
+  const b = (await inNs(base)('ipvsadm', ['-Sn'])).stdout;
+  res.tables_equal = String(a === b);
+  res.entries = a.split('\n').filter(Boolean).length;
+  writeFileSync(join(out, 'result.json'), JSON.stringify(res, null, 1));
+}
+
+main().catch((e: unknown) => {
+  writeFileSync(join(out, 'result.json'), JSON.stringify({ error: (e as Error).stack ?? String(e) }));
+  process.exitCode = 1;
+});

@@ -1,0 +1,133 @@
+/**
+ * bench:lb — 1,000 virtual services × 10 real servers: full apply, a 1 % weight change and one real
+ * server removal, timed for
+ *   - nftables here (LbTable in a lab namespace: build + one `nft -f -` transaction + read-back verify),
+ *     against a plain `nft -f -` of the same transaction;
+ *   - ipvsadm on a real IPVS kernel in the VM (qemu TCG: absolute figures are slow, ratios are the point),
+ *     against a plain `ipvsadm -R` of the same lines in the same run.
+ *
+ *   tsx bench/lb.ts [--services 1000] [--reals 10] [--no-vm]
+ */
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { prepareVm, runInVm, vmUnavailable } from '../scripts/vm/vm';
+import { type Exec, execProcess } from '../src/ipvs/exec';
+import { LbTable } from '../src/ipvs/index';
+import { buildRuleset } from '../src/ipvs/nftrules';
+import { desiredTable, weightKey } from '../src/ipvs/table';
+import { isRoot, Lab } from '../src/lab/netns';
+import { nullLog } from '../src/lib/log';
+import { type BenchShape, benchModel, fullWeights, onePercentChange, oneRemoval } from './lb-model';
+
+const STEPS = [
+  ['full', 'full apply'],
+  ['weights1pct', '1 % weight change'],
+  ['removal', 'one real server removal'],
+] as const;
+
+async function benchNft(shape: BenchShape): Promise<Record<string, number>> {
+  const lab = await Lab.create('lpi');
+  const res: Record<string, number> = {};
+  try {
+    await lab.addNs('ours');
+    await lab.addNs('plain');
+    const exec = execProcess(600_000);
+    const inNs =
+      (ns: string): Exec =>
+      (file, args, input) =>
+        exec('ip', ['netns', 'exec', lab.nsName(ns), file, ...args], input);
+    const m = benchModel(shape);
+    const lb = new LbTable({
+      model: m,
+      log: nullLog,
+      backend: 'nftables',
+      exec: inNs('ours'),
+      coalesceMs: 0,
+    });
+    await lb.init();
+    const weights = new Map<string, number | null>();
+    const steps: Record<string, [string, string, number | null][]> = {
+      full: fullWeights(shape),
+      weights1pct: onePercentChange(shape),
+      removal: oneRemoval(shape),
+    };
+    for (const [key] of STEPS) {
+      const changes = steps[key] ?? [];
+      for (const [v, r, w] of changes) lb.setWeight(v, r, w);
+      const t0 = performance.now();
+      await lb.reconcile();
+      res[`ours_${key}_ms`] = performance.now() - t0;
+      if (lb.status().fault) throw new Error(`nftables fault: ${lb.status().fault}`);
+      for (const [v, r, w] of changes) weights.set(weightKey(v, r), w);
+      const script = buildRuleset(desiredTable(m, weights).table).script;
+      const t1 = performance.now();
+      const r = await inNs('plain')('nft', ['-f', '-'], script);
+      res[`plain_${key}_ms`] = performance.now() - t1;
+      if (r.code !== 0) throw new Error(`plain nft -f failed: ${r.stderr}`);
+    }
+    const rules = await inNs('ours')('nft', ['list', 'table', 'ip', 'lvs_pulse']);
+    res.rules = (rules.stdout.match(/dnat ip to/g) ?? []).length;
+  } finally {
+    await lab.destroy();
+  }
+  return res;
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? '—' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+function table(title: string, res: Record<string, number | string>, plainName: string): void {
+  process.stdout.write(`\n${title}\n`);
+  process.stdout.write(
+    `  ${'step'.padEnd(26)}${'lvs-pulse ms'.padStart(14)}${`${plainName} ms`.padStart(18)}${'ratio'.padStart(9)}\n`,
+  );
+  for (const [key, label] of STEPS) {
+    const ours = Number(res[`ours_${key}_ms`]);
+    const plain = Number(res[`plain_${key}_ms`]);
+    const lines = res[`${key}_lines`] !== undefined ? ` (${res[`${key}_lines`]} lines)` : '';
+    process.stdout.write(
+      `  ${`${label}${lines}`.padEnd(26)}${fmt(ours).padStart(14)}${fmt(plain).padStart(18)}${`${(ours / plain).toFixed(2)}×`.padStart(9)}\n`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .option('--services <n>', 'virtual services', '1000')
+    .option('--reals <n>', 'real servers per virtual service', '10')
+    .option('--no-vm', 'skip the ipvsadm part (VM)')
+    .parse()
+    .opts<{ services: string; reals: string; vm: boolean }>();
+  const shape = { services: Number(opts.services), reals: Number(opts.reals) };
+  if (!isRoot()) throw new Error('bench:lb needs root (network namespaces, nft, qemu)');
+  process.stdout.write(`bench:lb — ${shape.services} virtual services × ${shape.reals} real servers\n`);
+  const nft = await benchNft(shape);
+  table(`nftables (this kernel, lab namespace; ${nft.rules} rules):`, nft, 'plain nft -f');
+  if (opts.vm) {
+    const why = vmUnavailable();
+    if (why) {
+      process.stdout.write(`\nipvsadm part skipped: ${why}\n`);
+      return;
+    }
+    const vm = await prepareVm();
+    const r = await runInVm(vm, {
+      script: resolve(__dirname, 'lb-guest.ts'),
+      args: [String(shape.services), String(shape.reals)],
+      timeoutMs: 900_000,
+    });
+    const res = JSON.parse(r.results['result.json'] ?? '{}') as Record<string, number | string>;
+    if (res.error) throw new Error(`VM bench failed: ${res.error}`);
+    table(
+      `ipvsadm (real IPVS, Debian ${vm.kernelVersion} under qemu TCG; ${res.entries} -Sn lines; tables equal: ${res.tables_equal}):`,
+      res,
+      'plain ipvsadm -R',
+    );
+    process.stdout.write(`\nVM run ${(r.wallMs / 1000).toFixed(1)} s\n`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
