@@ -111,6 +111,10 @@ function monitor(v: unknown, protocol: string, port: number): MonitorConfig {
   }
   const src = ip(o.source_address);
   if (src !== undefined) m.sourceAddress = src;
+  const fb = str(o.feedback) ?? 'none';
+  if (fb === 'exit-code') m.feedback = { kind: 'exit-code' };
+  else if (fb.startsWith('header:')) m.feedback = { kind: 'header', name: fb.slice('header:'.length) };
+  if (typeof o.load_interval_ms === 'number') m.loadIntervalMs = o.load_interval_ms;
   return m;
 }
 
@@ -394,6 +398,12 @@ export function modelToDocument(m: LvsModel): Document {
                 : lm.kind === 'http'
                   ? lm.url
                   : lm.command,
+          load_interval_ms: mo.loadIntervalMs,
+          feedback: !mo.feedback
+            ? 'none'
+            : mo.feedback.kind === 'exit-code'
+              ? 'exit-code'
+              : `header:${mo.feedback.name}`,
           slow_start_ms: mo.slowStartMs,
           http: mo.http
             ? {

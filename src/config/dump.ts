@@ -142,6 +142,15 @@ export function dumpLvsCf(m: LvsModel): string {
           ? lm.method
           : cfString(lm.kind === 'http' ? lm.url : lm.command, true),
     );
+    if (mo.loadIntervalMs !== undefined) v('load_interval', sec(mo.loadIntervalMs));
+    v(
+      'feedback',
+      !mo.feedback
+        ? 'none'
+        : mo.feedback.kind === 'exit-code'
+          ? 'exit-code'
+          : cfString(`header:${mo.feedback.name}`),
+    );
     v('slow_start', sec(mo.slowStartMs));
     if (mo.http) {
       v('http_path', cfString(mo.http.path, true));

@@ -266,6 +266,8 @@ export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, KeyDef>>
     dns_type: ['monitor.dns.type', 'str'],
     probe_source: ['monitor.source_address', 'ip'],
     slow_start: ['monitor.slow_start_ms', 'sec'],
+    load_interval: ['monitor.load_interval_ms', 'sec'],
+    feedback: ['monitor.feedback', 'str'],
   },
   server: {
     address: ['address', 'ip'],

@@ -80,6 +80,10 @@ export function addFormats(): void {
     if (!Array.isArray(v) || v.some((s) => !isInt(s) || s < 100 || s > 599))
       throw new Error('must be a list of HTTP status codes 100–599');
   });
+  fmt('lvs-feedback', (v) => {
+    if (typeof v !== 'string' || !/^(none|exit-code|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.test(v))
+      throw new Error('must be none, exit-code or header:NAME');
+  });
   fmt('lvs-items', (v) => {
     if (!Array.isArray(v)) throw new Error('must be a list');
   });
@@ -241,6 +245,21 @@ export const virtualServerSchema: SchemaNode = {
       'lvs-str',
       'none',
       { lvscf: 'load_monitor', piranha: 'none' },
+    ),
+    load_interval_ms: leaf(
+      'How often load_monitor reads the load, ms; unset = the prober’s default (5 s).',
+      'lvs-ms',
+      null,
+      {
+        lvscf: 'load_interval (seconds)',
+      },
+    ),
+    feedback: leaf(
+      'Dynamic weight from the probe: none; exit-code (send_program exit 0 = up at the configured weight, 1 = down, ' +
+        '2..255 = up with weight code − 2); or header:NAME (an HTTP(S) response header holding the weight).',
+      'lvs-feedback',
+      'none',
+      { lvscf: 'feedback' },
     ),
     slow_start_ms: leaf(
       'Slow start after a failure: weight ramps up over this long, ms (0 = off).',

@@ -200,6 +200,12 @@ export function checkSemantics(m: LvsModel): SemanticIssue[] {
         error(`${mp}.load_monitor`, `${label}: load_monitor '${mo.loadMonitor.url}' is not a valid URL`);
       }
     }
+    if (mo.feedback?.kind === 'exit-code' && mo.kind !== 'program')
+      error(`${mp}.feedback`, `${label}: feedback exit-code needs the program probe (send_program)`);
+    if (mo.feedback?.kind === 'header' && mo.kind !== 'http' && mo.kind !== 'https')
+      error(`${mp}.feedback`, `${label}: feedback header:${mo.feedback.name} needs an http or https probe`);
+    if (mo.loadIntervalMs === 0)
+      error(`${mp}.load_interval_ms`, `${label}: load_interval must be greater than 0`);
     if (mo.loadMonitor.kind === 'piranha')
       warning(
         `${mp}.load_monitor`,

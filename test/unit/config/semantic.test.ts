@@ -174,6 +174,13 @@ describe('config/semantic', () => {
       /http_body_regex is not a valid regular expression/,
     );
     has(HEAD + vs(' load_monitor = "http://["'), /not a valid URL/);
+    has(HEAD + vs(' feedback = exit-code'), /feedback exit-code needs the program probe/);
+    has(HEAD + vs(' feedback = header:X-W'), /needs an http or https probe/);
+    has(HEAD + vs(' feedback = sometimes'), /feedback: must be none, exit-code or header:NAME/);
+    assert.deepEqual(
+      issues(HEAD + vs(' send_program = "/bin/w %h"\n expect = ok\n feedback = exit-code')),
+      [],
+    );
   });
 
   it('an unset value is reported at the nearest key written in its section', () => {
