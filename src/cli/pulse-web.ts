@@ -81,6 +81,12 @@ export async function main(argv: string[]): Promise<number> {
       '--set-password',
       'set the console password (read twice from the terminal, or a line from stdin), exit',
     )
+    .option(
+      '--peer-url <url>',
+      "push each saved configuration to the peer router's console (https://PEER:3636)",
+    )
+    .option('--peer-ca <file>', "certificate (PEM) to trust for the peer's console")
+    .option('--accept-peer-push', 'accept configurations pushed by the peer (HMAC with the heartbeat key)')
     .option('--session-idle <minutes>', 'log out after this long without use', (v) => Number(v), 30)
     .option('--session-max <hours>', 'log out this long after login whatever the use', (v) => Number(v), 8)
     .showHelpAfterError()
@@ -102,6 +108,9 @@ export async function main(argv: string[]): Promise<number> {
     setPassword?: boolean;
     sessionIdle: number;
     sessionMax: number;
+    peerUrl?: string;
+    peerCa?: string;
+    acceptPeerPush?: boolean;
   }>();
 
   if (o.setPassword) {
@@ -133,6 +142,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  if (o.peerUrl && !/^https?:\/\/[^/]+\/?$/.test(o.peerUrl)) {
+    process.stderr.write('pulse-web: --peer-url must be http(s)://HOST:PORT\n');
+    return 2;
+  }
   if (!(o.sessionIdle > 0) || !(o.sessionMax > 0)) {
     process.stderr.write('pulse-web: --session-idle and --session-max must be positive numbers\n');
     return 2;
@@ -148,6 +161,8 @@ export async function main(argv: string[]): Promise<number> {
       tls: o.tlsCert ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey!) } : undefined,
       sessionIdleMs: o.sessionIdle * 60_000,
       sessionMaxMs: o.sessionMax * 3600_000,
+      peer: o.peerUrl ? { url: o.peerUrl, ca: o.peerCa ? readFileSync(o.peerCa) : undefined } : undefined,
+      acceptPeerPush: !!o.acceptPeerPush,
       log: log.child({ component: 'web' }),
     });
     log.info(`web console listening on ${web.url}`, { op: 'start', url: web.url });

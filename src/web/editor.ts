@@ -43,6 +43,10 @@ export type SaveResult =
       changes: Change[];
       warnings: ConfigDiagnostic[];
       scope: Scope;
+      /** What was written. */
+      model: LvsModel;
+      text: string;
+      format: Format;
     }
   | { ok: false; status: 404 | 409 | 422 | 500; errors: FieldError[]; scope?: Scope };
 
@@ -150,6 +154,62 @@ export class ConfigEditor {
       changes: r.changes,
       warnings,
       scope: r.scope,
+      model: r.model,
+      text,
+      format: cur.format,
     };
   }
+
+  /**
+   * Replaces the whole file with a text pushed by the peer router: same format, a newer serial_no, and
+   * valid for the same validator; saved atomically like an edit.
+   */
+  replace(text: string, format: Format, serial: number): Promise<ReplaceResult> {
+    const run = this.chain.then(() => this.replaceNow(text, format, serial));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async replaceNow(text: string, format: Format, serial: number): Promise<ReplaceResult> {
+    const cur = await this.load();
+    if (format !== cur.format)
+      return {
+        ok: false,
+        status: 422,
+        errors: [{ message: `pushed a ${format} file; this router's ${cur.path} is ${cur.format}` }],
+      };
+    if (serial <= cur.model.serialNo)
+      return {
+        ok: false,
+        status: 409,
+        errors: [
+          { message: `pushed serial_no ${serial} is not newer than this router's ${cur.model.serialNo}` },
+        ],
+      };
+    let model: LvsModel;
+    try {
+      model = this.api.loadConfig(cur.path, text).model;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return {
+        ok: false,
+        status: 422,
+        errors: e.diagnostics
+          .filter((d) => d.severity === 'error')
+          .map((d) => ({ message: d.message, file: d.file, line: d.line, col: d.col })),
+      };
+    }
+    if (model.serialNo !== serial)
+      return {
+        ok: false,
+        status: 422,
+        errors: [{ message: `the text's serial_no ${model.serialNo} is not the announced ${serial}` }],
+      };
+    const { previous } = this.store.save(cur.path, text);
+    return { ok: true, path: cur.path, previous, from: cur.model.serialNo, to: serial };
+  }
 }
+
+export type ReplaceResult =
+  | { ok: true; path: string; previous: string; from: number; to: number }
+  | { ok: false; status: 409 | 422; errors: FieldError[] };

@@ -11,6 +11,7 @@ export {
   DEFAULT_HOST,
   DEFAULT_PORT,
   PUBLIC_ROUTES,
+  pushKeysOf,
   SESSION_COOKIE,
   startWeb,
   type Web,
@@ -32,3 +33,13 @@ export { controlClient, type DaemonClient } from './daemon-client';
 export { applyEdit, type Edit, type FieldError, mapDiagnostics } from './edit';
 export { ConfigEditor } from './editor';
 export { previousPath, saveAtomically } from './configfile';
+export {
+  NonceCache,
+  type PeerTarget,
+  PUSH_PATH,
+  type PushPayload,
+  pushKey,
+  pushToPeer,
+  signPush,
+  verifyPush,
+} from './peer';

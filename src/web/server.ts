@@ -28,7 +28,19 @@ import { controlClient, type DaemonClient } from './daemon-client';
 import type { Edit, Fields } from './edit';
 import { ConfigEditor, type ConfigApi, type SaveResult } from './editor';
 import { newRealServer, newVirtualServer, viewFields } from './fields';
+import { readKeyFile } from '../heartbeat/keys';
+import type { LvsModel } from '../config/model';
 import { LiveHub } from './live';
+import {
+  NonceCache,
+  type PeerTarget,
+  PUSH_CONTENT_TYPE,
+  PUSH_PATH,
+  type PushPayload,
+  pushKey,
+  pushToPeer,
+  verifyPush,
+} from './peer';
 import { readPasswordFile, verifyPassword, MAX_PASSWORD_LENGTH } from './password';
 import { LoginThrottle, type Session, SessionStore, type ThrottleOptions } from './sessions';
 import { APP_JS } from './static/app';
@@ -72,6 +84,20 @@ export interface WebOptions {
   daemon?: DaemonClient;
   /** Login throttling (default: 5 failures in 5 min lock the address for 1 min). */
   throttle?: Partial<Omit<ThrottleOptions, 'now'>>;
+  /** Push each saved configuration to the peer router's console (HMAC with the heartbeat key; use https). */
+  peer?: PeerTarget;
+  /**
+   * Accept configurations pushed by the peer's console at POST /api/peer/config (the one route not behind
+   * a session: it is authenticated by the heartbeat-key HMAC instead). Off by default: the route then
+   * does not exist.
+   */
+  acceptPeerPush?: boolean;
+}
+
+/** Push keys (current and previous) derived from the heartbeat key files of a model; [] when none. */
+export function pushKeysOf(m: LvsModel): Buffer[] {
+  const files = [m.heartbeat.keyFile, m.heartbeat.previousKeyFile].filter((f): f is string => !!f);
+  return files.map((f) => pushKey(readKeyFile(f).secret));
 }
 
 export interface Web {
@@ -178,6 +204,8 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (PUBLIC_ROUTES.has(`${req.method} ${path}`)) return;
+    // The peer push is authenticated by its HMAC (checked in its handler), not by a session.
+    if (opts.acceptPeerPush && req.method === 'POST' && path === PUSH_PATH) return;
     const found = sessions.lookup(req.cookies[SESSION_COOKIE]);
     if ('session' in found) {
       req.pulseSession = found.session;
@@ -196,6 +224,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   // 2. CSRF and Origin on every state-changing request (login included).
   app.addHook('preHandler', (req, reply, done) => {
     if (SAFE_METHODS.has(req.method)) return done();
+    if (opts.acceptPeerPush && req.url === PUSH_PATH && !req.pulseSession) return done();
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `${tls ? 'https' : 'http'}://${req.headers.host}`) {
       audit(req, 'warn', 'refused a cross-origin request', { op: 'csrf', origin, url: req.url });
@@ -454,6 +483,29 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
           op: 'reload',
           result: JSON.stringify(reload).slice(0, 2000),
         });
+        let peer: unknown;
+        if (opts.peer) {
+          try {
+            const [key] = pushKeysOf(r.model);
+            if (!key) throw new Error('no heartbeat_key_file: the push to the peer needs the shared key');
+            const res = await pushToPeer(opts.peer, key, {
+              format: r.format,
+              serial: r.model.serialNo,
+              text: r.text,
+            });
+            peer = res.ok
+              ? { ok: true, ...(res.body as object) }
+              : { ok: false, error: res.error ?? JSON.stringify(res.body).slice(0, 500), status: res.status };
+          } catch (err) {
+            peer = { ok: false, error: (err as Error).message };
+          }
+          audit(req, (peer as { ok: boolean }).ok ? 'info' : 'warn', 'config pushed to peer', {
+            op: 'push',
+            peer: opts.peer.url,
+            serial: r.model.serialNo,
+            result: JSON.stringify(peer).slice(0, 2000),
+          });
+        }
         return {
           ok: true,
           path: r.path,
@@ -462,6 +514,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
           changes: r.changes,
           warnings: r.warnings.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`),
           reload,
+          ...(peer ? { peer } : {}),
         };
       },
     });
@@ -491,6 +544,69 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     virtual: p.vs!,
     real: p.rs!,
   }));
+
+  if (opts.acceptPeerPush) {
+    const nonces = new NonceCache(now);
+    await app.register(async (scope) => {
+      scope.addContentTypeParser(
+        PUSH_CONTENT_TYPE,
+        { parseAs: 'string', bodyLimit: 4 << 20 },
+        (_req, body, done) => done(null, body),
+      );
+      scope.post(PUSH_PATH, { bodyLimit: 4 << 20 }, async (req, reply) => {
+        const raw = typeof req.body === 'string' ? req.body : '';
+        const peerLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) =>
+          log[level](`web: ${msg}`, { op: 'push-receive', remote: remote(req), ...fields });
+        let keys: Buffer[];
+        try {
+          keys = pushKeysOf((await editor.load()).model);
+        } catch (err) {
+          peerLog('warn', 'peer push refused', { reason: (err as Error).message });
+          return reply.code(503).send({ error: 'this router cannot check a push now' });
+        }
+        if (keys.length === 0) {
+          peerLog('warn', 'peer push refused', { reason: 'no heartbeat_key_file' });
+          return reply.code(403).send({ error: 'peer push needs heartbeat_key_file on both routers' });
+        }
+        const check = verifyPush(keys, req.headers, raw, now(), nonces);
+        if (!check.ok) {
+          peerLog('warn', 'peer push refused', { reason: check.reason });
+          return reply.code(401).send({ error: check.reason });
+        }
+        let p: PushPayload;
+        try {
+          p = JSON.parse(raw) as PushPayload;
+        } catch {
+          return reply.code(400).send({ error: 'body is not JSON' });
+        }
+        if (
+          typeof p.text !== 'string' ||
+          !Number.isInteger(p.serial) ||
+          !['yaml', 'lvs.cf', 'json'].includes(p.format)
+        )
+          return reply.code(400).send({ error: 'body needs format, serial and text' });
+        const r = await editor.replace(p.text, p.format, p.serial);
+        if (!r.ok) {
+          peerLog('warn', 'peer push refused', { reason: JSON.stringify(r.errors).slice(0, 1000) });
+          return reply.code(r.status).send({ errors: r.errors });
+        }
+        peerLog('info', 'config received from peer', {
+          file: r.path,
+          previous: r.previous,
+          from: r.from,
+          to: r.to,
+        });
+        let reload: unknown;
+        try {
+          reload = await daemon.call('reload');
+        } catch (err) {
+          reload = { ok: false, error: (err as Error).message };
+        }
+        peerLog('info', 'reload after peer push', { result: JSON.stringify(reload).slice(0, 2000) });
+        return { ok: true, path: r.path, serial: r.to, reload };
+      });
+    });
+  }
 
   const sweep = setInterval(() => sessions.sweep(), 60_000);
   sweep.unref();

@@ -216,8 +216,9 @@ export const APP_JS = String.raw`(function () {
     if (r.status === 200) {
       var rel = r.body.reload || {};
       var text = 'Saved to ' + r.body.path + ' (previous version kept as ' + r.body.previous + '); ' +
-        (rel.ok ? 'reload applied.' : 'reload NOT applied: ' + (rel.error || (rel.errors || []).join('; ')));
-      state.flash = { kind: rel.ok ? 'ok' : 'warn', text: text };
+        (rel.ok ? 'reload applied.' : 'reload NOT applied: ' + (rel.error || (rel.errors || []).join('; '))) +
+        (r.body.peer ? ' Peer router: ' + (r.body.peer.ok ? 'pushed, ' + (r.body.peer.reload && r.body.peer.reload.ok ? 'reload applied.' : 'reload NOT applied.') : 'push FAILED: ' + (r.body.peer.error || JSON.stringify(r.body.peer))) : '');
+      state.flash = { kind: rel.ok && (!r.body.peer || r.body.peer.ok) ? 'ok' : 'warn', text: text };
       return loadConfig();
     }
     Array.prototype.forEach.call(form.querySelectorAll('.field'), function (d) { d.classList.remove('invalid'); d.querySelector('.error').textContent = ''; });

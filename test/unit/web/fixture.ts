@@ -171,7 +171,13 @@ export interface Env {
 
 /** A console over a fake daemon and a copy of etc/lvs.yaml (or another example). */
 export async function makeEnv(
-  opts: { config?: string; web?: Partial<WebOptions>; passConfigPath?: boolean } = {},
+  opts: {
+    config?: string;
+    web?: Partial<WebOptions>;
+    passConfigPath?: boolean;
+    /** Rewrites the example's text before it is written (e.g. to point heartbeat.key_file at a temp key). */
+    edit?: (text: string) => string;
+  } = {},
 ): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-web-'));
   const runDir = join(dir, 'run');
@@ -187,6 +193,7 @@ export async function makeEnv(
       JSON.stringify(parseYaml(readFileSync(src.replace(/\.json$/, '.yaml'), 'utf8')), null, 2),
     );
   else copyFileSync(src, configPath);
+  if (opts.edit) writeFileSync(configPath, opts.edit(readFileSync(configPath, 'utf8')));
   const passwordFile = join(dir, 'web.passwd');
   writePasswordFile(passwordFile, await hashPassword(PASSWORD, TEST_SCRYPT));
   const daemon = new FakeDaemon(runDir, configPath);
