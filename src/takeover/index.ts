@@ -13,13 +13,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LvsModel } from '../config/model';
-import type { Log } from '../lib/log';
+import { type Log, nullLog } from '../lib/log';
 import { formatMac } from './addr';
 import { type AnnounceSchedule, Announcer, type Timers } from './announcer';
 import { arpFrames } from './arp';
 import { type HookExec, Hooks } from './hooks';
 import { type AddressSpec, type AddressTable, IpRoute } from './iproute';
 import { NetlinkAddresses } from './netlink';
+import { MemoryAddressTable, nullSocket } from './rehearsal';
 import { unsolicitedNa } from './ndp';
 import { type FrameSocket, openPacketSocket } from './rawsocket';
 import { connectedDevice, findAddress, floatingAddresses, type InterfaceInfo, type Vip } from './vips';
@@ -87,6 +88,8 @@ export interface TakeoverOptions {
   model: LvsModel;
   log: Log;
   edges?: Partial<TakeoverEdges>;
+  /** Skip the dress rehearsal in open() (set for the rehearsal itself and for tests that count calls). */
+  noRehearsal?: boolean;
 }
 
 interface Held extends Vip {
@@ -151,6 +154,7 @@ export class Takeover {
   private frameErrors = 0;
   private lastClaimMs?: number;
   private lastFirstFramesMs?: number;
+  private readonly noRehearsal: boolean;
 
   private get vips(): Held[] {
     return this.held;
@@ -165,6 +169,7 @@ export class Takeover {
     this.model = opts.model;
     this.log = opts.log.child({ component: 'takeover' });
     this.edges = withDefaults(opts.edges, this.log);
+    this.noRehearsal = !!opts.noRehearsal;
     this.announcer = new Announcer({
       schedule: scheduleOf(this.model),
       send: (key) => this.sendFrames(this.byAddress.get(key)),
@@ -189,6 +194,7 @@ export class Takeover {
     this.checkForwarding(this.model);
     const interfaces = await this.edges.addresses.list();
     this.vips = await this.prepare(this.model, interfaces);
+    if (!this.noRehearsal) await this.rehearse(interfaces);
     this.opened = true;
     this.log.info('takeover ready', {
       op: 'open',
@@ -413,6 +419,43 @@ export class Takeover {
   }
 
   // ——— internals ———
+
+  /**
+   * Runs claim → reannounce → reconcile → release once on stand-ins (see rehearsal.ts) so the first real
+   * claim runs compiled code. Nothing real is touched: in-memory addresses, frames dropped, no hooks, timers
+   * that never fire.
+   */
+  private async rehearse(interfaces: InterfaceInfo[]): Promise<void> {
+    const t0 = this.edges.now();
+    const macs = new Map([...this.sockets].map(([d, s]) => [d, s.mac]));
+    const stand = new Takeover({
+      model: { ...this.model, hooks: { timeoutMs: this.model.hooks.timeoutMs } },
+      log: nullLog,
+      noRehearsal: true,
+      edges: {
+        addresses: new MemoryAddressTable(interfaces),
+        openSocket: (d) => nullSocket(d, macs.get(d) ?? new Uint8Array(6)),
+        timers: { setTimeout: () => undefined, clearTimeout: () => {} },
+        now: this.edges.now,
+        readIpForward: () => '1',
+        hookExec: async () => ({ code: 0, signal: null, stdout: '', stderr: '', timedOut: false }),
+      },
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        await stand.open();
+        await stand.claim('rehearsal');
+        stand.reannounce();
+        await stand.reconcile(true);
+        await stand.release('rehearsal');
+        await stand.reconcile(false);
+        await stand.close();
+      }
+      this.log.debug('takeover rehearsed', { op: 'open', ms: round(this.edges.now() - t0) });
+    } catch (err) {
+      this.log.debug('takeover rehearsal failed (harmless)', { op: 'open', error: String(err) });
+    }
+  }
 
   private assertOpen(op: string): void {
     if (!this.opened) throw new Error(`takeover.${op}(): call open() first`);

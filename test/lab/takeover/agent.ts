@@ -30,9 +30,11 @@ function stderrLog(base: LogFields = {}): Log {
 
 const model = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LvsModel;
 // TAKEOVER_ADDRESS_EDGE=ip: add/del with ip(8) instead of rtnetlink (to compare the two in bench/).
+// TAKEOVER_NO_REHEARSAL=1: skip open()'s dress rehearsal (to measure what it buys).
 const takeover = new Takeover({
   model,
   log: stderrLog(),
+  noRehearsal: process.env.TAKEOVER_NO_REHEARSAL === '1',
   ...(process.env.TAKEOVER_ADDRESS_EDGE === 'ip' ? { edges: { addresses: new IpRoute() } } : {}),
 });
 const reply = (o: unknown): void => {

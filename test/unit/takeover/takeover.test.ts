@@ -72,7 +72,12 @@ describe('takeover/index: Takeover', () => {
       t.status().vips.map((v) => `${v.address} ${v.device}`),
       ['198.18.0.10 eth0', '2001:db8:1::10 eth1', '198.18.1.1 eth1'],
     );
+    // open() rehearses a claim on stand-ins: nothing real may be touched.
     assert.equal(events.length, 0);
+    assert.deepEqual({ add: table.calls.add, del: table.calls.del }, { add: 0, del: 0 });
+    assert.equal(clock.countTimers(), 0);
+    assert.deepEqual(hookCalls, []);
+    assert.equal(t.status().active, false);
   });
 
   it('claim(): first frame of every VIP before any address is added, in the same tick', async () => {
