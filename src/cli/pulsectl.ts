@@ -8,7 +8,7 @@ import { checkConfig, summarize } from '../config';
 import { followEvents, request } from '../daemon/control';
 import { formatStatus, type StatusJson } from '../daemon/status';
 import { keygen } from '../heartbeat/keys';
-import { applyRealServerPlan, realServerPlan } from '../takeover/realserver';
+import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from '../takeover/realserver';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
@@ -109,8 +109,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--apply', 'apply the commands on this host instead of printing them')
     .action(async (o: { mode: 'dr' | 'tun'; vip: string[]; apply?: boolean }) => {
       const plan = realServerPlan({ mode: o.mode, vips: o.vip });
-      if (o.apply) await applyRealServerPlan(plan);
-      else for (const c of plan) out(c.join(' '));
+      if (!o.apply) {
+        out(formatRealServerPlan(plan));
+        return;
+      }
+      for (const s of await applyRealServerPlan(plan)) {
+        out(
+          `${s.ok ? 'ok  ' : 'FAIL'} ${s.command}${s.note ? ` (${s.note})` : ''}${s.error ? `: ${s.error}` : ''}`,
+        );
+        if (!s.ok) code = 1;
+      }
     });
 
   try {

@@ -59,6 +59,8 @@ export class Daemon {
   private readonly transitionCounts: Record<string, number> = {};
   private readonly subscribers = new Set<(e: unknown) => void>();
   private readonly warnings: string[] = [];
+  /** Probe durations since the last scrape (bounded). */
+  private probeDurations: number[] = [];
   private decided = false;
   private stopping?: Promise<void>;
   /** Serialises role side effects so claim/release never interleave. */
@@ -115,7 +117,13 @@ export class Daemon {
       if (this.model.hardShutdown) this.hb?.setFault('child', f.on, f.detail);
     });
 
-    this.nanny = new NannyPool({ model: m, log: this.component('nanny') });
+    this.nanny = new NannyPool({
+      model: m,
+      log: this.log,
+      observe: (r) => {
+        if (this.probeDurations.length < 4096) this.probeDurations.push(r.ms);
+      },
+    });
     for (const [key, weight] of this.nanny.initialWeights()) {
       const [vs, rs] = splitKey(key);
       this.lb.setWeight(vs, rs, weight);
@@ -172,7 +180,7 @@ export class Daemon {
     this.transitions.push(rec);
     if (this.transitions.length > 50) this.transitions.shift();
     this.transitionCounts[t.reason] = (this.transitionCounts[t.reason] ?? 0) + 1;
-    this.log.info(`${t.from} -> ${t.to}: ${t.evidence || t.reason}`, { op: 'transition', reason: t.reason });
+    // The heartbeat component logs the transition with its evidence; here it only fans out.
     this.publish('transition', `${t.from} -> ${t.to}: ${t.evidence || t.reason}`, rec);
     this.notifier.notify({ STATUS: `${t.to}: ${t.evidence || t.reason}`.slice(0, 200) });
     if (t.to === 'active') {
@@ -297,7 +305,7 @@ export class Daemon {
     const hs = this.hb.status();
     const ts = this.takeover.status();
     const ls = this.lb.status();
-    const ns = this.nanny.status();
+    const ns = new Map(this.nanny.status().map((v) => [v.name, v.realServers]));
     return {
       schema: 1,
       role: this.role,
@@ -344,7 +352,8 @@ export class Daemon {
               port: rs.port,
               weight: st?.weight ?? 0,
               configured_weight: rs.weight,
-              state: st?.state ?? 'down',
+              // Before its first probe a real server is not in the pool: reported as down.
+              state: st?.state === 'up' || st?.state === 'drained' ? st.state : 'down',
               forwarding: rs.forwarding ?? this.model.network,
               last_probe: st?.lastProbe
                 ? {
@@ -379,18 +388,22 @@ export class Daemon {
       },
       realServers: () => {
         const out: { vs: string; rs: string; address: string; up: boolean; weight: number }[] = [];
-        for (const [vs, list] of this.nanny.status())
-          for (const r of list)
+        for (const v of this.nanny.status())
+          for (const r of v.realServers)
             out.push({
-              vs,
+              vs: v.name,
               rs: r.name,
               address: `${r.address}:${r.port}`,
               up: r.state === 'up',
-              weight: r.weight,
+              weight: r.weight ?? 0,
             });
         return out;
       },
-      probeDurations: () => this.nanny.takeProbeDurations(),
+      probeDurations: () => {
+        const d = this.probeDurations;
+        this.probeDurations = [];
+        return d;
+      },
       lbApply: () => this.lb.takeApplyStats(),
     };
   }
