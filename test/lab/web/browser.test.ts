@@ -2,10 +2,12 @@
  * The web console in a real browser: Debian's chromium, headless, driven by playwright-core (no browser
  * download). A FAKE daemon (a real control socket) plays the router: the test logs in, watches a failover
  * arrive on the page without a reload, makes a config edit that the validator refuses (error shown at the
- * field), fixes it, and drains a real server. Screenshots of each panel go to docs/web-*.png.
+ * field), fixes it, and drains a real server. Screenshots of each panel: `UPDATE_SCREENSHOTS=1` writes
+ * them to docs/web-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../../../src/config';
@@ -13,7 +15,14 @@ import { startWeb, type WebServer } from '../../../src/web/server';
 import { type Env, makeEnv, PASSWORD } from '../../unit/web/fixture';
 
 const CHROMIUM = '/usr/bin/chromium';
-const DOCS = join(__dirname, '../../../docs');
+/**
+ * Screenshots go to docs/ only with UPDATE_SCREENSHOTS=1 (so an ordinary test run leaves the work tree
+ * clean); otherwise to a temp dir, still taken so the code path is exercised.
+ */
+const DOCS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(__dirname, '../../../docs')
+    : mkdtempSync(join(tmpdir(), 'pulse-web-shots-'));
 
 describe('web console in chromium (lab)', function () {
   this.timeout(60_000);
@@ -56,6 +65,7 @@ describe('web console in chromium (lab)', function () {
   });
 
   after(async () => {
+    if (process.env.UPDATE_SCREENSHOTS !== '1') rmSync(DOCS, { recursive: true, force: true });
     await browser?.close();
     await server?.close();
     await env?.cleanup();
