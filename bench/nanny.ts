@@ -179,6 +179,7 @@ async function prober(o: Opts): Promise<void> {
   const late = createHistogram();
   const dur = createHistogram();
   let failed = 0;
+  let inconclusive = 0;
   let total = 0;
   let measuring = false;
   const pool = new NannyPool({
@@ -188,7 +189,8 @@ async function prober(o: Opts): Promise<void> {
     observe: (r, lateness) => {
       if (!measuring) return;
       total++;
-      if (!r.ok) failed++;
+      if (r.inconclusive) inconclusive++;
+      else if (!r.ok) failed++;
       late.record(Math.max(1, Math.round(lateness * 1000))); // µs
       dur.record(Math.max(1, Math.round(r.ms * 1000)));
     },
@@ -224,13 +226,18 @@ async function prober(o: Opts): Promise<void> {
   const states = { up: 0, down: 0, other: 0 };
   let expectedDown = 0;
   let wrong = 0;
+  const wrongSample: string[] = [];
   for (const v of pool.status()) {
     const kind = model.virtualServers.find((x) => x.name === v.name)!.monitor.kind;
     for (const r of v.realServers) {
       states[r.state === 'up' ? 'up' : r.state === 'down' ? 'down' : 'other']++;
       const exp = expectDown(Number(r.name.slice(2)), kind);
       if (exp) expectedDown++;
-      if (exp !== (r.state === 'down')) wrong++;
+      if (exp !== (r.state === 'down')) {
+        wrong++;
+        if (wrongSample.length < 5)
+          wrongSample.push(`${r.name} ${r.address}:${r.port} ${r.state}: ${r.lastProbe?.detail}`);
+      }
     }
   }
   pool.stop();
@@ -242,6 +249,7 @@ async function prober(o: Opts): Promise<void> {
     cpuMicrosPerProbe: Math.round((cpu.user + cpu.system) / Math.max(1, total)),
     loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     failedShare: Math.round((failed / Math.max(1, total)) * 1000) / 10,
+    inconclusiveShare: Math.round((inconclusive / Math.max(1, total)) * 1000) / 10,
     cpuPercentOfOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
     cpuUserPercent: Math.round((cpu.user / 1000 / wall) * 1000) / 10,
     cpuSystemPercent: Math.round((cpu.system / 1000 / wall) * 1000) / 10,
@@ -259,6 +267,7 @@ async function prober(o: Opts): Promise<void> {
     states,
     expectedDown,
     wrongState: wrong,
+    wrongSample,
     events,
   };
   console.log(JSON.stringify(result));
@@ -371,8 +380,10 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `| event-loop delay p50 / p99 / max, ms | ${j(r['eventLoopDelayMs'])} | |`,
     `| 20 ms heartbeat timer lateness p99 / max, ms | ${j(r['heartbeat20msLatenessMs'])} | |`,
     `| failed probes, % | ${r['failedShare']} | ${Math.round((Number(r['expectedDown']) / o.servers) * 1000) / 10} |`,
+    `| inconclusive probes (timeouts during our own stall), % | ${r['inconclusiveShare']} | 0 |`,
     `| states at end | ${j(r['states'])} | down ${r['expectedDown']} |`,
     `| servers in the wrong state at end | ${r['wrongState']} | 0 |`,
+    ...(Number(r['wrongState']) > 0 ? ['', `Wrong-state sample: ${j(r['wrongSample'])}`] : []),
     '',
   ];
   const text = lines.join('\n');

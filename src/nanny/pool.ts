@@ -50,6 +50,8 @@ export interface VirtualServerStatus {
 export interface NannyStats {
   probesTotal: number;
   probesFailed: number;
+  /** Timeouts judged during our own event-loop stall, not counted against the server (up to 3 in a row). */
+  probesInconclusive: number;
   /** Recent sample (up to 1024) of probe durations, ms. */
   probeDurationsMs: number[];
   /** Recent sample (up to 1024) of how late probes started against their due time, ms. */
@@ -120,6 +122,7 @@ export class NannyPool extends EventEmitter {
   private running = false;
   private probesTotal = 0;
   private probesFailed = 0;
+  private probesInconclusive = 0;
   private readonly durations = new Ring();
   private readonly lateness = new Ring();
   private readyWaiters: (() => void)[] = [];
@@ -272,6 +275,7 @@ export class NannyPool extends EventEmitter {
     return {
       probesTotal: this.probesTotal,
       probesFailed: this.probesFailed,
+      probesInconclusive: this.probesInconclusive,
       probeDurationsMs: this.durations.values(),
       latenessMs: this.lateness.values(),
       workers: this.entries.size,
@@ -314,7 +318,8 @@ export class NannyPool extends EventEmitter {
 
   private readonly onProbe = (r: ProbeResult, latenessMs: number): void => {
     this.probesTotal++;
-    if (!r.ok) this.probesFailed++;
+    if (r.inconclusive) this.probesInconclusive++;
+    else if (!r.ok) this.probesFailed++;
     this.durations.push(r.ms);
     this.lateness.push(latenessMs);
     this.observe?.(r, latenessMs);

@@ -12,6 +12,12 @@ export interface ProbeResult {
   ms: number;
   /** Dynamic weight feedback (misc_dynamic style): a weight the real server asked for. */
   weight?: number;
+  /**
+   * A timeout judged while our own event loop was stalled (the timer fired far too late): it says nothing
+   * about the real server, so the worker does not count it (up to a limit) instead of taking servers out
+   * because the router was busy.
+   */
+  inconclusive?: boolean;
 }
 
 /** One probe run against a fixed target; built once per real server by `createProbe`. */

@@ -18,6 +18,8 @@ import { loadMonitorStep, SlowStart } from './weights';
 
 /** Extra time past the probe timeout after which a probe that never settled counts as failed. */
 export const WATCHDOG_GRACE_MS = 1000;
+/** Inconclusive probes (timeouts judged during our own event-loop stall) in a row that are not counted. */
+export const MAX_INCONCLUSIVE = 3;
 /** Default load_monitor reading period, ms. */
 export const DEFAULT_LOAD_INTERVAL_MS = 5000;
 
@@ -61,6 +63,7 @@ export class Nanny {
   private drainedFlag: boolean;
   private okRun = 0;
   private failRun = 0;
+  private inconclusiveRun = 0;
   private slow: SlowStart | undefined;
   private loadWeight: number;
   private feedbackWeight: number | undefined;
@@ -79,7 +82,7 @@ export class Nanny {
   private last: LastProbe | undefined;
 
   private readonly probeTimer = new TimerEntry((late) => this.runProbe(late));
-  private readonly watchdog = new TimerEntry(() => this.onWatchdog());
+  private readonly watchdog = new TimerEntry((late) => this.onWatchdog(late));
   private readonly slowTimer = new TimerEntry(() => this.onSlowStep());
   private readonly loadTimer = new TimerEntry(() => this.runLoad());
 
@@ -215,10 +218,15 @@ export class Nanny {
     );
   }
 
-  private onWatchdog(): void {
+  private onWatchdog(late: number): void {
     if (!this.inFlight) return;
     const limit = this.monitor.timeoutMs + WATCHDOG_GRACE_MS;
-    this.settle(this.seq, { ok: false, detail: `probe did not finish within ${limit} ms`, ms: limit });
+    const r: ProbeResult = { ok: false, detail: `probe did not finish within ${limit} ms`, ms: limit };
+    if (late > WATCHDOG_GRACE_MS / 2) {
+      r.inconclusive = true;
+      r.detail += ` (our event loop ${Math.round(late)} ms late)`;
+    }
+    this.settle(this.seq, r);
   }
 
   private settle(seq: number, r: ProbeResult): void {
@@ -239,6 +247,15 @@ export class Nanny {
   /** The state machine: rise/fall counting and transitions. */
   private judge(r: ProbeResult): void {
     const { fall, rise } = this.monitor;
+    if (r.inconclusive && this.inconclusiveRun < MAX_INCONCLUSIVE) {
+      this.inconclusiveRun++;
+      this.log.debug(
+        `${this.label} probe not counted: ${r.detail} (${this.inconclusiveRun}/${MAX_INCONCLUSIVE})`,
+        this.fields(),
+      );
+      return;
+    }
+    this.inconclusiveRun = 0;
     if (r.ok) this.feedbackWeight = r.weight;
     if (this.health === 'unknown') {
       this.health = r.ok ? 'up' : 'down';

@@ -35,6 +35,11 @@ export function since(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
 
+/** A timeout timer firing later than this (ms) means our event loop was stalled: the verdict is inconclusive. */
+export function stallLimit(timeoutMs: number): number {
+  return Math.max(100, timeoutMs / 2);
+}
+
 /**
  * Runs `body` with a hard deadline. `body` gets a `finish` callback (first call wins) and returns a cleanup
  * function run exactly once after the outcome is known (close sockets, kill children). Never rejects.
@@ -49,11 +54,16 @@ export function withDeadline(
     let cleanup: (() => void) | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = (ok: boolean, detail: string, weight?: number): void => {
+      const r: ProbeResult = { ok, detail, ms: since(start) };
+      if (weight !== undefined) r.weight = weight;
+      settle(r);
+    };
+    const finishInconclusive = (detail: string): void =>
+      settle({ ok: false, detail, ms: since(start), inconclusive: true });
+    const settle = (r: ProbeResult): void => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
-      const r: ProbeResult = { ok, detail, ms: since(start) };
-      if (weight !== undefined) r.weight = weight;
       resolve(r);
       if (cleanup) {
         try {
@@ -66,7 +76,15 @@ export function withDeadline(
     // The verdict waits one turn (setImmediate runs after the poll phase): when the event loop was stalled
     // (GC, CPU starvation) the connection may have completed long ago with its event still queued behind
     // this timer; libuv runs timers before I/O, so judging at once would fail every probe in flight.
-    timer = setTimeout(() => setImmediate(() => finish(false, `timeout after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      const late = performance.now() - start - timeoutMs;
+      setImmediate(() => {
+        if (done) return;
+        if (late > stallLimit(timeoutMs)) {
+          finishInconclusive(`timeout after ${timeoutMs} ms (our event loop ${Math.round(late)} ms late)`);
+        } else finish(false, `timeout after ${timeoutMs} ms`);
+      });
+    }, timeoutMs);
     try {
       cleanup = body(finish);
     } catch (err) {

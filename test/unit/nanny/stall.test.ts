@@ -37,6 +37,22 @@ describe('nanny probes under an event-loop stall', () => {
     });
   }
 
+  it('a timeout whose timer fired during a stall is marked inconclusive', async () => {
+    const silent = createServer((c) => c.on('error', () => {}));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const p2 = (silent.address() as { port: number }).port;
+    const p = sendExpectProbe(
+      { address: '127.0.0.1', port: p2, timeoutMs: 50 },
+      { expect: 'X', useRegex: false },
+    )();
+    busy(300);
+    const r = await p;
+    silent.close();
+    assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, true);
+    assert.match(r.detail, /timeout after 50 ms \(our event loop \d+ ms late\)/);
+  });
+
   it('a real timeout still times out', async () => {
     const silent = createServer((c) => c.on('error', () => {}));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));

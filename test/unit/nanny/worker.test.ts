@@ -160,6 +160,30 @@ describe('nanny worker', () => {
     near(probe.calls, [0, 1000, 2500]);
   });
 
+  it('timeouts judged during our own stall (inconclusive) are not counted, up to 3 in a row', async () => {
+    const n = make({ fall: 1 });
+    await clock.tickAsync(1);
+    const inconclusive = {
+      ok: false,
+      detail: 'timeout after 500 ms (our event loop 900 ms late)',
+      ms: 1400,
+      inconclusive: true,
+    };
+    let next: typeof inconclusive | undefined = inconclusive;
+    const real = probe.probe;
+    const wrapped = () => (next ? Promise.resolve(next) : real());
+    n.update(n.rs, n.monitor, wrapped, undefined);
+    await clock.tickAsync(3000); // three inconclusive: still up
+    assert.equal(n.state, 'up');
+    await clock.tickAsync(1000); // the fourth in a row counts
+    assert.equal(n.state, 'down');
+    assert.match(events.at(-1)!.reason, /our event loop 900 ms late/);
+    next = undefined;
+    await clock.tickAsync(3000);
+    assert.equal(n.state, 'up');
+    assert.ok(log.records.some((r) => r.level === 'debug' && /not counted.*\(3\/3\)/.test(r.msg)));
+  });
+
   it('a slow probe delays the next one instead of overlapping it', async () => {
     make({ intervalMs: 1000 });
     probe.delayMs = 1500;
