@@ -418,6 +418,7 @@ export class FailoverFsm {
     const p = this.peer;
     this.noteReturn(out, now);
     this.prevType = p.lastType;
+    this.prevState = p.state;
     p.lastHeard[path] = now;
     p.state = msg.state;
     p.priority = msg.priority;
@@ -544,7 +545,10 @@ export class FailoverFsm {
             this.log.info(ev, { op: 'split-brain', result: 'resolved' });
             out.push({ type: 'reannounce', reason: 'split-brain-resolved', evidence: ev });
           }
-          if (type === 'farewell' && this.prevType !== 'farewell' && !this.handover) {
+          // A farewell from a peer that held the VIPs (it says standby: it let go; or we saw it active):
+          // not from a standby that merely stops.
+          const peerHeldVips = state === 'standby' || this.prevState === 'active';
+          if (type === 'farewell' && this.prevType !== 'farewell' && peerHeldVips && !this.handover) {
             const ev = `peer ${peer} let go (${state}): re-announcing`;
             this.log.info(ev, { op: 'reannounce', reason: 'peer-released' });
             out.push({ type: 'reannounce', reason: 'peer-released', evidence: ev });
@@ -683,6 +687,7 @@ export class FailoverFsm {
   private preemptAsked = false;
   /** The peer's message type before the current one (a farewell comes on every path: react once). */
   private prevType: MessageType | undefined;
+  private prevState: WireState | undefined;
 
   private startHandover(out: FsmOutput[], now: number, target: Handover['target'], why: string): void {
     this.handover = { target, since: now, until: now + this.cfg.handoverTimeoutMs, why };

@@ -37,6 +37,10 @@ interface RunnerConfig {
   monitorLinks?: boolean;
   linkInterfaces?: string[];
   piranhaCompat?: boolean;
+  /** Run the engine in a worker thread (heartbeat.worker). */
+  worker?: boolean;
+  /** Measurement aid: block the main thread for busyMs every everyMs (stands in for probes, applies, GC). */
+  mainThreadLoad?: { busyMs: number; everyMs: number };
 }
 
 /** A minimal complete model around the heartbeat settings. */
@@ -64,7 +68,7 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       preemptDelayMs: c.preemptDelayMs ?? 0,
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
       rtPriority: 0,
-      worker: false,
+      worker: c.worker ?? false,
     },
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
     network: 'nat',
@@ -115,6 +119,16 @@ async function main(): Promise<void> {
   hb.on('peer-config-mismatch', (m) => out({ ev: 'peer-config-mismatch', ...m }));
   await hb.start();
   out({ ev: 'ready', node: cfg.node });
+  const load = cfg.mainThreadLoad;
+  if (load)
+    setInterval(() => {
+      const end = performance.now() + load.busyMs;
+      let junk: number[] = [];
+      while (performance.now() < end) {
+        junk.push(Math.random());
+        if (junk.length > 1e5) junk = [];
+      }
+    }, load.everyMs);
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
     const [cmd, ...rest] = line.trim().split(/\s+/);

@@ -3,6 +3,7 @@
  * with busy loops saturating the cores; counts false failovers (any transition after the pair settled).
  *
  *   node --import tsx test/lab/heartbeat/soak.ts [seconds=10] [settings=20/100,5/15,2/6,1/3] [busy=2] [rt=0]
+ *     [mainThreadBusyMs/everyMs] [worker]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
   const settings = (process.argv[3] ?? '20/100,5/15,2/6,1/3').split(',').map((s) => s.split('/').map(Number));
   const busy = Number(process.argv[4] ?? 2);
   const rt = Number(process.argv[5] ?? 0);
+  // Optional main-thread load in the runners ("busyMs/everyMs") and worker mode ("worker").
+  const mainLoad = process.argv[6] ? process.argv[6].split('/').map(Number) : undefined;
+  const worker = process.argv[7] === 'worker';
   const dir = mkdtempSync(join(tmpdir(), 'lph-soak-'));
   const keyFile = join(dir, 'k');
   keygen(keyFile);
@@ -31,6 +35,8 @@ async function main(): Promise<void> {
           keyFile,
           keepaliveMs,
           deadtimeMs,
+          worker,
+          ...(mainLoad ? { mainThreadLoad: { busyMs: mainLoad[0], everyMs: mainLoad[1] } } : {}),
         });
         const a = await HbRunner.start(L.lab, 'r1', cfg('primary'), rt);
         await a.waitFor((e) => e.to === 'active', 3000);
@@ -52,6 +58,8 @@ async function main(): Promise<void> {
             deadtimeMs,
             busyLoops: load,
             schedRr: rt,
+            mainThreadLoad: mainLoad?.join('/') ?? 'none',
+            worker,
             seconds,
             falseTransitions: n1 - n0,
             transitions: [...a.transitions(), ...b.transitions()]

@@ -204,6 +204,15 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       assert.equal(pair.nodes.r1.transitions.find((t) => t.to === 'stopping')!.reason, 'handover-timeout');
     });
 
+    it('a standby that stops says farewell; the active does not re-announce for it', async () => {
+      await bootPair();
+      pair.nodes.r2.core.feed({ type: 'stop', now: performance.now(), graceful: true });
+      await pair.tick(50);
+      assert.equal(pair.state('r2'), 'stopped');
+      assert.equal(pair.state('r1'), 'active');
+      assert.deepEqual(pair.nodes.r1.reannounces, []);
+    });
+
     it('release: peer takes over at once; the released router does not take the VIPs back', async () => {
       await bootPair({ deadtimeMs: 1000, keepaliveMs: 100 });
       pair.nodes.r1.core.feed({ type: 'release', now: performance.now() });
