@@ -83,7 +83,7 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   );
   const hostName = o.host?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   const servername = o.sni ?? (hostName && !/^[0-9.]+$|:/.test(hostName) ? hostName : undefined);
-  const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress, noDelay: true };
+  const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
   const tlsOpts = { ...tcpOpts, servername, rejectUnauthorized: !o.insecure };
 
   return () =>

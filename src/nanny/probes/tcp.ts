@@ -21,7 +21,7 @@ export function tcpConnectProbe(t: ProbeTarget): Probe {
 
 /** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */
 export function netTcpConnectProbe(t: ProbeTarget): Probe {
-  const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress, noDelay: true };
+  const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
   return () =>
     withDeadline(t.timeoutMs, (finish) => {
       const sock = connect(opts);
@@ -53,7 +53,7 @@ export interface SendExpectOptions {
  * A close or reset before any reply is down (except for `*`, which accepts an orderly close).
  */
 export function sendExpectProbe(t: ProbeTarget, o: SendExpectOptions): Probe {
-  const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress, noDelay: true };
+  const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
   const payload = o.send ? Buffer.from(o.send, 'latin1') : undefined;
   const matcher: ReplyMatcher | undefined = o.expect ? replyMatcher(o.expect, o.useRegex) : undefined;
   const star = o.expect === '*';
