@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         virtualServer('web', VIP, { vip: { address: VIP, device: 'eth0', prefixLength: 24 } }),
       ],
     });
-    const env = EDGE === 'ip' ? { TAKEOVER_ADDRESS_EDGE: 'ip' } : {};
+    const env: Record<string, string> = EDGE === 'ip' ? { TAKEOVER_ADDRESS_EDGE: 'ip' } : {};
     const r1 = await Agent.start(L.lab, 'r1', m, env);
     const r2 = await Agent.start(L.lab, 'r2', m, env);
     await r1.call('open');

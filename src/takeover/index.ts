@@ -155,6 +155,8 @@ export class Takeover {
   private lastClaimMs?: number;
   private lastFirstFramesMs?: number;
   private readonly noRehearsal: boolean;
+  /** Bumped by every claim() and release(): a reconcile that started before one of them is stale. */
+  private roleEpoch = 0;
 
   private get vips(): Held[] {
     return this.held;
@@ -212,6 +214,7 @@ export class Takeover {
   async claim(reason: string): Promise<void> {
     this.assertOpen('claim');
     const t0 = this.edges.now();
+    this.roleEpoch++;
     this.active = true;
     // First frames of all VIPs back to back, before any other work; then the schedules.
     const sent = this.vips.map((v) => this.trySend(v, 'claim'));
@@ -246,6 +249,7 @@ export class Takeover {
   async release(reason: string): Promise<void> {
     this.assertOpen('release');
     const t0 = this.edges.now();
+    this.roleEpoch++;
     this.active = false;
     this.announcing.abort();
     this.announcer.stopAll();
@@ -294,11 +298,21 @@ export class Takeover {
         this.announcer.stopAll();
       }
     }
+    const epoch = this.roleEpoch;
     const interfaces = await this.edges.addresses.list();
     const added: string[] = [];
     const removed: string[] = [];
+    // A claim() or release() while the list was being read makes it stale: acting on it could remove a VIP
+    // just claimed (or re-add one just released). The next reconcile starts afresh.
+    const stale = (): boolean => {
+      if (epoch === this.roleEpoch) return false;
+      this.log.debug('reconcile skipped: the role changed while it ran', { op: 'reconcile', active });
+      return true;
+    };
+    if (stale()) return { added, removed };
     await Promise.all(
       this.vips.map(async (v) => {
+        if (stale()) return;
         const found = findAddress(v.address, interfaces).filter((a) => a.device !== 'lo');
         const onDevice = found.find((a) => a.device === v.device);
         if (active) {

@@ -301,4 +301,41 @@ describe('takeover/index: Takeover', () => {
     );
     assert.ok(table.has('198.18.1.1', 'eth1'));
   });
+
+  it('a reconcile(false) overtaken by a claim does not remove the VIP just claimed (and vice versa)', async () => {
+    const t = make();
+    await t.open();
+    // Hold the next list() until released by hand, as a slow `ip -json addr show` would.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const realList = table.list.bind(table);
+    table.list = async () => {
+      await gate;
+      return realList();
+    };
+    const standbyPass = t.reconcile(false); // started while standby...
+    await t.claim('peer dead'); // ...a claim lands while its list() is in flight
+    release();
+    assert.deepEqual(await standbyPass, { added: [], removed: [] });
+    assert.ok(table.has('198.18.0.10', 'eth0'), 'the claimed VIP is still there');
+    assert.equal(events.filter((e) => e.kind === 'del').length, 0);
+
+    // The other way round: a reconcile(true) overtaken by a release does not re-add the VIP.
+    let release2!: () => void;
+    const gate2 = new Promise<void>((r) => {
+      release2 = r;
+    });
+    table.list = async () => {
+      await gate2;
+      return realList(); // read after the release: the VIP is missing
+    };
+    const activePass = t.reconcile(true);
+    table.list = realList;
+    await t.release('stop');
+    release2();
+    assert.deepEqual(await activePass, { added: [], removed: [] });
+    assert.equal(table.has('198.18.0.10'), false);
+  });
 });
