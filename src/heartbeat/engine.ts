@@ -16,6 +16,7 @@ import { detectNode, fsmConfigFrom, routersFor } from './identity.js';
 import { readKeyFile } from './keys.js';
 import { LinkMonitor, type SysfsReader } from './links.js';
 import { Receiver, zeroRejected } from './receiver.js';
+import { setThreadRealtime } from './sched.js';
 import { localAddresses, type UnicastPath, UdpTransport } from './udp.js';
 
 /** The role reported to the daemon (a router state; 'stopped' is internal). */
@@ -219,8 +220,21 @@ export class HeartbeatEngine extends EventEmitter {
       auth,
       boot_id: this.bootId,
     });
+    this.applyRealtime(model.heartbeat.rtPriority);
     this.startLinks();
     core.start();
+  }
+
+  /** SCHED_RR for the thread running this engine (the worker thread in worker mode). */
+  private applyRealtime(priority: number): void {
+    if (priority <= 0) return;
+    const r = setThreadRealtime(priority);
+    if (!r.ok) this.log.warn(`heartbeat: ${r.detail}; running without real-time scheduling`, { op: 'sched' });
+    else
+      this.log.info(`heartbeat: ${r.detail}`, {
+        op: 'sched',
+        ...(this.model.heartbeat.worker ? {} : { note: 'whole main thread is real-time; heartbeat.worker confines it' }),
+      });
   }
 
   private startLinks(): void {

@@ -39,6 +39,8 @@ interface RunnerConfig {
   piranhaCompat?: boolean;
   /** Run the engine in a worker thread (heartbeat.worker). */
   worker?: boolean;
+  /** SCHED_RR priority for the heartbeat thread (heartbeat.rtPriority). */
+  rtPriority?: number;
   /** Measurement aid: block the main thread for busyMs every everyMs (stands in for probes, applies, GC). */
   mainThreadLoad?: { busyMs: number; everyMs: number };
 }
@@ -67,7 +69,7 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       preempt: c.preempt ?? false,
       preemptDelayMs: c.preemptDelayMs ?? 0,
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
-      rtPriority: 0,
+      rtPriority: c.rtPriority ?? 0,
       worker: c.worker ?? false,
     },
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },

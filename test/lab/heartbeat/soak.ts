@@ -3,7 +3,7 @@
  * with busy loops saturating the cores; counts false failovers (any transition after the pair settled).
  *
  *   node --import tsx test/lab/heartbeat/soak.ts [seconds=10] [settings=20/100,5/15,2/6,1/3] [busy=2] [rt=0]
- *     [mainThreadBusyMs/everyMs] [worker]
+ *     [mainThreadBusyMs/everyMs] [worker] [threadRtPriority]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   // Optional main-thread load in the runners ("busyMs/everyMs") and worker mode ("worker").
   const mainLoad = process.argv[6] ? process.argv[6].split('/').map(Number) : undefined;
   const worker = process.argv[7] === 'worker';
+  // Per-thread SCHED_RR of the heartbeat thread (heartbeat.rtPriority), unlike `rt` (chrt on the process).
+  const threadRt = Number(process.argv[8] ?? 0);
   const dir = mkdtempSync(join(tmpdir(), 'lph-soak-'));
   const keyFile = join(dir, 'k');
   keygen(keyFile);
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
           keepaliveMs,
           deadtimeMs,
           worker,
+          rtPriority: threadRt,
           ...(mainLoad ? { mainThreadLoad: { busyMs: mainLoad[0], everyMs: mainLoad[1] } } : {}),
         });
         const a = await HbRunner.start(L.lab, 'r1', cfg('primary'), rt);
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
             schedRr: rt,
             mainThreadLoad: mainLoad?.join('/') ?? 'none',
             worker,
+            threadRt,
             seconds,
             falseTransitions: n1 - n0,
             transitions: [...a.transitions(), ...b.transitions()]

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Heartbeat, type HeartbeatTransition, keygen } from '../../../src/heartbeat/index.js';
@@ -233,5 +233,30 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       assert.ok(Date.now() - t0 < 1000);
       assert.equal(b.hb.status().role, 'active');
     });
+  });
+
+  it('rtPriority in worker mode: only the heartbeat thread becomes SCHED_RR', async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root (CAP_SYS_NICE)');
+      this.skip();
+    }
+    /** Scheduling policy (field 41 of /proc/self/task/TID/stat) of every thread of this process. */
+    const policies = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return { tid: Number(tid), policy: Number(fields[41 - 3]) };
+      });
+    const m = model();
+    m.heartbeat.worker = true;
+    m.heartbeat.rtPriority = 5;
+    const log = new MemoryLog();
+    const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+    started.push(a);
+    await a.start();
+    const rr = policies().filter((p) => p.policy === 2);
+    assert.equal(rr.length, 1, JSON.stringify(policies()));
+    assert.notEqual(rr[0]!.tid, process.pid, 'the main thread stays SCHED_OTHER');
+    assert.ok(log.records.some((r) => /SCHED_RR priority 5/.test(r.msg)));
   });
 });
