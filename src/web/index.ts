@@ -32,6 +32,7 @@ export {
 export { controlClient, type DaemonClient } from './daemon-client';
 export { applyEdit, type Edit, type FieldError, mapDiagnostics } from './edit';
 export { ConfigEditor } from './editor';
+export type { WebContext } from './context';
 export { previousPath, saveAtomically } from './configfile';
 export {
   NonceCache,

@@ -20,32 +20,24 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { detectFormat, dumpConfig, loadConfig } from '../config';
-import { ConfigError } from '../config/model';
 import { createLogger } from '../daemon/logging';
 import type { Log } from '../lib/log';
 import { readConfigText, saveAtomically, versionOf } from './configfile';
+import { securityHeaders, type WebContext } from './context';
 import { controlClient, type DaemonClient } from './daemon-client';
-import type { Edit, Fields } from './edit';
-import { ConfigEditor, type ConfigApi, type SaveResult } from './editor';
-import { newRealServer, newVirtualServer, viewFields } from './fields';
-import { readKeyFile } from '../heartbeat/keys';
-import type { LvsModel } from '../config/model';
+import { type ConfigApi, ConfigEditor } from './editor';
 import { LiveHub } from './live';
-import {
-  NonceCache,
-  type PeerTarget,
-  PUSH_CONTENT_TYPE,
-  PUSH_PATH,
-  type PushPayload,
-  pushKey,
-  pushToPeer,
-  verifyPush,
-} from './peer';
-import { readPasswordFile, verifyPassword, MAX_PASSWORD_LENGTH } from './password';
+import { MAX_PASSWORD_LENGTH, readPasswordFile, verifyPassword } from './password';
+import { type PeerTarget, PUSH_PATH } from './peer';
+import { registerConfigRoutes } from './routes-config';
+import { registerControlRoutes } from './routes-control';
+import { registerPeerRoute } from './routes-peer';
 import { LoginThrottle, type Session, SessionStore, type ThrottleOptions } from './sessions';
 import { APP_JS } from './static/app';
 import { appPage, loginPage } from './static/pages';
 import { STYLE_CSS } from './static/style';
+
+export { pushKeysOf } from './routes-peer';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 3636;
@@ -94,12 +86,6 @@ export interface WebOptions {
   acceptPeerPush?: boolean;
 }
 
-/** Push keys (current and previous) derived from the heartbeat key files of a model; [] when none. */
-export function pushKeysOf(m: LvsModel): Buffer[] {
-  const files = [m.heartbeat.keyFile, m.heartbeat.previousKeyFile].filter((f): f is string => !!f);
-  return files.map((f) => pushKey(readKeyFile(f).secret));
-}
-
 export interface Web {
   app: FastifyInstance;
   /** Every registered `METHOD /url` (tests walk them all to check authentication). */
@@ -120,27 +106,11 @@ declare module 'fastify' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 const configApi: ConfigApi = {
   loadConfig: (path, text) => loadConfig(path, text),
   dumpConfig,
   detectFormat,
 };
-
-function securityHeaders(tls: boolean): Record<string, string> {
-  return {
-    'content-security-policy': CSP,
-    'x-frame-options': 'DENY',
-    'x-content-type-options': 'nosniff',
-    // same-origin, not no-referrer: with no-referrer Chrome sends `Origin: null` on form posts.
-    'referrer-policy': 'same-origin',
-    'cache-control': 'no-store',
-    ...(tls ? { 'strict-transport-security': 'max-age=31536000' } : {}),
-  };
-}
 
 /**
  * Builds the console (not listening): use `app.inject` in tests, or `startWeb` to serve.
@@ -199,6 +169,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     msg: string,
     fields: Record<string, unknown> = {},
   ) => log[level](`web: ${msg}`, { user: req.pulseSession?.user, remote: remote(req), ...fields });
+  const ctx: WebContext = { opts, tls, now, log, daemon, sessions, editor, hub, streams, audit };
 
   // 1. Authentication, before anything else (body parsing included) on every route and method.
   app.addHook('onRequest', async (req, reply) => {
@@ -318,295 +289,10 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     return { user: s.user, csrf: reply.generateCsrf({ userInfo: s.id } as never) };
   });
 
-  // ---- monitoring and control ----
-  app.get('/api/status', async (_req, reply) => {
-    try {
-      return await daemon.status();
-    } catch (err) {
-      return reply.code(502).send({ error: (err as Error).message });
-    }
-  });
-  app.get('/events', (req, reply) => {
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...securityHeaders(tls),
-      'content-type': 'text/event-stream; charset=utf-8',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write('retry: 2000\n\n');
-    streams.add(reply);
-    const sid = req.pulseSession!.id;
-    const unsubscribe = hub.subscribe((m) =>
-      raw.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`),
-    );
-    // The stream does not count as use (idle expiry still applies), but it ends when the session does.
-    const ping = setInterval(() => {
-      if ('session' in sessions.lookup(sid, false)) raw.write(': ping\n\n');
-      else {
-        raw.write('event: expired\ndata: {}\n\n');
-        raw.end();
-      }
-    }, 5000);
-    const done = () => {
-      clearInterval(ping);
-      unsubscribe();
-      streams.delete(reply);
-    };
-    raw.on('close', done);
-  });
-  for (const cmd of ['takeover', 'release', 'reload'] as const) {
-    app.post(`/api/control/${cmd}`, async (req, reply) => {
-      try {
-        const result = await daemon.call(cmd);
-        audit(req, 'info', cmd, { op: cmd, result: JSON.stringify(result) });
-        return { ok: true, result };
-      } catch (err) {
-        audit(req, 'warn', `${cmd} failed`, { op: cmd, error: (err as Error).message });
-        return reply.code(502).send({ error: (err as Error).message });
-      }
-    });
-  }
-  for (const cmd of ['drain', 'enable'] as const) {
-    app.post(`/api/control/${cmd}`, async (req, reply) => {
-      const server = (req.body as { server?: unknown } | undefined)?.server;
-      if (typeof server !== 'string' || server.length === 0 || server.length > 256)
-        return reply
-          .code(400)
-          .send({ error: `${cmd} needs "server": VIRTUAL/SERVER, SERVER or ADDRESS:PORT` });
-      try {
-        const result = await daemon.call(cmd, { server });
-        audit(req, 'info', `${cmd} ${server}`, { op: cmd, server, result: JSON.stringify(result) });
-        return { ok: true, result };
-      } catch (err) {
-        audit(req, 'warn', `${cmd} ${server} failed`, { op: cmd, server, error: (err as Error).message });
-        return reply.code(502).send({ error: (err as Error).message });
-      }
-    });
-  }
+  registerControlRoutes(app, ctx);
 
-  // ---- configuration ----
-  app.get('/api/config', async (_req, reply) => {
-    try {
-      const c = await editor.load();
-      const m = c.model;
-      const first = m.virtualServers[0];
-      return {
-        path: c.path,
-        format: c.format,
-        version: c.version,
-        serial: m.serialNo,
-        warnings: c.warnings.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`),
-        global: viewFields('global', m),
-        redundancy: viewFields('redundancy', m),
-        virtualServers: m.virtualServers.map((v) => ({
-          name: v.name,
-          active: v.active,
-          vip: `${v.vip.address}/${v.vip.prefixLength}${v.vip.device ? ` ${v.vip.device}` : ''}`,
-          service: v.fwmark !== undefined ? `fwmark ${v.fwmark}` : `${v.protocol}/${v.port}`,
-          scheduler: v.scheduler,
-          fields: viewFields('virtual', v),
-          realServers: v.realServers.map((r) => ({
-            name: r.name,
-            address: r.address,
-            port: r.port,
-            weight: r.weight,
-            active: r.active,
-            fields: viewFields('real', r),
-          })),
-        })),
-        templates: {
-          virtual: viewFields('virtual', newVirtualServer()),
-          real: viewFields('real', newRealServer(first ?? newVirtualServer())),
-        },
-      };
-    } catch (err) {
-      if (err instanceof ConfigError)
-        return reply.code(500).send({
-          errors: err.diagnostics
-            .filter((d) => d.severity === 'error')
-            .map((d) => ({ message: d.message, file: d.file, line: d.line, col: d.col })),
-        });
-      return reply.code(502).send({ error: (err as Error).message });
-    }
-  });
-
-  type P = Record<string, string>;
-  const editRoute = (
-    method: 'POST' | 'PUT' | 'DELETE',
-    url: string,
-    make: (p: P, fields: Fields) => Edit,
-  ) => {
-    app.route({
-      method,
-      url,
-      handler: async (req, reply) => {
-        const body = (req.body ?? {}) as { version?: unknown; fields?: unknown };
-        const version =
-          typeof body.version === 'string' ? body.version : (req.query as { version?: string }).version;
-        const fields = (typeof body.fields === 'object' && body.fields !== null ? body.fields : {}) as Fields;
-        const edit = make(req.params as P, fields);
-        let r: SaveResult;
-        try {
-          r = await editor.apply(edit, version);
-        } catch (err) {
-          return reply.code(502).send({ error: (err as Error).message });
-        }
-        const target =
-          'virtual' in edit ? `${edit.virtual}${'real' in edit ? `/${edit.real}` : ''}` : edit.kind;
-        if (!r.ok) {
-          audit(req, 'info', 'config edit refused', {
-            op: 'config',
-            edit: edit.kind,
-            target,
-            status: r.status,
-            errors: JSON.stringify(r.errors).slice(0, 2000),
-          });
-          return reply.code(r.status).send({ errors: r.errors });
-        }
-        audit(req, 'info', 'config saved', {
-          op: 'config',
-          edit: edit.kind,
-          target,
-          file: r.path,
-          previous: r.previous,
-          changes: JSON.stringify(r.changes).slice(0, 4000),
-        });
-        let reload: unknown;
-        try {
-          reload = await daemon.call('reload');
-        } catch (err) {
-          reload = { ok: false, error: (err as Error).message };
-        }
-        audit(req, 'info', 'reload after config save', {
-          op: 'reload',
-          result: JSON.stringify(reload).slice(0, 2000),
-        });
-        let peer: unknown;
-        if (opts.peer) {
-          try {
-            const [key] = pushKeysOf(r.model);
-            if (!key) throw new Error('no heartbeat_key_file: the push to the peer needs the shared key');
-            const res = await pushToPeer(opts.peer, key, {
-              format: r.format,
-              serial: r.model.serialNo,
-              text: r.text,
-            });
-            peer = res.ok
-              ? { ok: true, ...(res.body as object) }
-              : { ok: false, error: res.error ?? JSON.stringify(res.body).slice(0, 500), status: res.status };
-          } catch (err) {
-            peer = { ok: false, error: (err as Error).message };
-          }
-          audit(req, (peer as { ok: boolean }).ok ? 'info' : 'warn', 'config pushed to peer', {
-            op: 'push',
-            peer: opts.peer.url,
-            serial: r.model.serialNo,
-            result: JSON.stringify(peer).slice(0, 2000),
-          });
-        }
-        return {
-          ok: true,
-          path: r.path,
-          previous: r.previous,
-          version: r.version,
-          changes: r.changes,
-          warnings: r.warnings.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`),
-          reload,
-          ...(peer ? { peer } : {}),
-        };
-      },
-    });
-  };
-  editRoute('PUT', '/api/config/global', (_p, fields) => ({ kind: 'global', fields }));
-  editRoute('PUT', '/api/config/redundancy', (_p, fields) => ({ kind: 'redundancy', fields }));
-  editRoute('POST', '/api/config/virtual', (_p, fields) => ({ kind: 'virtual-add', fields }));
-  editRoute('PUT', '/api/config/virtual/:vs', (p, fields) => ({
-    kind: 'virtual-edit',
-    virtual: p.vs!,
-    fields,
-  }));
-  editRoute('DELETE', '/api/config/virtual/:vs', (p) => ({ kind: 'virtual-delete', virtual: p.vs! }));
-  editRoute('POST', '/api/config/virtual/:vs/real', (p, fields) => ({
-    kind: 'real-add',
-    virtual: p.vs!,
-    fields,
-  }));
-  editRoute('PUT', '/api/config/virtual/:vs/real/:rs', (p, fields) => ({
-    kind: 'real-edit',
-    virtual: p.vs!,
-    real: p.rs!,
-    fields,
-  }));
-  editRoute('DELETE', '/api/config/virtual/:vs/real/:rs', (p) => ({
-    kind: 'real-delete',
-    virtual: p.vs!,
-    real: p.rs!,
-  }));
-
-  if (opts.acceptPeerPush) {
-    const nonces = new NonceCache(now);
-    await app.register(async (scope) => {
-      scope.addContentTypeParser(
-        PUSH_CONTENT_TYPE,
-        { parseAs: 'string', bodyLimit: 4 << 20 },
-        (_req, body, done) => done(null, body),
-      );
-      scope.post(PUSH_PATH, { bodyLimit: 4 << 20 }, async (req, reply) => {
-        const raw = typeof req.body === 'string' ? req.body : '';
-        const peerLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) =>
-          log[level](`web: ${msg}`, { op: 'push-receive', remote: remote(req), ...fields });
-        let keys: Buffer[];
-        try {
-          keys = pushKeysOf((await editor.load()).model);
-        } catch (err) {
-          peerLog('warn', 'peer push refused', { reason: (err as Error).message });
-          return reply.code(503).send({ error: 'this router cannot check a push now' });
-        }
-        if (keys.length === 0) {
-          peerLog('warn', 'peer push refused', { reason: 'no heartbeat_key_file' });
-          return reply.code(403).send({ error: 'peer push needs heartbeat_key_file on both routers' });
-        }
-        const check = verifyPush(keys, req.headers, raw, now(), nonces);
-        if (!check.ok) {
-          peerLog('warn', 'peer push refused', { reason: check.reason });
-          return reply.code(401).send({ error: check.reason });
-        }
-        let p: PushPayload;
-        try {
-          p = JSON.parse(raw) as PushPayload;
-        } catch {
-          return reply.code(400).send({ error: 'body is not JSON' });
-        }
-        if (
-          typeof p.text !== 'string' ||
-          !Number.isInteger(p.serial) ||
-          !['yaml', 'lvs.cf', 'json'].includes(p.format)
-        )
-          return reply.code(400).send({ error: 'body needs format, serial and text' });
-        const r = await editor.replace(p.text, p.format, p.serial);
-        if (!r.ok) {
-          peerLog('warn', 'peer push refused', { reason: JSON.stringify(r.errors).slice(0, 1000) });
-          return reply.code(r.status).send({ errors: r.errors });
-        }
-        peerLog('info', 'config received from peer', {
-          file: r.path,
-          previous: r.previous,
-          from: r.from,
-          to: r.to,
-        });
-        let reload: unknown;
-        try {
-          reload = await daemon.call('reload');
-        } catch (err) {
-          reload = { ok: false, error: (err as Error).message };
-        }
-        peerLog('info', 'reload after peer push', { result: JSON.stringify(reload).slice(0, 2000) });
-        return { ok: true, path: r.path, serial: r.to, reload };
-      });
-    });
-  }
+  registerConfigRoutes(app, ctx);
+  if (opts.acceptPeerPush) await registerPeerRoute(app, ctx);
 
   const sweep = setInterval(() => sessions.sweep(), 60_000);
   sweep.unref();
