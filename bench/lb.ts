@@ -25,6 +25,26 @@ const STEPS = [
   ['removal', 'one real server removal'],
 ] as const;
 
+/**
+ * The daemon's path: a setWeight burst coalesces into one sync (diff against the last verified table,
+ * one ipvsadm -R / nft -f, re-read, verify). Resolves on 'applied', rejects on 'fault'.
+ */
+function applied(lb: LbTable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = () => {
+      lb.off('fault', bad);
+      resolve();
+    };
+    const bad = (f: { on: boolean; detail: string }) => {
+      if (!f.on) return;
+      lb.off('applied', ok);
+      reject(new Error(f.detail));
+    };
+    lb.once('applied', ok);
+    lb.on('fault', bad);
+  });
+}
+
 async function benchNft(shape: BenchShape): Promise<Record<string, number>> {
   const lab = await Lab.create('lpi');
   const res: Record<string, number> = {};
@@ -53,9 +73,9 @@ async function benchNft(shape: BenchShape): Promise<Record<string, number>> {
     };
     for (const [key] of STEPS) {
       const changes = steps[key] ?? [];
-      for (const [v, r, w] of changes) lb.setWeight(v, r, w);
       const t0 = performance.now();
-      await lb.reconcile();
+      for (const [v, r, w] of changes) lb.setWeight(v, r, w);
+      await applied(lb);
       res[`ours_${key}_ms`] = performance.now() - t0;
       if (lb.status().fault) throw new Error(`nftables fault: ${lb.status().fault}`);
       for (const [v, r, w] of changes) weights.set(weightKey(v, r), w);

@@ -24,10 +24,19 @@ export class LbApplyError extends Error {
   }
 }
 
+export interface SyncOptions {
+  /**
+   * Read the kernel before diffing (default). False lets a driver diff against the table it read back
+   * after its previous sync (what a weight burst needs: one read instead of two); the apply is verified by
+   * a re-read either way, and a mismatch falls back to a fresh diff.
+   */
+  fresh?: boolean;
+}
+
 export interface LbDriver {
   readonly name: 'ipvsadm' | 'nftables' | 'none';
   /** Make the kernel match `desired` (only entries we own), verify by reading back, retry once, else throw LbApplyError. */
-  sync(desired: LbTableState, owned: ReadonlySet<string>): Promise<SyncReport>;
+  sync(desired: LbTableState, owned: ReadonlySet<string>, opts?: SyncOptions): Promise<SyncReport>;
   /** Start/stop the connection sync daemon for a role (ipvsadm only; others ignore). */
   syncDaemon?(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void>;
 }

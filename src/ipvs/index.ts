@@ -23,7 +23,7 @@ import { NftDriver } from './nft';
 import { desiredTable, type LbService, type LbTableState, modelKeys, realOwnerKey, weightKey } from './table';
 
 export { LbApplyError } from './backend';
-export type { LbDriver, SyncReport } from './backend';
+export type { LbDriver, SyncOptions, SyncReport } from './backend';
 export { diffTables, type DiffResult } from './diff';
 export type { Exec, ExecOutcome } from './exec';
 export { type LbOp, opArgs, parseSave, restoreScript } from './format';
@@ -123,6 +123,8 @@ export class LbTable extends EventEmitter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> | undefined;
   private dirty = false;
+  /** A caller asked for a sync that reads the kernel first (reconcile), not one from the cached table. */
+  private freshWanted = true;
   private closed = false;
   private faultDetail: string | undefined;
   private lastActual: LbService[] = [];
@@ -209,6 +211,7 @@ export class LbTable extends EventEmitter {
 
   /** Sync now (the periodic repair of hand edits and crashes). Rejects when the sync failed (fault raised). */
   reconcile(): Promise<void> {
+    this.freshWanted = true;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -362,10 +365,13 @@ export class LbTable extends EventEmitter {
     const t0 = performance.now();
     let report: SyncReport;
     try {
-      report = await driver.sync(desired, owned);
+      const fresh = this.freshWanted;
+      this.freshWanted = false;
+      report = await driver.sync(desired, owned, { fresh });
     } catch (err) {
       this.applyErrors++;
       const detail = err instanceof LbApplyError ? err.message : `${driver.name}: ${(err as Error).message}`;
+      this.freshWanted = true;
       this.log.error('LB table apply failed', { error: detail });
       this.setFault(detail);
       throw err;

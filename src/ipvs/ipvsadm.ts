@@ -5,7 +5,7 @@
  * still missing), then raised as {@link LbApplyError}. Connection sync: `--start-daemon` / `--stop-daemon`.
  */
 import type { Log } from '../lib/log';
-import { LbApplyError, type LbDriver, type SyncReport } from './backend';
+import { LbApplyError, type LbDriver, type SyncOptions, type SyncReport } from './backend';
 import { diffTables } from './diff';
 import type { Exec } from './exec';
 import { type LbOp, opArgs, parseSave, parseTimeouts, restoreScript } from './format';
@@ -22,6 +22,8 @@ export class IpvsadmDriver implements LbDriver {
   readonly name = 'ipvsadm' as const;
   private daemonRole: 'master' | 'backup' | 'none' = 'none';
   private readonly reportedProblems = new Set<string>();
+  /** The table as read back after the last successful sync (for non-fresh syncs). */
+  private cache: IpvsActual | undefined;
 
   constructor(private readonly opts: { path: string; exec: Exec; log: Log }) {}
 
@@ -67,14 +69,19 @@ export class IpvsadmDriver implements LbDriver {
     return errors;
   }
 
-  async sync(desired: LbTableState, owned: ReadonlySet<string>): Promise<SyncReport> {
+  async sync(desired: LbTableState, owned: ReadonlySet<string>, opts: SyncOptions = {}): Promise<SyncReport> {
     // Timeouts are read only when we set some (one process less per sync: they are slow to start).
     const t = desired.timeouts;
     const withT = t.tcp !== 0 || t.tcpfin !== 0 || t.udp !== 0;
-    let actual = await this.read(withT);
+    const cached =
+      opts.fresh === false && this.cache && (!withT || this.cache.timeouts) ? this.cache : undefined;
+    this.cache = undefined;
+    let actual = cached ?? (await this.read(withT));
     const first = diffTables(desired, actual, owned);
-    if (first.ops.length === 0)
+    if (first.ops.length === 0) {
+      this.cache = actual;
       return { ops: 0, foreign: first.foreign, actual: actual.services, warnings: [] };
+    }
     let sent = first.ops.length;
     let errors = await this.apply(first.ops);
     actual = await this.read(withT);
@@ -95,6 +102,7 @@ export class IpvsadmDriver implements LbDriver {
         ]);
       }
     }
+    this.cache = actual;
     return { ops: sent, foreign: rest.foreign, actual: actual.services, warnings: [] };
   }
 

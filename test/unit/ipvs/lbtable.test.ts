@@ -133,6 +133,30 @@ describe('ipvs/LbTable with the ipvsadm driver (fake kernel)', () => {
     ]);
   });
 
+  it('a coalesced weight burst diffs against the last verified table: one -Sn (the verify), not two', async () => {
+    const { lb, k } = await make();
+    lb.setWeight('www', 'rs1', 1);
+    await lb.reconcile();
+    const reads = () => k.calls.filter((c) => c.args[0] === '-Sn').length;
+    const before = reads();
+    lb.setWeight('www', 'rs1', 2);
+    await clock.tickAsync(25);
+    assert.equal(reads() - before, 1);
+    assert.match(k.save(), /-w 2/);
+    // A hand edit meanwhile: the cached diff sends a stale op, the verify re-read catches it and a fresh
+    // diff repairs it within the same sync.
+    k.line(['-d', '-t', '198.18.0.10:80', '-r', '198.18.1.21:80']);
+    lb.setWeight('www', 'rs2', 4);
+    await clock.tickAsync(25);
+    assert.match(k.save(), /198\.18\.1\.21:80 -m -w 2/);
+    assert.match(k.save(), /198\.18\.1\.22:80 -m -w 4/);
+    assert.equal(lb.status().fault, undefined);
+    // reconcile() always reads first.
+    const r0 = reads();
+    await lb.reconcile();
+    assert.equal(reads() - r0, 1, 'in shape: one read, nothing sent');
+  });
+
   it('hot standby (default) keeps the table on the standby', async () => {
     const { lb, k } = await make();
     lb.setWeight('www', 'rs1', 1);
