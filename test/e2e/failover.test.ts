@@ -19,6 +19,17 @@ async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 100
   }
 }
 
+/** An nft table dropping heartbeats (UDP 539) in and out, on one interface or all. */
+function cutHeartbeat(ifname?: string): string {
+  const i = ifname ? `iifname "${ifname}" ` : '';
+  const o = ifname ? `oifname "${ifname}" ` : '';
+  return `table inet lpcut {
+  chain i { type filter hook input priority -10; ${i}udp dport 539 drop; }
+  chain o { type filter hook output priority -10; ${o}udp dport 539 drop; }
+}
+`;
+}
+
 describe('e2e: the pulse pair on the lab', function () {
   this.timeout(90000);
   let pair: LabPair | undefined;
@@ -90,10 +101,7 @@ describe('e2e: the pulse pair on the lab', function () {
   it('one heartbeat path cut: no failover', async () => {
     const p = await up();
     // Drop heartbeats on the private path only, inside r2 (both directions).
-    await p.lab.exec('r2', 'nft', [
-      '-f',
-      '-',
-    ], 'table inet lpcut { chain i { type filter hook input priority -10; iifname "eth1" udp dport 539 drop; } chain o { type filter hook output priority -10; oifname "eth1" udp dport 539 drop; } }\n');
+    await p.lab.exec('r2', 'nft', ['-f', '-'], cutHeartbeat('eth1'));
     await sleep(3000);
     assert.equal(await p.role('r1'), 'active');
     assert.equal(await p.role('r2'), 'standby');
@@ -104,7 +112,7 @@ describe('e2e: the pulse pair on the lab', function () {
 
   it('partition and heal: both paths cut makes two actives; after heal exactly one, and the client reaches the VIP', async () => {
     const p = await up();
-    await p.lab.exec('r2', 'nft', ['-f', '-'], 'table inet lpcut { chain i { type filter hook input priority -10; udp dport 539 drop; } chain o { type filter hook output priority -10; udp dport 539 drop; } }\n');
+    await p.lab.exec('r2', 'nft', ['-f', '-'], cutHeartbeat());
     await p.waitRole('r2', 'active', 5000);
     assert.equal(await p.role('r1'), 'active');
     await p.lab.exec('r2', 'nft', ['delete', 'table', 'inet', 'lpcut']);
