@@ -208,7 +208,10 @@ export class Takeover {
       this.announcer.start(v.address, this.announcing.signal, { firstSent: sent[i] });
     });
     this.lastFirstFramesMs = tFrames - t0;
-    const results = await Promise.allSettled(this.vips.map((v) => this.ensurePresent(v)));
+    // With the rtnetlink edge every add completes inside this call, in this same tick.
+    const adding = this.vips.map((v) => this.ensurePresent(v));
+    const tIssued = this.edges.now();
+    const results = await Promise.allSettled(adding);
     this.lastClaimMs = this.edges.now() - t0;
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [`${this.vips[i]?.address}: ${r.reason}`] : [],
@@ -218,6 +221,9 @@ export class Takeover {
       reason,
       vips: this.vips.map((v) => v.address),
       firstFramesMs: round(this.lastFirstFramesMs),
+      // Synchronous part (frames + rtnetlink adds) vs. until the promise settled (includes whatever else
+      // ran in the tick after claim() returned, and any stall of the process).
+      syncMs: round(tIssued - t0),
       claimMs: round(this.lastClaimMs),
       ...(failed.length ? { failed } : {}),
     });
