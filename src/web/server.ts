@@ -42,13 +42,15 @@ export { pushKeysOf } from './routes-peer';
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 3636;
 export const SESSION_COOKIE = 'pulse_session';
-/** Requests that need no session: the login form, its POST, and the stylesheet the login page uses. */
+/** Requests that need no session: the login form, its POST, its stylesheet, and an empty favicon. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /login',
   'HEAD /login',
   'POST /login',
   'GET /style.css',
   'HEAD /style.css',
+  'GET /favicon.ico',
+  'HEAD /favicon.ico',
 ]);
 
 export interface WebOptions {
@@ -283,6 +285,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     return appPage(reply.generateCsrf({ userInfo: req.pulseSession!.id } as never), req.pulseSession!.user);
   });
   app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(APP_JS));
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/style.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLE_CSS));
   app.get('/api/session', async (req, reply) => {
     const s = req.pulseSession!;

@@ -30,6 +30,8 @@ describe('web console in chromium (lab)', function () {
   let server: WebServer;
   let browser: Browser;
   let page: Page;
+  /** Script errors and console errors (CSP violations included) seen on any page. */
+  const problems: string[] = [];
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -61,6 +63,14 @@ describe('web console in chromium (lab)', function () {
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     page.setDefaultTimeout(5000);
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (
+        m.type() === 'error' &&
+        !/^Failed to load resource: the server responded with a status of (401|422)/.test(m.text())
+      )
+        problems.push(`console: ${m.text()}`);
+    });
     page.on('dialog', (d) => void d.accept());
   });
 
@@ -172,6 +182,10 @@ describe('web console in chromium (lab)', function () {
           r.msg === 'web: config saved' && /"field":"weight","from":1,"to":3/.test(String(r.fields.changes)),
       ),
     );
+  });
+
+  it('ran without script errors or CSP violations', () => {
+    assert.deepEqual(problems, []);
   });
 
   it('logs out', async () => {
