@@ -170,6 +170,7 @@ export class Daemon {
     await this.hb.start();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
+    this.startGcPressure();
     if (this.opts.signals !== false) this.installSignals();
   }
 
@@ -332,6 +333,13 @@ export class Daemon {
         apply_errors: ls.applyErrors,
         foreign_entries: ls.foreign,
       },
+      heartbeat: {
+        sent: hs.counters.sent,
+        received: hs.counters.received,
+        rejected: { ...hs.counters.rejected },
+        keepalive_late_max_ms: Math.round(hs.counters.keepaliveLateMaxMs * 10) / 10,
+        faults: { ...hs.faults } as Record<string, string>,
+      },
       transitions: [...this.transitions],
       virtual_servers: this.model.virtualServers.map((vs) => {
         const states = ns.get(vs.name) ?? [];
@@ -406,6 +414,26 @@ export class Daemon {
       },
       lbApply: () => this.lb.takeApplyStats(),
     };
+  }
+
+  /**
+   * Soak-test knob (documented in docs/fast-profile.md): LVS_PULSE_DEBUG_GC_PRESSURE=MB/s makes the main
+   * thread allocate and drop that much garbage, to prove heartbeats survive garbage-collection pressure.
+   */
+  private startGcPressure(): void {
+    const mbs = Number(process.env.LVS_PULSE_DEBUG_GC_PRESSURE ?? 0);
+    if (!(mbs > 0)) return;
+    this.log.warn('debug: generating garbage-collection pressure', { mb_per_s: mbs });
+    let keep: unknown[] = [];
+    const t = setInterval(() => {
+      // 10 ticks a second; objects live briefly (kept one tick) so they reach the old generation sometimes.
+      const next: unknown[] = [];
+      const bytes = (mbs * 1024 * 1024) / 10;
+      for (let n = 0; n < bytes; n += 1024) next.push({ a: new Array(120).fill(n), s: `x${n}` });
+      keep = next;
+    }, 100);
+    t.unref();
+    void keep;
   }
 
   private installSignals(): void {

@@ -54,6 +54,14 @@ export interface StatusJson {
   };
   vips: { address: string; prefix: number; device?: string; present: boolean }[];
   lb: { backend: string; last_apply_ms?: number; apply_errors: number; foreign_entries: number };
+  /** Heartbeat counters: messages sent/accepted, drops by reason, worst keepalive lateness since start. */
+  heartbeat: {
+    sent: number;
+    received: number;
+    rejected: Record<string, number>;
+    keepalive_late_max_ms: number;
+    faults: Record<string, string>;
+  };
   transitions: TransitionRecord[];
   virtual_servers: VirtualServerStatus[];
 }

@@ -36,6 +36,19 @@ export interface PairOptions {
   start?: boolean;
   /** Extra args to pulse. */
   pulseArgs?: string[];
+  /**
+   * A second virtual server `bulk` (VIP 198.18.0.20:80) with this many real servers 198.19.x.y, all served
+   * by rs1 through one next hop (so the routers' neighbour tables hold one entry): probe load at scale.
+   */
+  bulk?: number;
+  /** Environment for the pulse daemons. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const BULK_VIP = '198.18.0.20';
+/** Address of bulk real server i (0-based): 198.19.0.1 … 198.19.x.254. */
+export function bulkAddress(i: number): string {
+  return `198.19.${Math.floor(i / 254)}.${(i % 254) + 1}`;
 }
 
 export interface RouterProc {
@@ -52,6 +65,7 @@ export function labLvsCf(o: {
   weights?: number[];
   globals?: string[];
   virtualExtra?: string[];
+  bulk?: number;
 }): string {
   const lines = [
     '# lvs-pulse lab pair (generated)',
@@ -85,7 +99,19 @@ export function labLvsCf(o: {
     lines.push(`  server rs${i} {`, `    address = ${LAB_NET.realServer(i)}`, '    active = 1');
     lines.push(`    weight = ${o.weights?.[i - 1] ?? 1}`, '  }');
   }
-  lines.push('}', '');
+  lines.push('}');
+  if (o.bulk) {
+    lines.push(
+      'virtual bulk {',
+      '  active = 1',
+      `  address = ${BULK_VIP} eth0:2`,
+      '  vip_nmask = 255.255.255.255',
+    );
+    lines.push('  port = 80', '  protocol = tcp', '  scheduler = wrr', '  timeout = 1', '  reentry = 2');
+    for (let i = 0; i < o.bulk; i++) lines.push(`  server b${i} {`, `    address = ${bulkAddress(i)}`, '  }');
+    lines.push('}');
+  }
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -120,6 +146,12 @@ export class LabPair {
       writeFileSync(pair.keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
       pair.writeConfig();
       for (const rs of lvs.realServers) await pair.startServer(rs.ns);
+      if (opts.bulk) {
+        // rs1 answers for all of 198.19.0.0/16; the routers reach it through rs1 as the one next hop.
+        await lvs.lab.exec('rs1', 'ip', ['route', 'add', 'local', '198.19.0.0/16', 'dev', 'lo']);
+        for (const r of ['r1', 'r2'])
+          await lvs.lab.exec(r, 'ip', ['route', 'add', '198.19.0.0/16', 'via', LAB_NET.realServer(1)]);
+      }
       if (opts.start !== false) {
         await pair.startRouter('r1');
         await pair.startRouter('r2');
@@ -139,6 +171,7 @@ export class LabPair {
       weights: patch.weights ?? this.opts.weights,
       globals: patch.globals ?? this.opts.globals,
       virtualExtra: patch.virtualExtra ?? this.opts.virtualExtra,
+      bulk: this.opts.bulk,
     });
     writeFileSync(this.configPath, text);
     return text;
@@ -163,20 +196,25 @@ export class LabPair {
     const rp = this.routers[r];
     mkdirSync(rp.runDir, { recursive: true });
     const node = r === 'r1' ? 'primary' : 'backup';
-    const child = this.lab.spawn(r, process.execPath, [
-      ...nodeEntry('src/cli/pulse.ts'),
-      '--config',
-      this.configPath,
-      '--run-dir',
-      rp.runDir,
-      '--node',
-      node,
-      '--no-syslog',
-      '--log-level',
-      'debug',
-      ...(this.opts.pulseArgs ?? []),
-      ...extraArgs,
-    ]);
+    const child = this.lab.spawn(
+      r,
+      process.execPath,
+      [
+        ...nodeEntry('src/cli/pulse.ts'),
+        '--config',
+        this.configPath,
+        '--run-dir',
+        rp.runDir,
+        '--node',
+        node,
+        '--no-syslog',
+        '--log-level',
+        'debug',
+        ...(this.opts.pulseArgs ?? []),
+        ...extraArgs,
+      ],
+      this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {},
+    );
     rp.proc = child;
     const onData = (c: Buffer) => {
       for (const l of c.toString().split('\n')) if (l) rp.log.push(l);
