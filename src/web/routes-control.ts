@@ -58,16 +58,22 @@ export function registerControlRoutes(app: FastifyInstance, ctx: WebContext): vo
   for (const cmd of ['drain', 'enable'] as const) {
     app.post(`/api/control/${cmd}`, async (req, reply) => {
       const server = (req.body as { server?: unknown } | undefined)?.server;
-      if (typeof server !== 'string' || server.length === 0 || server.length > 256)
+      // No control characters: the name goes to the daemon and into syslog lines.
+      if (
+        typeof server !== 'string' ||
+        server.length === 0 ||
+        server.length > 256 ||
+        /[\u0000-\u001f\u007f]/.test(server)
+      )
         return reply
           .code(400)
           .send({ error: `${cmd} needs "server": VIRTUAL/SERVER, SERVER or ADDRESS:PORT` });
       try {
         const result = await ctx.daemon.call(cmd, { server });
-        ctx.audit(req, 'info', `${cmd} ${server}`, { op: cmd, server, result: JSON.stringify(result) });
+        ctx.audit(req, 'info', cmd, { op: cmd, server, result: JSON.stringify(result) });
         return { ok: true, result };
       } catch (err) {
-        ctx.audit(req, 'warn', `${cmd} ${server} failed`, { op: cmd, server, error: (err as Error).message });
+        ctx.audit(req, 'warn', `${cmd} failed`, { op: cmd, server, error: (err as Error).message });
         return reply.code(502).send({ error: (err as Error).message });
       }
     });

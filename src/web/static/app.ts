@@ -122,7 +122,11 @@ export const APP_JS = String.raw`(function () {
     var peerCard = el('div', { class: 'card' }, [
       el('h2', { text: 'Peer' }),
       kv([['Address', s.peer.address], ['State', s.peer.state || 'unknown', 'peer-state'], ['Last heard', heard],
-        ['LB config', s.peer.config_mismatch ? 'DIFFERS FROM OURS' : 'same as ours']]),
+        ['LB config', s.peer.config_mismatch ? 'DIFFERS FROM OURS' : 'same as ours'],
+        ['Heartbeats', s.heartbeat ? 'sent ' + s.heartbeat.sent + ', received ' + s.heartbeat.received +
+          ', rejected ' + (Object.keys(s.heartbeat.rejected).map(function (k) { return k + ' ' + s.heartbeat.rejected[k]; }).join(', ') || '0') +
+          '; worst keepalive lateness ' + s.heartbeat.keepalive_late_max_ms + ' ms' +
+          (Object.keys(s.heartbeat.faults || {}).length ? '; FAULTS: ' + Object.keys(s.heartbeat.faults).map(function (k) { return k + ' ' + s.heartbeat.faults[k]; }).join(', ') : '') : '–', 'heartbeat-stats']]),
       el('h2', { text: 'Virtual IPs' }),
       el('ul', { id: 'vips', class: 'transitions' }, s.vips.map(function (v) {
         return el('li', {}, [v.address + '/' + v.prefix + (v.device ? ' on ' + v.device : '') + ' ', el('span', { class: 'state ' + (v.present ? 'state-up' : 'state-drained'), text: v.present ? 'held' : 'not held' })]);

@@ -203,12 +203,15 @@ describe('web console security', () => {
     );
     assert.equal((await call(env.web, c, 'POST', '/api/control/release', {})).statusCode, 200);
     assert.equal((await call(env.web, c, 'POST', '/api/control/drain', {})).statusCode, 400);
+    const forged = await call(env.web, c, 'POST', '/api/control/drain', { server: 'x\nweb: login ok' });
+    assert.equal(forged.statusCode, 400, 'no control characters (log forging)');
     assert.deepEqual(env.daemon.commands, [
       { cmd: 'drain', server: 'http/rs1' },
       { cmd: 'enable', server: 'http/rs1' },
       { cmd: 'release' },
     ]);
-    const a = env.log.records.find((r) => r.msg === 'web: drain http/rs1')!;
+    const a = env.log.records.find((r) => r.msg === 'web: drain')!;
+    assert.equal(a.fields.server, 'http/rs1');
     assert.equal(a.fields.user, 'admin');
     assert.equal(a.fields.remote, '127.0.0.1');
     assert.equal(a.fields.op, 'drain');
