@@ -227,12 +227,17 @@ async function prober(o: Opts): Promise<void> {
   let expectedDown = 0;
   let wrong = 0;
   const wrongSample: string[] = [];
+  const downDetails = new Map<string, number>();
   for (const v of pool.status()) {
     const kind = model.virtualServers.find((x) => x.name === v.name)!.monitor.kind;
     for (const r of v.realServers) {
       states[r.state === 'up' ? 'up' : r.state === 'down' ? 'down' : 'other']++;
       const exp = expectDown(Number(r.name.slice(2)), kind);
       if (exp) expectedDown++;
+      if (r.state === 'down') {
+        const d = `${kind}: ${(r.lastProbe?.detail ?? '').replace(/\d+/g, 'N').slice(0, 60)}`;
+        downDetails.set(d, (downDetails.get(d) ?? 0) + 1);
+      }
       if (exp !== (r.state === 'down')) {
         wrong++;
         if (wrongSample.length < 5)
@@ -268,6 +273,7 @@ async function prober(o: Opts): Promise<void> {
     expectedDown,
     wrongState: wrong,
     wrongSample,
+    downDetails: Object.fromEntries([...downDetails].sort((a, b) => b[1] - a[1]).slice(0, 12)),
     events,
   };
   console.log(JSON.stringify(result));
@@ -384,6 +390,8 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `| states at end | ${j(r['states'])} | down ${r['expectedDown']} |`,
     `| servers in the wrong state at end | ${r['wrongState']} | 0 |`,
     ...(Number(r['wrongState']) > 0 ? ['', `Wrong-state sample: ${j(r['wrongSample'])}`] : []),
+    '',
+    `Last probe of the servers down at the end, by kind and reason: ${j(r['downDetails'])}`,
     '',
   ];
   const text = lines.join('\n');

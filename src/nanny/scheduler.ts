@@ -53,6 +53,8 @@ export interface Scheduler {
 
 /** Entries due within this much of now are served in the same wake-up (timers have 1 ms granularity). */
 const SLACK_MS = 0.5;
+/** Longest run of callbacks per wake-up, ms. */
+const SLICE_MS = 5;
 
 /**
  * Min-heap scheduler. `schedule(entry, at)` (re)places an entry; `cancel(entry)` removes it.
@@ -143,18 +145,21 @@ export class HeapScheduler implements Scheduler {
     try {
       // Serve what was due when we woke; entries rescheduled into the past wait for the next turn of the
       // event loop so a zero-interval loop cannot starve I/O.
+      // At most SLICE_MS of work per turn: when we are behind (CPU starved, a burst of due probes), the
+      // rest waits for the next turn so I/O completions and other timers (heartbeat) run in between.
       const now = this.clock.now();
       const limit = now + SLACK_MS;
       let first = this.heap[0];
       let budget = this.heap.length;
       while (first && first.at <= limit && budget-- > 0) {
         this.cancel(first);
-        const late = now - first.at;
+        const t = this.clock.now();
         try {
-          first.fire(Math.max(late, 0));
+          first.fire(Math.max(t - first.at, 0));
         } catch {
           /* a worker's bug must not stop the other workers' timers */
         }
+        if (t - now > SLICE_MS) break;
         first = this.heap[0];
       }
     } finally {

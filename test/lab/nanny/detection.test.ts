@@ -128,8 +128,8 @@ describe('nanny detection at shipped defaults (lab)', function () {
     });
     await waitFor((l) => l.rsName === 'rsa' && l.state === 'up', 10000);
     await waitFor((l) => l.rsName === 'rsb' && l.state === 'up', 10000);
-    // run a few probe rounds while healthy, then break both at once
-    await new Promise((r) => setTimeout(r, 1300));
+    // run a few probe rounds while healthy, then break both at once, at a random phase of the interval
+    await new Promise((r) => setTimeout(r, 1000 + Math.random() * D.PROBE_INTERVAL_MS));
     assert.equal(lines.filter((l) => l.state === 'down').length, 0, 'no false DOWN while healthy');
 
     const t0 = Date.now();

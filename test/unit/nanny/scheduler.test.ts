@@ -93,6 +93,32 @@ describe('nanny heap scheduler', () => {
     assert.ok(n >= 5 && n <= 12, `fired ${n} times in 10 ms`);
   });
 
+  it('yields after ~5 ms of callbacks so I/O can run in between; late ones still fire', () => {
+    const c = new ManualClock();
+    const sch = new HeapScheduler(c);
+    let arms = 0;
+    const setT = c.setTimeout;
+    c.setTimeout = (fn, ms) => {
+      arms++;
+      return setT(fn, ms);
+    };
+    const fired: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      sch.schedule(
+        new TimerEntry(() => {
+          fired.push(i);
+          c.t += 1; // each callback costs 1 ms
+        }),
+        0,
+      );
+    }
+    c.run(0); // the first wake-up serves only a slice
+    assert.ok(fired.length >= 5 && fired.length <= 8, `first slice ran ${fired.length}`);
+    c.run(1000);
+    assert.equal(fired.length, 40);
+    assert.ok(arms >= 5, `re-armed ${arms} times`);
+  });
+
   it('property: any schedule/cancel sequence fires exactly the live entries in time order', () => {
     fc.assert(
       fc.property(
