@@ -125,8 +125,24 @@ export class Heartbeat extends EventEmitter {
         log.error('heartbeat worker crashed', { op: 'worker', error: err.message });
         reject(err);
       });
-      w.once('exit', (code) => reject(new Error(`heartbeat worker exited (code ${code}) before starting`)));
+      w.once('exit', (code) => {
+        reject(new Error(`heartbeat worker exited (code ${code}) before starting`));
+        if (!this.stopped) this.workerDied(code);
+      });
     });
+  }
+
+  /**
+   * The worker died outside stop(): nobody sends our heartbeats any more, so the peer will take over.
+   * Leave active at once (the daemon releases the VIPs) so there is no split brain while we restart.
+   */
+  private workerDied(code: number): void {
+    const last = this.snapshot?.status.role ?? 'starting';
+    const evidence = `heartbeat worker exited (code ${code}): no heartbeats are sent; leaving ${last}`;
+    this.opts.log.error(evidence, { op: 'worker', code });
+    const t: HeartbeatTransition = { from: last, to: 'fault', reason: 'worker-exit', evidence };
+    if (this.snapshot) this.snapshot.status = { ...this.snapshot.status, role: 'fault' };
+    if (last !== 'fault') this.emit('transition', t);
   }
 
   private snap(status: HeartbeatStatus): void {

@@ -21,7 +21,9 @@ function load(): Libc {
   const SchedParam = koffi.struct('lvs_pulse_sched_param', { sched_priority: 'int' });
   libc = {
     gettid: lib.func('int gettid()'),
-    sched_setscheduler: lib.func('int sched_setscheduler(int pid, int policy, const lvs_pulse_sched_param *param)'),
+    sched_setscheduler: lib.func(
+      'int sched_setscheduler(int pid, int policy, const lvs_pulse_sched_param *param)',
+    ),
     sched_getscheduler: lib.func('int sched_getscheduler(int pid)'),
     strerror: lib.func('const char *strerror(int errnum)'),
   };

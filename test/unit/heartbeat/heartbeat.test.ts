@@ -204,6 +204,22 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       );
     });
 
+    it('a worker that dies outside stop() makes the router leave active (no split brain)', async () => {
+      const m = model();
+      m.heartbeat.worker = true;
+      const log = new MemoryLog();
+      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+      const ts: HeartbeatTransition[] = [];
+      a.on('transition', (t: HeartbeatTransition) => ts.push(t));
+      started.push(a);
+      await a.start();
+      await until(() => a.status().role === 'active', 2000);
+      await (a as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
+      await until(() => ts.at(-1)?.to === 'fault', 1000);
+      assert.deepEqual([ts.at(-1)!.from, ts.at(-1)!.reason], ['active', 'worker-exit']);
+      assert.equal(a.status().role, 'fault');
+    });
+
     it('worker mode: status, events, takeover/release and graceful stop cross the thread boundary', async function () {
       this.timeout(30_000);
       const m = model();
