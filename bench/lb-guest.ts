@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { diffTables, tableKeys } from '../src/ipvs/diff';
 import { type Exec, execProcess } from '../src/ipvs/exec';
-import { restoreScript } from '../src/ipvs/format';
+import { parseSave, restoreScript } from '../src/ipvs/format';
 import { LbTable } from '../src/ipvs/index';
-import { desiredTable, weightKey } from '../src/ipvs/table';
+import { desiredTable, type LbTableState, weightKey } from '../src/ipvs/table';
 import { nullLog } from '../src/lib/log';
 import { type BenchShape, benchModel, fullWeights, onePercentChange, oneRemoval } from './lb-model';
 
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const lb = new LbTable({ model: m, log: nullLog, backend: 'ipvsadm', exec: inNs(ours), coalesceMs: 0 });
   await lb.init();
   const weights = new Map<string, number | null>();
+  let plainState: LbTableState = { services: [], timeouts: m.timeouts };
   const step = async (name: string, changes: [string, string, number | null][]) => {
     // lvs-pulse: the daemon's path (setWeight burst → one coalesced sync, verified by a re-read).
     const t0 = performance.now();
@@ -66,9 +67,10 @@ async function main(): Promise<void> {
     res[`ours_${name}_ms`] = performance.now() - t0;
     if (lb.status().fault) res[`ours_${name}_fault`] = lb.status().fault as string;
     // Plain: the same ipvsadm lines, one `ipvsadm -R`, no read and no verification.
-    const before = desiredTable(m, weights).table;
+    const before = plainState;
     for (const [v, r, w] of changes) weights.set(weightKey(v, r), w);
     const after = desiredTable(m, weights).table;
+    plainState = after;
     const script = restoreScript(diffTables(after, before, new Set(tableKeys(before.services))).ops);
     res[`${name}_lines`] = script.split('\n').filter(Boolean).length;
     const t1 = performance.now();
@@ -79,7 +81,12 @@ async function main(): Promise<void> {
   await step('full', fullWeights(shape));
   await step('weights1pct', onePercentChange(shape));
   await step('removal', oneRemoval(shape));
+  const t0 = performance.now();
   const a = (await inNs(ours)('ipvsadm', ['-Sn'])).stdout;
+  res.read_Sn_ms = performance.now() - t0;
+  const t1 = performance.now();
+  parseSave(a);
+  res.parse_Sn_ms = performance.now() - t1;
   const b = (await inNs(base)('ipvsadm', ['-Sn'])).stdout;
   const sorted = (t: string) => t.split('\n').filter(Boolean).sort().join('\n');
   res.tables_equal = String(sorted(a) === sorted(b));

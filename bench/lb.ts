@@ -100,14 +100,14 @@ function fmt(ms: number | undefined): string {
 function table(title: string, res: Record<string, number | string>, plainName: string): void {
   process.stdout.write(`\n${title}\n`);
   process.stdout.write(
-    `  ${'step'.padEnd(26)}${'lvs-pulse ms'.padStart(14)}${`${plainName} ms`.padStart(18)}${'ratio'.padStart(9)}\n`,
+    `  ${'step'.padEnd(34)}${'lvs-pulse ms'.padStart(14)}${`${plainName} ms`.padStart(22)}${'ratio'.padStart(9)}\n`,
   );
   for (const [key, label] of STEPS) {
     const ours = Number(res[`ours_${key}_ms`]);
     const plain = Number(res[`plain_${key}_ms`]);
     const lines = res[`${key}_lines`] !== undefined ? ` (${res[`${key}_lines`]} lines)` : '';
     process.stdout.write(
-      `  ${`${label}${lines}`.padEnd(26)}${fmt(ours).padStart(14)}${fmt(plain).padStart(18)}${`${(ours / plain).toFixed(2)}×`.padStart(9)}\n`,
+      `  ${`${label}${lines}`.padEnd(34)}${fmt(ours).padStart(14)}${fmt(plain).padStart(22)}${`${(ours / plain).toFixed(2)}×`.padStart(9)}\n`,
     );
   }
 }
@@ -142,6 +142,9 @@ async function main(): Promise<void> {
       `ipvsadm (real IPVS, Debian ${vm.kernelVersion} under qemu TCG; ${res.entries} -Sn lines; tables equal: ${res.tables_equal}):`,
       res,
       'plain ipvsadm -R',
+    );
+    process.stdout.write(
+      `  (one \`ipvsadm -Sn\` of the table: ${fmt(Number(res.read_Sn_ms))} ms; parsing it: ${fmt(Number(res.parse_Sn_ms))} ms)\n`,
     );
     process.stdout.write(`\nVM run ${(r.wallMs / 1000).toFixed(1)} s\n`);
   }
