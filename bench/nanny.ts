@@ -18,7 +18,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as httpServer } from 'node:http';
 import { createServer as tcpServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -280,17 +279,22 @@ async function prober(o: Opts): Promise<void> {
   process.exit(0);
 }
 
-/** Runs inside `srv`: a few listeners serving every 198.19.x.y address. */
+/**
+ * Runs inside `srv`: a few listeners serving every 198.19.x.y address. Canned replies on bare TCP (no HTTP
+ * parser) keep the lab's server side cheap: it shares the machine with the prober under measurement.
+ */
 function server(): void {
-  const http = httpServer({ keepAlive: false }, (req, res) => {
-    if (req.url === '/bad') res.writeHead(503).end('no');
-    else res.writeHead(200).end('ok');
-  });
-  http.on('clientError', (_e, s) => s.destroy());
-  http.listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
-  const sorry = httpServer({ keepAlive: false }, (_req, res) => res.writeHead(503).end('no'));
-  sorry.on('clientError', (_e, s) => s.destroy());
-  sorry.listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
+  const canned = (status: string) =>
+    Buffer.from(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok`, 'latin1');
+  const ok = canned('200 OK');
+  const busy = canned('503 Service Unavailable');
+  const replier = (reply: Buffer) =>
+    tcpServer((c) => {
+      c.on('error', () => {});
+      c.once('data', () => c.end(reply));
+    });
+  replier(ok).listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
+  replier(busy).listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
   const hang = tcpServer((c) => c.on('error', () => {}));
   hang.listen({ port: 82, host: '0.0.0.0', backlog: 4096 }, () => console.log('ready'));
 }
