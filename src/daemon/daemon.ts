@@ -335,7 +335,7 @@ export class Daemon {
       },
       heartbeat: {
         sent: hs.counters.sent,
-        received: hs.counters.received,
+        received: hs.counters.accepted,
         rejected: { ...hs.counters.rejected },
         keepalive_late_max_ms: Math.round(hs.counters.keepaliveLateMaxMs * 10) / 10,
         faults: { ...hs.faults } as Record<string, string>,
@@ -389,7 +389,7 @@ export class Daemon {
         for (const [p, ms] of Object.entries(h.peer.lastHeardMs)) if (ms !== null) seen[p] = ms / 1000;
         return {
           sent: h.counters.sent,
-          received: h.counters.received,
+          received: h.counters.accepted,
           rejected: h.counters.rejected,
           peerLastSeenS: seen,
         };

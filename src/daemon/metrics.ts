@@ -67,7 +67,7 @@ export function buildRegistry(src: MetricsSource): client.Registry {
   hb('lvs_pulse_heartbeats_received_total', 'Heartbeat messages accepted.', (h) => h.received);
   new client.Gauge({
     name: 'lvs_pulse_heartbeats_rejected_total',
-    help: 'Heartbeat messages dropped, by reason (bad_mac, replay, wrong_length, unknown_version, unknown_sender, …).',
+    help: 'Heartbeat messages dropped, by reason (wrong-length, unknown-version, malformed, bad-mac, replay, not-peer, wrong-path, self, unconfirmed-boot).',
     labelNames: ['reason'],
     registers: [reg],
     collect() {
