@@ -12,6 +12,13 @@ export const HEARTBEAT_PORT = 539;
 export const KEEPALIVE_MS = 20;
 /** Silence on every path for this long = peer dead, ms. Piranha: 5 s (GUI 18 s). Provisional. */
 export const DEADTIME_MS = 100;
+/**
+ * The heartbeat runs in a worker thread (own event loop and heap) under SCHED_RR priority 10 by default:
+ * measured on the 2-core lab, probes, LB applies and GC on the main thread otherwise delayed keepalives into
+ * false failovers under load (docs/config-defaults.md). Piranha: a separate process, normal scheduling.
+ */
+export const HEARTBEAT_WORKER = true;
+export const RT_PRIORITY = 10;
 /** Graceful handover: wait at most this long for the peer to confirm it is active, ms. */
 export const HANDOVER_TIMEOUT_MS = 1000;
 /** Multicast TTL for the optional multicast heartbeat path (link-local by default). */

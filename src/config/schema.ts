@@ -426,12 +426,12 @@ export const documentSchema: SchemaNode = {
     rt_priority: leaf(
       'SCHED_RR priority of the heartbeat (0 = off), as keepalived vrrp_rt_priority.',
       'lvs-rtprio',
-      0,
+      D.RT_PRIORITY,
       {
         lvscf: 'rt_priority',
       },
     ),
-    worker: leaf('Run the heartbeat in a worker thread with its own heap.', 'lvs-bool', false, {
+    worker: leaf('Run the heartbeat in a worker thread with its own heap.', 'lvs-bool', D.HEARTBEAT_WORKER, {
       lvscf: 'heartbeat_worker',
     }),
   },
