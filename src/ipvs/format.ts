@@ -208,3 +208,82 @@ export function parseTimeouts(text: string): LbTimeouts | undefined {
   if (!m) return undefined;
   return { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
 }
+
+const FWD_WORD: Record<string, Forwarding> = {
+  Masq: 'nat',
+  Route: 'direct',
+  Local: 'direct',
+  Tunnel: 'tunnel',
+};
+
+/**
+ * Parse `ipvsadm -Ln [--exact] [service]` (the list format, with connection counts). Used to re-read only
+ * the services a small batch touched (`-S` takes no service argument). Unknown lines are skipped.
+ */
+export function parseList(text: string): LbService[] {
+  const out: LbService[] = [];
+  let cur: LbService | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const svc = /^(TCP|UDP)\s+(\S+)\s+(\S+)(.*)$/.exec(line);
+    const fwm = /^FWM\s+(\d+)\s+(IPv6\s+)?(\S+)(.*)$/.exec(line);
+    if (svc?.[1] && svc[2] && svc[3]) {
+      const hp = splitHostPort(svc[2]);
+      const family = hp && addressFamily(hp.address);
+      if (!hp || !family) {
+        cur = undefined;
+        continue;
+      }
+      const flag = svc[1] === 'TCP' ? '-t' : '-u';
+      cur = {
+        key: `${flag} ${hostPort(hp.address, hp.port)}`,
+        kind: flag === '-t' ? 'tcp' : 'udp',
+        family,
+        address: hp.address,
+        port: hp.port,
+        ...listFlags(svc[3], svc[4] ?? ''),
+        reals: [],
+      };
+      out.push(cur);
+    } else if (fwm?.[1] && fwm[3]) {
+      const v6 = Boolean(fwm[2]);
+      const fwmark = Number(fwm[1]);
+      cur = {
+        key: v6 ? `-f ${fwmark} -6` : `-f ${fwmark}`,
+        kind: 'fwmark',
+        family: v6 ? 6 : 4,
+        fwmark,
+        ...listFlags(fwm[3], fwm[4] ?? ''),
+        reals: [],
+      };
+      out.push(cur);
+    } else if (cur && line.startsWith('->')) {
+      const m = /^->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
+      const hp = m?.[1] ? splitHostPort(m[1]) : undefined;
+      const fwd = m?.[2] ? FWD_WORD[m[2]] : undefined;
+      if (!m || !hp || !fwd) continue;
+      cur.reals.push({
+        key: hostPort(hp.address, hp.port),
+        address: hp.address,
+        port: hp.port,
+        forwarding: fwd,
+        weight: Number(m[3]),
+        activeConns: Number(m[4]),
+        inactiveConns: Number(m[5]),
+      });
+    }
+  }
+  return out;
+}
+
+function listFlags(scheduler: string, rest: string): Pick<LbService, 'scheduler' | 'persistentS' | 'pmask'> {
+  const p = /\bpersistent (\d+)/.exec(rest);
+  const mask = /\bmask (\S+)/.exec(rest);
+  const out: Pick<LbService, 'scheduler' | 'persistentS' | 'pmask'> = {
+    scheduler,
+    persistentS: p ? Number(p[1]) : 0,
+  };
+  // -Sn omits host masks; so does the desired table.
+  if (p && mask?.[1] && mask[1] !== '255.255.255.255' && mask[1] !== '128') out.pmask = mask[1];
+  return out;
+}

@@ -23,6 +23,9 @@ export interface LbReal {
   sorry?: boolean;
   /** Options read from the kernel that we do not manage (`-x 10 -y 5`), kept for reporting. */
   extra?: string[];
+  /** Connection counts, when read with `ipvsadm -Ln`. */
+  activeConns?: number;
+  inactiveConns?: number;
 }
 
 /** A virtual service (IPVS "service"). */

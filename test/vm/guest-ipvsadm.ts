@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LbTable } from '../../src/ipvs';
 import { type Exec, execProcess } from '../../src/ipvs/exec';
-import { parseSave } from '../../src/ipvs/format';
+import { parseList, parseSave } from '../../src/ipvs/format';
 import { MemoryLog } from '../../src/lib/log';
 import { model, rs, vs } from '../unit/ipvs/fixture';
 import { buildVmLab, VM_NET as LAB_NET, type VmLab } from './vm-lab';
@@ -138,6 +138,31 @@ async function main(): Promise<void> {
       { save1, rLines: restoreLines(0) },
     );
     check('apply: sorry server out while real servers are up', !/198\.18\.1\.99/.test(save1), save1);
+    // The list format (used to re-read only the services a small batch touched) agrees with -Sn.
+    const strip = (list: ReturnType<typeof parseSave>['services']) =>
+      list
+        .map((x) => ({
+          key: x.key,
+          scheduler: x.scheduler,
+          persistentS: x.persistentS,
+          pmask: x.pmask,
+          reals: x.reals.map((r) => `${r.key} ${r.forwarding} ${r.weight}`).sort(),
+        }))
+        .sort((p, q) => p.key.localeCompare(q.key));
+    const listed = parseList(await ipvsadm('-Ln', '--exact'));
+    check(
+      'list: ipvsadm -Ln --exact parses to the same table as -Sn',
+      JSON.stringify(strip(listed)) === JSON.stringify(strip(parsed.services)),
+      {
+        listed: strip(listed),
+        saved: strip(parsed.services),
+      },
+    );
+    const missing = await run('ipvsadm', ['-Ln', '--exact', '-t', '198.18.0.99:1']).then(
+      () => 'exit 0',
+      (e: { stderr?: string }) => e.stderr ?? '',
+    );
+    check('list: a missing service reads as "No such service"', /No such service/i.test(missing), missing);
     const to = await ipvsadm('-Ln', '--timeout');
     check('apply: --set timeouts', /900 30 60/.test(to), to);
     const d1 = await ipvsadm('-Ln', '--daemon');
@@ -198,6 +223,22 @@ async function main(): Promise<void> {
     );
     const t2 = await http(50);
     check('remove: new connections all go to rs1', t2.failed === 0 && t2.counts.rs1 === 50, t2);
+    // The daemon's path for one nanny verdict: cached diff, -R, then only the touched service re-read.
+    const quickMark = calls.length;
+    await timed('quickWeight', async () => {
+      const done = new Promise<void>((ok) => lb.once('applied', () => ok()));
+      lb.setWeight('www', 'rs1', 4);
+      await done;
+    });
+    const quickCalls = calls.slice(quickMark).map((c) => c.args.join(' '));
+    check(
+      'nanny verdict path: -R then only the touched service re-read (no full -Sn)',
+      JSON.stringify(quickCalls) === JSON.stringify(['-R', '-Ln --exact -t 198.18.0.10:80']) &&
+        /-r 198\.18\.1\.21:80 -m -w 4/.test(await ipvsadm('-Sn')),
+      quickCalls,
+    );
+    lb.setWeight('www', 'rs1', 3);
+    await lb.reconcile();
     lb.setWeight('www', 'rs2', 1);
     await timed('readd', () => lb.reconcile());
     const t3 = await http(60);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { diffTables, tableKeys } from '../../../src/ipvs/diff';
-import { type LbOp, opArgs, parseSave, restoreScript } from '../../../src/ipvs/format';
+import { type LbOp, opArgs, parseList, parseSave, restoreScript } from '../../../src/ipvs/format';
 import { desiredTable, modelKeys } from '../../../src/ipvs/table';
 import { model, vs, weights } from './fixture';
 
@@ -145,6 +145,47 @@ describe('ipvs/format: ipvsadm -Sn parsing and -R rendering', () => {
     assert.equal(six!.reals[0]!.forwarding, 'direct');
     assert.equal(problems.length, 3);
     assert.match(problems.map((p) => p.reason).join(';'), /before its service/);
+  });
+
+  it('parses ipvsadm -Ln --exact (list format) with connection counts, FWM IPv6, persistence', () => {
+    const out = parseList(
+      [
+        'IP Virtual Server version 1.2.1 (size=4096)',
+        'Prot LocalAddress:Port Scheduler Flags',
+        '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+        'TCP  198.18.0.10:80 wlc persistent 300 mask 255.255.255.0',
+        '  -> 198.18.1.21:80                Masq    3      2          7',
+        '  -> 198.18.1.22:80                Route   0      0          0',
+        'UDP  [2001:db8::10]:53 rr',
+        '  -> [2001:db8:1::21]:53           Tunnel  1      0          0',
+        'FWM  6 IPv6 wlc',
+        'FWM  5 sh persistent 60',
+        '  -> 198.18.1.21:0                 Local   2      0          0',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      out.map((s) => [
+        s.key,
+        s.scheduler,
+        s.persistentS,
+        s.pmask,
+        s.reals.map((r) => `${r.key} ${r.forwarding} ${r.weight}`),
+      ]),
+      [
+        [
+          '-t 198.18.0.10:80',
+          'wlc',
+          300,
+          '255.255.255.0',
+          ['198.18.1.21:80 nat 3', '198.18.1.22:80 direct 0'],
+        ],
+        ['-u [2001:db8::10]:53', 'rr', 0, undefined, ['[2001:db8:1::21]:53 tunnel 1']],
+        ['-f 6 -6', 'wlc', 0, undefined, []],
+        ['-f 5', 'sh', 60, undefined, ['198.18.1.21:0 direct 2']],
+      ],
+    );
+    assert.equal(out[0]!.reals[0]!.activeConns, 2);
+    assert.equal(out[0]!.reals[0]!.inactiveConns, 7);
   });
 
   it('renders a restore script with no comment lines and no --set', () => {

@@ -33,6 +33,11 @@ export class FakeIpvs {
     if (a0 === '-Ln' && args[1] === '--timeout') {
       return { code: 0, stdout: `Timeout (tcp tcpfin udp): ${this.timeouts.join(' ')}\n`, stderr: '' };
     }
+    if (a0 === '-Ln' && args[1] === '--exact') {
+      const key = args.slice(2).join(' ');
+      if (key && !this.svcs.has(key)) return { code: 1, stdout: '', stderr: 'No such service\n' };
+      return { code: 0, stdout: this.list(key || undefined), stderr: '' };
+    }
     if (a0 === '--set') {
       args.slice(1).forEach((v, i) => {
         if (Number(v) !== 0) this.timeouts[i] = Number(v);
@@ -97,6 +102,28 @@ export class FakeIpvs {
     for (const [k, s] of this.svcs) {
       out += `-A ${k} ${s.opts}\n`;
       for (const [r, d] of s.dests) out += `-a ${k} -r ${r} ${d.fwd} -w ${d.w}\n`;
+    }
+    return out;
+  }
+
+  /** `ipvsadm -Ln --exact [service]` output. */
+  list(only?: string): string {
+    const fwd: Record<string, string> = { '-m': 'Masq', '-g': 'Route', '-i': 'Tunnel' };
+    let out = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n';
+    out += '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+    for (const [k, s] of this.svcs) {
+      if (only && k !== only) continue;
+      const [flag, addr, six] = k.split(' ');
+      const o = s.opts.split(' ');
+      const sched = o[o.indexOf('-s') + 1];
+      const p = o.indexOf('-p') >= 0 ? ` persistent ${o[o.indexOf('-p') + 1]}` : '';
+      const m = o.indexOf('-M') >= 0 ? ` mask ${o[o.indexOf('-M') + 1]}` : p ? ' mask 255.255.255.255' : '';
+      const head =
+        flag === '-f'
+          ? `FWM  ${addr} ${six ? 'IPv6 ' : ''}${sched}`
+          : `${flag === '-t' ? 'TCP' : 'UDP'}  ${addr} ${sched}`;
+      out += `${head}${p}${m}\n`;
+      for (const [r, d] of s.dests) out += `  -> ${r.padEnd(28)} ${fwd[d.fwd]}    ${d.w}      0          0\n`;
     }
     return out;
   }

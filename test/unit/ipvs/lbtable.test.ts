@@ -133,28 +133,54 @@ describe('ipvs/LbTable with the ipvsadm driver (fake kernel)', () => {
     ]);
   });
 
-  it('a coalesced weight burst diffs against the last verified table: one -Sn (the verify), not two', async () => {
+  it('a nanny verdict: diff against the last verified table, -R, re-read only the touched service', async () => {
     const { lb, k } = await make();
     lb.setWeight('www', 'rs1', 1);
     await lb.reconcile();
-    const reads = () => k.calls.filter((c) => c.args[0] === '-Sn').length;
-    const before = reads();
+    const mark = k.calls.length;
     lb.setWeight('www', 'rs1', 2);
     await clock.tickAsync(25);
-    assert.equal(reads() - before, 1);
+    assert.deepEqual(
+      k.calls.slice(mark).map((c) => c.args.join(' ')),
+      ['-R', '-Ln --exact -t 198.18.0.10:80'],
+    );
     assert.match(k.save(), /-w 2/);
-    // A hand edit meanwhile: the cached diff sends a stale op, the verify re-read catches it and a fresh
-    // diff repairs it within the same sync.
+    assert.equal(lb.status().services[0]!.reals[0]!.weight, 2);
+  });
+
+  it('a hand edit meanwhile: the quick re-read disagrees, a full re-read and fresh diff repair it', async () => {
+    const { lb, k } = await make();
+    lb.setWeight('www', 'rs1', 2);
+    await lb.reconcile();
     k.line(['-d', '-t', '198.18.0.10:80', '-r', '198.18.1.21:80']);
     lb.setWeight('www', 'rs2', 4);
     await clock.tickAsync(25);
     assert.match(k.save(), /198\.18\.1\.21:80 -m -w 2/);
     assert.match(k.save(), /198\.18\.1\.22:80 -m -w 4/);
     assert.equal(lb.status().fault, undefined);
-    // reconcile() always reads first.
-    const r0 = reads();
+    const r0 = k.calls.filter((c) => c.args[0] === '-Sn').length;
     await lb.reconcile();
-    assert.equal(reads() - r0, 1, 'in shape: one read, nothing sent');
+    assert.equal(
+      k.calls.filter((c) => c.args[0] === '-Sn').length - r0,
+      1,
+      'in shape: reconcile reads once, sends nothing',
+    );
+  });
+
+  it('a burst touching many services is verified by one full -Sn', async () => {
+    const k = new FakeIpvs();
+    const m = model(Array.from({ length: 8 }, (_, i) => vs(`v${i}`, { port: 80 + i })));
+    const lb = new LbTable({ model: m, log: new MemoryLog(), backend: 'ipvsadm', exec: k.exec });
+    await lb.init();
+    for (let i = 0; i < 8; i++) lb.setWeight(`v${i}`, 'rs1', 1);
+    await lb.reconcile();
+    const mark = k.calls.length;
+    for (let i = 0; i < 8; i++) lb.setWeight(`v${i}`, 'rs1', 2);
+    await clock.tickAsync(25);
+    assert.deepEqual(
+      k.calls.slice(mark).map((c) => c.args[0]),
+      ['-R', '-Sn'],
+    );
   });
 
   it('hot standby (default) keeps the table on the standby', async () => {
