@@ -13,7 +13,15 @@ import { parseSave, restoreScript } from '../src/ipvs/format';
 import { LbTable } from '../src/ipvs/index';
 import { desiredTable, type LbTableState, weightKey } from '../src/ipvs/table';
 import { nullLog } from '../src/lib/log';
-import { type BenchShape, benchModel, fullWeights, onePercentChange, oneRemoval } from './lb-model';
+import {
+  type BenchShape,
+  benchModel,
+  fullWeights,
+  median,
+  onePercentChange,
+  oneRemoval,
+  undoRemoval,
+} from './lb-model';
 
 const run = promisify(execFile);
 const out = process.env.LVSP_RESULTS ?? '/tmp';
@@ -41,6 +49,7 @@ function applied(lb: LbTable): Promise<void> {
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(join(out, 'spec.json'), 'utf8')) as { args: string[] };
   const shape: BenchShape = { services: Number(spec.args[0] ?? 1000), reals: Number(spec.args[1] ?? 10) };
+  const rounds = Number(spec.args[2] ?? 5);
   const res: Record<string, number | string> = {};
   const ours = `lpib-ours`;
   const base = `lpib-plain`;
@@ -59,12 +68,13 @@ async function main(): Promise<void> {
   await lb.init();
   const weights = new Map<string, number | null>();
   let plainState: LbTableState = { services: [], timeouts: m.timeouts };
-  const step = async (name: string, changes: [string, string, number | null][]) => {
+  const samples: Record<string, { ours: number[]; plain: number[] }> = {};
+  const step = async (name: string, changes: [string, string, number | null][], timed = true) => {
     // lvs-pulse: the daemon's path (setWeight burst → one coalesced sync, verified by a re-read).
     const t0 = performance.now();
     for (const [v, r, w] of changes) lb.setWeight(v, r, w);
     await applied(lb);
-    res[`ours_${name}_ms`] = performance.now() - t0;
+    const oursMs = performance.now() - t0;
     if (lb.status().fault) res[`ours_${name}_fault`] = lb.status().fault as string;
     // Plain: the same ipvsadm lines, one `ipvsadm -R`, no read and no verification.
     const before = plainState;
@@ -72,15 +82,26 @@ async function main(): Promise<void> {
     const after = desiredTable(m, weights).table;
     plainState = after;
     const script = restoreScript(diffTables(after, before, new Set(tableKeys(before.services))).ops);
-    res[`${name}_lines`] = script.split('\n').filter(Boolean).length;
     const t1 = performance.now();
     const r = await inNs(base)('ipvsadm', ['-R'], script);
-    res[`plain_${name}_ms`] = performance.now() - t1;
+    const plainMs = performance.now() - t1;
     if (r.code !== 0) res[`plain_${name}_error`] = r.stderr.slice(0, 300);
+    if (!timed) return;
+    res[`${name}_lines`] = script.split('\n').filter(Boolean).length;
+    samples[name] ??= { ours: [], plain: [] };
+    const s = samples[name];
+    s.ours.push(oursMs);
+    s.plain.push(plainMs);
+    res[`ours_${name}_ms`] = median(s.ours);
+    res[`plain_${name}_ms`] = median(s.plain);
+    res[`${name}_rounds`] = s.ours.length;
   };
   await step('full', fullWeights(shape));
-  await step('weights1pct', onePercentChange(shape));
-  await step('removal', oneRemoval(shape));
+  for (let i = 0; i < rounds; i++) await step('weights1pct', onePercentChange(shape, i));
+  for (let i = 0; i < rounds; i++) {
+    await step('removal', oneRemoval(shape, i));
+    await step('undo', undoRemoval(shape, i), false);
+  }
   const t0 = performance.now();
   const a = (await inNs(ours)('ipvsadm', ['-Sn'])).stdout;
   res.read_Sn_ms = performance.now() - t0;

@@ -31,8 +31,8 @@ export function fullWeights(shape: BenchShape): [string, string, number | null][
   return out;
 }
 
-/** 1 % of all real servers get a new weight (spread over services). */
-export function onePercentChange(shape: BenchShape): [string, string, number | null][] {
+/** Round `round` of the 1 % weight change: 1 % of all real servers flip between two weights. */
+export function onePercentChange(shape: BenchShape, round = 0): [string, string, number | null][] {
   const total = shape.services * shape.reals;
   const n = Math.max(1, Math.round(total / 100));
   const out: [string, string, number | null][] = [];
@@ -40,12 +40,24 @@ export function onePercentChange(shape: BenchShape): [string, string, number | n
     const idx = Math.floor((k * total) / n);
     const i = Math.floor(idx / shape.reals);
     const j = idx % shape.reals;
-    out.push([`vs${i}`, `rs${j}`, 10 + (j % 5)]);
+    out.push([`vs${i}`, `rs${j}`, round % 2 === 0 ? 10 + (j % 5) : 1 + (j % 5)]);
   }
   return out;
 }
 
-/** One real server of one service removed. */
-export function oneRemoval(shape: BenchShape): [string, string, number | null][] {
-  return [[`vs${Math.floor(shape.services / 2)}`, 'rs0', null]];
+/** Round `round` of the removal: one real server of one service (a different one each round) goes. */
+export function oneRemoval(shape: BenchShape, round = 0): [string, string, number | null][] {
+  return [[`vs${(Math.floor(shape.services / 2) + round * 7) % shape.services}`, 'rs0', null]];
+}
+
+/** Puts back what {@link oneRemoval} took out (untimed, between rounds). */
+export function undoRemoval(shape: BenchShape, round = 0): [string, string, number | null][] {
+  return [[`vs${(Math.floor(shape.services / 2) + round * 7) % shape.services}`, 'rs0', 1]];
+}
+
+/** Median of samples. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }

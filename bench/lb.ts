@@ -6,7 +6,7 @@
  *   - ipvsadm on a real IPVS kernel in the VM (qemu TCG: absolute figures are slow, ratios are the point),
  *     against a plain `ipvsadm -R` of the same lines in the same run.
  *
- *   tsx bench/lb.ts [--services 1000] [--reals 10] [--no-vm]
+ *   tsx bench/lb.ts [--services 1000] [--reals 10] [--rounds 5] [--no-vm]
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -17,7 +17,15 @@ import { buildRuleset } from '../src/ipvs/nftrules';
 import { desiredTable, weightKey } from '../src/ipvs/table';
 import { isRoot, Lab } from '../src/lab/netns';
 import { nullLog } from '../src/lib/log';
-import { type BenchShape, benchModel, fullWeights, onePercentChange, oneRemoval } from './lb-model';
+import {
+  type BenchShape,
+  benchModel,
+  fullWeights,
+  median,
+  onePercentChange,
+  oneRemoval,
+  undoRemoval,
+} from './lb-model';
 
 const STEPS = [
   ['full', 'full apply'],
@@ -45,7 +53,7 @@ function applied(lb: LbTable): Promise<void> {
   });
 }
 
-async function benchNft(shape: BenchShape): Promise<Record<string, number>> {
+async function benchNft(shape: BenchShape, rounds: number): Promise<Record<string, number>> {
   const lab = await Lab.create('lpi');
   const res: Record<string, number> = {};
   try {
@@ -66,24 +74,33 @@ async function benchNft(shape: BenchShape): Promise<Record<string, number>> {
     });
     await lb.init();
     const weights = new Map<string, number | null>();
-    const steps: Record<string, [string, string, number | null][]> = {
-      full: fullWeights(shape),
-      weights1pct: onePercentChange(shape),
-      removal: oneRemoval(shape),
-    };
-    for (const [key] of STEPS) {
-      const changes = steps[key] ?? [];
+    const samples: Record<string, { ours: number[]; plain: number[] }> = {};
+    const step = async (key: string, changes: [string, string, number | null][], timed = true) => {
       const t0 = performance.now();
       for (const [v, r, w] of changes) lb.setWeight(v, r, w);
       await applied(lb);
-      res[`ours_${key}_ms`] = performance.now() - t0;
+      const oursMs = performance.now() - t0;
       if (lb.status().fault) throw new Error(`nftables fault: ${lb.status().fault}`);
       for (const [v, r, w] of changes) weights.set(weightKey(v, r), w);
       const script = buildRuleset(desiredTable(m, weights).table).script;
       const t1 = performance.now();
       const r = await inNs('plain')('nft', ['-f', '-'], script);
-      res[`plain_${key}_ms`] = performance.now() - t1;
+      const plainMs = performance.now() - t1;
       if (r.code !== 0) throw new Error(`plain nft -f failed: ${r.stderr}`);
+      if (!timed) return;
+      samples[key] ??= { ours: [], plain: [] };
+      const s = samples[key];
+      s.ours.push(oursMs);
+      s.plain.push(plainMs);
+      res[`ours_${key}_ms`] = median(s.ours);
+      res[`plain_${key}_ms`] = median(s.plain);
+      res[`${key}_rounds`] = s.ours.length;
+    };
+    await step('full', fullWeights(shape));
+    for (let i = 0; i < rounds; i++) await step('weights1pct', onePercentChange(shape, i));
+    for (let i = 0; i < rounds; i++) {
+      await step('removal', oneRemoval(shape, i));
+      await step('undo', undoRemoval(shape, i), false);
     }
     const rules = await inNs('ours')('nft', ['list', 'table', 'ip', 'lvs_pulse']);
     res.rules = (rules.stdout.match(/dnat ip to/g) ?? []).length;
@@ -100,14 +117,17 @@ function fmt(ms: number | undefined): string {
 function table(title: string, res: Record<string, number | string>, plainName: string): void {
   process.stdout.write(`\n${title}\n`);
   process.stdout.write(
-    `  ${'step'.padEnd(34)}${'lvs-pulse ms'.padStart(14)}${`${plainName} ms`.padStart(22)}${'ratio'.padStart(9)}\n`,
+    `  ${'step'.padEnd(46)}${'lvs-pulse ms'.padStart(14)}${`${plainName} ms`.padStart(22)}${'ratio'.padStart(9)}\n`,
   );
   for (const [key, label] of STEPS) {
     const ours = Number(res[`ours_${key}_ms`]);
     const plain = Number(res[`plain_${key}_ms`]);
-    const lines = res[`${key}_lines`] !== undefined ? ` (${res[`${key}_lines`]} lines)` : '';
+    const n = res[`${key}_rounds`];
+    const lines =
+      (res[`${key}_lines`] !== undefined ? ` (${res[`${key}_lines`]} lines)` : '') +
+      (n !== undefined && Number(n) > 1 ? `, median of ${n}` : '');
     process.stdout.write(
-      `  ${`${label}${lines}`.padEnd(34)}${fmt(ours).padStart(14)}${fmt(plain).padStart(22)}${`${(ours / plain).toFixed(2)}×`.padStart(9)}\n`,
+      `  ${`${label}${lines}`.padEnd(46)}${fmt(ours).padStart(14)}${fmt(plain).padStart(22)}${`${(ours / plain).toFixed(2)}×`.padStart(9)}\n`,
     );
   }
 }
@@ -116,13 +136,15 @@ async function main(): Promise<void> {
   const opts = new Command()
     .option('--services <n>', 'virtual services', '1000')
     .option('--reals <n>', 'real servers per virtual service', '10')
+    .option('--rounds <n>', 'rounds of the weight change and the removal (median reported)', '5')
     .option('--no-vm', 'skip the ipvsadm part (VM)')
     .parse()
-    .opts<{ services: string; reals: string; vm: boolean }>();
+    .opts<{ services: string; reals: string; rounds: string; vm: boolean }>();
   const shape = { services: Number(opts.services), reals: Number(opts.reals) };
   if (!isRoot()) throw new Error('bench:lb needs root (network namespaces, nft, qemu)');
   process.stdout.write(`bench:lb — ${shape.services} virtual services × ${shape.reals} real servers\n`);
-  const nft = await benchNft(shape);
+  const rounds = Number(opts.rounds);
+  const nft = await benchNft(shape, rounds);
   table(`nftables (this kernel, lab namespace; ${nft.rules} rules):`, nft, 'plain nft -f');
   if (opts.vm) {
     const why = vmUnavailable();
@@ -133,7 +155,7 @@ async function main(): Promise<void> {
     const vm = await prepareVm();
     const r = await runInVm(vm, {
       script: resolve(__dirname, 'lb-guest.ts'),
-      args: [String(shape.services), String(shape.reals)],
+      args: [String(shape.services), String(shape.reals), String(rounds)],
       timeoutMs: 900_000,
     });
     const res = JSON.parse(r.results['result.json'] ?? '{}') as Record<string, number | string>;
