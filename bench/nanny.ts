@@ -69,6 +69,7 @@ const PORT: Record<Role, number> = { ok: 80, silent: 80, refused: 81, hang: 82, 
 
 /** Whether server i should end up down under probe kind `kind` (a TCP connect sees hang and 503 as up). */
 function expectDown(i: number, kind: string): boolean {
+  if (kind === 'none') return false;
   const r = roleOf(i);
   if (r === 'silent' || r === 'refused') return true;
   if (r === 'hang' || r === 'http503') return kind !== 'tcp';
