@@ -35,7 +35,12 @@ const EDGE = opt('edge') === 'ip' ? 'ip' : 'netlink';
 const NO_REHEARSAL = process.argv.includes('--no-rehearsal');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '').slice(0, 17);
 const OUT =
-  opt('out') ?? join(__dirname, 'results', `garp-latency-${STAMP}-${VIPS}vip-${EDGE}-load${LOAD}.md`);
+  opt('out') ??
+  join(
+    __dirname,
+    'results',
+    `garp-latency-${STAMP}-${VIPS}vip-${EDGE}-load${LOAD}${NO_REHEARSAL ? '-norehearsal' : ''}.md`,
+  );
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -168,6 +173,7 @@ async function main(): Promise<void> {
         `# Decision → first gratuitous ARP (${result.when})`,
         '',
         `${TRIALS} claims of ${VIPS} VIP(s) by a Takeover in lab router r2; addresses via ${EDGE}; ` +
+          `${NO_REHEARSAL ? 'no rehearsal in open(); ' : ''}` +
           `${LOAD} extra busy loop(s); load average before: ${loadBefore}. Figures in ms from the decision ` +
           '(wall clock read just before claim()) to the first ARP frame of the last VIP, tcpdump timestamps.',
         '',

@@ -1,12 +1,13 @@
 /**
  * A Takeover driven over stdin/stdout, to run inside a lab namespace
  * (`ip netns exec NS node --import tsx agent.ts MODEL.json`). One JSON request per line:
- *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"reconfigure"|"status"|"resolveMac"|"close",
+ *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"reconfigure"|"status"|"resolveMac"|"udpEcho"|"close",
  *    "active"?:bool, "reason"?:str, "model"?:LvsModel, "address"?:str}
  * One JSON reply per line: {"id":1,"ok":true,"result":…,"decisionMs":…} where decisionMs is the wall-clock
  * time (µs resolution: performance.timeOrigin + performance.now()) taken right before claim() was called.
  * Log events go to stderr as JSON lines.
  */
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LvsModel } from '../../../src/config/model';
@@ -42,7 +43,15 @@ const reply = (o: unknown): void => {
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  let req: { id: number; op: string; active?: boolean; reason?: string; model?: LvsModel; address?: string };
+  let req: {
+    id: number;
+    op: string;
+    active?: boolean;
+    reason?: string;
+    model?: LvsModel;
+    address?: string;
+    port?: number;
+  };
   try {
     req = JSON.parse(line);
   } catch {
@@ -69,6 +78,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         return takeover.reconfigure(req.model!);
       case 'resolveMac':
         return (await resolveMac(req.address!, { timeoutMs: 4000 })) ?? null;
+      case 'udpEcho': {
+        // A UDP echo service on every address of the namespace (the VIP included once it is there).
+        const sock = createSocket('udp4');
+        sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+        await new Promise<void>((r) => sock.bind(Number(req.port ?? 7777), r));
+        return undefined;
+      }
       case 'status':
         return takeover.status();
       case 'close':
