@@ -1,6 +1,6 @@
 /** Drives `agent.ts` inside a lab namespace (see there for the protocol). */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -59,7 +59,7 @@ export class Agent {
         () => reject(new Error(`agent in ${ns} not ready: ${agent.stderr.join('\n')}`)),
         15_000,
       ).unref();
-    });
+    }).finally(() => rmSync(file, { force: true })); // the agent has read it before it says ready
     return agent;
   }
 
