@@ -160,6 +160,57 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
     );
   });
 
+  it('IPv6, fwmark, udp, persistent and all-port services load as one transaction and verify by read-back', async () => {
+    const inR2: Exec = (file, args, input) =>
+      execProcess()('ip', ['netns', 'exec', lvs!.lab.nsName('r2'), file, ...args], input);
+    const six = { address: '2001:db8::10', prefixLength: 128 };
+    const m = model(
+      [
+        vs('six', {
+          vip: six,
+          scheduler: 'sh',
+          realServers: [rs('a', '2001:db8:1::21'), rs('b', '2001:db8:1::22')],
+        }),
+        vs('fw', { fwmark: 5, scheduler: 'wrr', realServers: [rs('a', LAB_NET.realServer(1), { port: 0 })] }),
+        vs('fw6', { fwmark: 6, vip: six, realServers: [rs('a', '2001:db8:1::21', { port: 0 })] }),
+        vs('dns', {
+          protocol: 'udp',
+          port: 53,
+          scheduler: 'rr',
+          realServers: [rs('a', LAB_NET.realServer(1), { port: 53 })],
+        }),
+        vs('all', { port: 0, persistentS: 600, realServers: [rs('a', LAB_NET.realServer(2), { port: 0 })] }),
+      ],
+      { lb: { backend: 'nftables', ipvsadmPath: 'ipvsadm', hotStandby: true, onStop: 'clear' } },
+    );
+    const lb2 = new LbTable({ model: m, log: new MemoryLog(), exec: inR2 });
+    await lb2.init();
+    for (const [v, r, w] of [
+      ['six', 'a', 2],
+      ['six', 'b', 1],
+      ['fw', 'a', 1],
+      ['fw6', 'a', 1],
+      ['dns', 'a', 1],
+      ['all', 'a', 1],
+    ] as const) {
+      lb2.setWeight(v, r, w);
+    }
+    await lb2.reconcile();
+    assert.equal(lb2.status().fault, undefined);
+    assert.deepEqual(
+      lb2
+        .status()
+        .services.map((s) => s.key)
+        .sort(),
+      ['-f 5', '-f 6 -6', '-t 198.18.0.10:0', '-t [2001:db8::10]:80', '-u 198.18.0.10:53'],
+    );
+    const { stdout } = await lvs!.lab.exec('r2', 'nft', ['list', 'tables']);
+    assert.match(stdout, /table ip lvs_pulse\b/);
+    assert.match(stdout, /table ip6 lvs_pulse6\b/);
+    await lb2.clear();
+    assert.doesNotMatch((await lvs!.lab.exec('r2', 'nft', ['list', 'tables'])).stdout, /lvs_pulse/);
+  });
+
   it('clear() removes our tables only; the root namespace nftables were never touched', async () => {
     await lb.clear();
     const { stdout } = await lvs!.lab.exec('r1', 'nft', ['list', 'tables']);
