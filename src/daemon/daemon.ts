@@ -175,6 +175,8 @@ export class Daemon {
   }
 
   private onTransition(t: Transition): void {
+    // Claim before anything else: the first GARP of every VIP leaves inside claim(), synchronously.
+    const claim = t.to === 'active' ? this.takeover.claim(t.reason) : undefined;
     this.role = t.to;
     this.since = new Date();
     const rec = { at: this.since.toISOString(), ...t };
@@ -184,9 +186,7 @@ export class Daemon {
     // The heartbeat component logs the transition with its evidence; here it only fans out.
     this.publish('transition', `${t.from} -> ${t.to}: ${t.evidence || t.reason}`, rec);
     this.notifier.notify({ STATUS: `${t.to}: ${t.evidence || t.reason}`.slice(0, 200) });
-    if (t.to === 'active') {
-      // Claim first (the first GARP leaves inside claim(), synchronously), then the rest.
-      const claim = this.takeover.claim(t.reason);
+    if (claim) {
       this.enqueue(async () => {
         await claim;
         this.lb.onRole('active');
