@@ -66,6 +66,9 @@ export interface LbRealStatus {
   weight: number;
   /** Model name (`~sorry` for a sorry server), when known. */
   name?: string;
+  /** Connection counts, when the last read was `ipvsadm -Ln` (the quick verify of a nanny verdict). */
+  activeConns?: number;
+  inactiveConns?: number;
 }
 
 /** One virtual service of {@link LbStatus}, like a block of `ipvsadm -Ln`. */
@@ -287,6 +290,8 @@ export class LbTable extends EventEmitter {
             };
             const name = n?.rs.get(r.key);
             if (name) rs.name = name;
+            if (r.activeConns !== undefined) rs.activeConns = r.activeConns;
+            if (r.inactiveConns !== undefined) rs.inactiveConns = r.inactiveConns;
             return rs;
           }),
         };
