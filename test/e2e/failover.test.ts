@@ -30,6 +30,13 @@ function cutHeartbeat(ifname?: string): string {
 `;
 }
 
+/**
+ * Correctness probes: a request counts as failed only if it gets no answer within 500 ms (a lost or reset
+ * connection), so a CPU hiccup of the shared test machine is not counted as a failure. The 50 ms deadline
+ * that measures outages lives in the benchmarks (bench/failover.ts).
+ */
+const CORRECTNESS = ['--deadline', '500'];
+
 describe('e2e: the pulse pair on the lab', function () {
   this.timeout(90000);
   let pair: LabPair | undefined;
@@ -79,7 +86,7 @@ describe('e2e: the pulse pair on the lab', function () {
 
   it('graceful switchover (SIGTERM of the active): zero failed client requests', async () => {
     const p = await up();
-    const prober = p.startProber();
+    const prober = p.startProber(CORRECTNESS);
     await sleep(1000);
     await p.killRouter('r1', 'SIGTERM');
     await p.waitRole('r2', 'active', 5000);
@@ -131,7 +138,7 @@ describe('e2e: the pulse pair on the lab', function () {
       const s = await p.status('r1');
       return s.virtual_servers[0]!.real_servers.find((r) => r.name === 'rs1')?.state === 'down';
     });
-    const prober = p.startProber();
+    const prober = p.startProber(CORRECTNESS);
     await sleep(1500);
     const s = await stopProber(prober);
     assert.equal(s.failed, 0, 'no failed requests once rs1 is out');
@@ -147,7 +154,7 @@ describe('e2e: the pulse pair on the lab', function () {
 
   it('reload with a changed weight: applied in place, no failed connections', async () => {
     const p = await up();
-    const prober = p.startProber();
+    const prober = p.startProber(CORRECTNESS);
     await sleep(500);
     p.writeConfig({ weights: [3, 1] });
     for (const r of ['r1', 'r2'] as const) {
@@ -186,7 +193,7 @@ describe('e2e: the pulse pair on the lab', function () {
 
   it('daemon kill -9 + restart on the active: traffic keeps flowing, one VIP holder after', async () => {
     const p = await up();
-    const prober = p.startProber();
+    const prober = p.startProber(CORRECTNESS);
     await sleep(500);
     await p.killRouter('r1');
     await p.waitRole('r2', 'active', 5000);
