@@ -7,12 +7,10 @@
  * probes a second. HTTP/1.0 replies are never chunked; should a server chunk anyway, the body regex sees
  * the raw chunked text.
  */
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { Probe } from '../types';
 import { parseWeight } from '../weights';
-import { describeError, type ProbeTarget, quote, withDeadline } from './common';
-import { closeFast } from './tcp';
+import { type ProbeTarget, quote } from './common';
+import { type Exchange, exchangeProbe, type Finish } from './exchange';
 
 /** Bodies are read up to this size for the regex. */
 export const BODY_LIMIT = 64 * 1024;
@@ -83,23 +81,20 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   );
   const hostName = o.host?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   const servername = o.sni ?? (hostName && !/^[0-9.]+$|:/.test(hostName) ? hostName : undefined);
-  const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
-  const tlsOpts = { ...tcpOpts, servername, rejectUnauthorized: !o.insecure };
-
-  return () =>
-    withDeadline(t.timeoutMs, (finish) => {
-      const sock: Socket = o.tls ? tlsConnect(tlsOpts) : tcpConnect(tcpOpts);
-      let buf: Buffer = Buffer.alloc(0);
-      let head: ReplyHead | undefined;
-      let weight: number | undefined;
-      const judgeBody = (): void => {
-        const h = head!;
-        const body = buf.subarray(h.bodyStart, h.bodyStart + BODY_LIMIT).toString('utf8');
-        if (bodyRe!.test(body)) finish(true, `HTTP ${h.status}, body matches`, weight);
-        else finish(false, `HTTP ${h.status}, body does not match /${o.bodyRegex}/`);
-      };
-      sock.once(o.tls ? 'secureConnect' : 'connect', () => sock.write(request));
-      sock.on('data', (chunk: Buffer) => {
+  const tls = o.tls ? { servername, rejectUnauthorized: !o.insecure } : undefined;
+  const make = (): Exchange => {
+    let buf: Buffer = Buffer.alloc(0);
+    let head: ReplyHead | undefined;
+    let weight: number | undefined;
+    const judgeBody = (finish: Finish): void => {
+      const h = head!;
+      const body = buf.subarray(h.bodyStart, h.bodyStart + BODY_LIMIT).toString('utf8');
+      if (bodyRe!.test(body)) finish(true, `HTTP ${h.status}, body matches`, weight);
+      else finish(false, `HTTP ${h.status}, body does not match /${o.bodyRegex}/`);
+    };
+    return {
+      payload: request,
+      onData: (chunk, finish) => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
         if (!head) {
           const h = parseReplyHead(buf);
@@ -115,18 +110,18 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
           if (!bodyRe) return finish(true, `HTTP ${h.status}`, weight);
         }
         const len = Number(head.headers.get('content-length'));
-        if (buf.length - head.bodyStart >= BODY_LIMIT || (len >= 0 && buf.length - head.bodyStart >= len))
-          judgeBody();
-      });
-      sock.once('end', () => {
-        if (head) judgeBody();
+        const have = buf.length - head.bodyStart;
+        if (have >= BODY_LIMIT || (len >= 0 && have >= len)) judgeBody(finish);
+      },
+      onEnd: (finish) => {
+        if (head) judgeBody(finish);
         else
           finish(
             false,
             buf.length ? `not an HTTP reply: ${quote(buf)}` : 'connection closed before HTTP reply',
           );
-      });
-      sock.once('error', (err) => finish(false, describeError(err)));
-      return () => closeFast(sock);
-    });
+      },
+    };
+  };
+  return exchangeProbe(t, make, tls);
 }

@@ -10,8 +10,13 @@ import { isIPv6 } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, withDeadline } from './common';
+import type { Exchange } from './exchange';
 
 interface TcpHandle {
+  /** Must always be a function: the native setter aborts the process on anything else. */
+  onread: (ab?: ArrayBuffer) => void;
+  readStart(): number;
+  writeBuffer(req: WriteReq, data: Buffer): number;
   bind(address: string, port: number): number;
   bind6(address: string, port: number, flags: number): number;
   connect(req: ConnectReq, address: string, port: number): number;
@@ -24,6 +29,18 @@ interface ConnectReq {
   address: string;
   port: number;
 }
+interface WriteReq {
+  handle: TcpHandle;
+  oncomplete: (status: number) => void;
+  async: boolean;
+}
+interface StreamWrap {
+  WriteWrap: new () => WriteReq;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+  streamBaseState: Int32Array;
+}
 interface TcpWrap {
   TCP: new (type: number) => TcpHandle;
   TCPConnectWrap: new () => ConnectReq;
@@ -31,6 +48,8 @@ interface TcpWrap {
 }
 
 let binding: TcpWrap | null | undefined;
+let streams: StreamWrap | null | undefined;
+let uvEof = -4095;
 
 function tcpWrap(): TcpWrap | undefined {
   if (binding !== undefined) return binding ?? undefined;
@@ -54,6 +73,35 @@ function tcpWrap(): TcpWrap | undefined {
   }
   return binding ?? undefined;
 }
+
+function streamWrap(): StreamWrap | undefined {
+  if (streams !== undefined) return streams ?? undefined;
+  streams = null;
+  if (!tcpWrap()) return undefined;
+  try {
+    const pb = (process as unknown as { binding(name: string): unknown }).binding;
+    const s = pb('stream_wrap') as Partial<StreamWrap>;
+    const uv = pb('uv') as { UV_EOF?: number };
+    if (
+      typeof s?.WriteWrap === 'function' &&
+      s.streamBaseState instanceof Int32Array &&
+      typeof s.kReadBytesOrError === 'number' &&
+      typeof s.kArrayBufferOffset === 'number' &&
+      typeof s.kLastWriteWasAsync === 'number' &&
+      typeof binding?.TCP.prototype.readStart === 'function' &&
+      typeof binding.TCP.prototype.writeBuffer === 'function' &&
+      typeof uv?.UV_EOF === 'number'
+    ) {
+      streams = s as StreamWrap;
+      uvEof = uv.UV_EOF;
+    }
+  } catch {
+    streams = null;
+  }
+  return streams ?? undefined;
+}
+
+function ignoreRead(): void {}
 
 function errName(status: number): string {
   try {
@@ -105,6 +153,75 @@ export function fastTcpConnectProbe(t: ProbeTarget): Probe | undefined {
         }
         h.close();
       }
+      return close;
+    });
+}
+
+/**
+ * exchangeProbe's fast path (plain TCP): connect on the handle, write the payload with a WriteWrap, read
+ * with `onread` (as net.Socket does internally, minus the stream machinery), reset on close. Returns
+ * undefined when the bindings are unavailable.
+ */
+export function fastExchange(t: ProbeTarget, make: () => Exchange): Probe | undefined {
+  const b = tcpWrap();
+  const s = streamWrap();
+  if (!b || !s) return undefined;
+  const v6 = isIPv6(t.address);
+  const { TCP, TCPConnectWrap } = b;
+  const SOCKET = b.constants.SOCKET;
+  const { WriteWrap, streamBaseState: state, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = s;
+  return () =>
+    withDeadline(t.timeoutMs, (finish) => {
+      const x = make();
+      const h = new TCP(SOCKET);
+      let connected = false;
+      let closed = false;
+      function close(): void {
+        if (closed) return;
+        closed = true;
+        h.onread = ignoreRead;
+        if (connected && h.reset && h.reset(() => {}) === 0) return;
+        h.close();
+      }
+      if (t.sourceAddress) {
+        const e = isIPv6(t.sourceAddress) ? h.bind6(t.sourceAddress, 0, 0) : h.bind(t.sourceAddress, 0);
+        if (e) {
+          finish(false, errName(e));
+          return close;
+        }
+      }
+      h.onread = (ab?: ArrayBuffer) => {
+        if (closed) return;
+        const n = state[kReadBytesOrError]!;
+        if (n > 0 && ab) x.onData(Buffer.from(ab, state[kArrayBufferOffset]!, n), finish);
+        else if (n === uvEof) x.onEnd(finish);
+        else if (n < 0) finish(false, errName(n));
+      };
+      const req = new TCPConnectWrap();
+      req.address = t.address;
+      req.port = t.port;
+      req.oncomplete = (status: number) => {
+        if (closed) return;
+        if (status !== 0) return finish(false, errName(status));
+        connected = true;
+        const re = h.readStart();
+        if (re) return finish(false, errName(re));
+        const payload = x.payload;
+        if (!payload) return x.afterSend?.(finish);
+        const w = new WriteWrap();
+        w.handle = h;
+        w.async = false;
+        w.oncomplete = (st: number) => {
+          if (closed) return;
+          if (st < 0) finish(false, `send failed: ${errName(st)}`);
+          else x.afterSend?.(finish);
+        };
+        const we = h.writeBuffer(w, payload);
+        if (we) return finish(false, `send failed: ${errName(we)}`);
+        if (!state[kLastWriteWasAsync]) x.afterSend?.(finish);
+      };
+      const err = v6 ? h.connect6(req, t.address, t.port) : h.connect(req, t.address, t.port);
+      if (err) finish(false, errName(err));
       return close;
     });
 }

@@ -175,13 +175,59 @@ describe('nanny probes against real servers (lab)', function () {
     expectResult(m, 'se-bad-source', false, /source address not available|EADDRNOTAVAIL|address/i);
   });
 
-  it('tcp connect: the handle fast path and the net.connect fallback agree', async () => {
+  it('the handle fast path and the net.Socket fallback agree (tcp, send/expect, http)', async () => {
+    const httpSend = 'GET / HTTP/1.0\r\n\r\n';
+    const h = (over: Partial<NonNullable<MonitorConfig['http']>> = {}) => ({
+      path: '/',
+      status: [] as number[],
+      insecure: false,
+      ...over,
+    });
     const specs: ProbeSpec[] = [
       { id: 'ok', monitor: mon({ kind: 'tcp' }), rs: rs(7002) },
       { id: 'refused', monitor: mon({ kind: 'tcp' }), rs: rs(7005) },
       { id: 'silent', monitor: mon({ kind: 'tcp', timeoutMs: 300 }), rs: rs(80, '198.18.1.99') },
       { id: 'bad-source', monitor: mon({ kind: 'tcp', sourceAddress: '198.18.1.77' }), rs: rs(7001) },
       { id: 'source', monitor: mon({ kind: 'tcp', sourceAddress: '198.18.1.11' }), rs: rs(7001) },
+      { id: 'se-ok', monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'HTTP' }), rs: rs(7001) },
+      { id: 'se-miss', monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'SMTP' }), rs: rs(7001) },
+      {
+        id: 'se-hang',
+        monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'HTTP', timeoutMs: 300 }),
+        rs: rs(7002),
+      },
+      { id: 'se-reset', monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'HTTP' }), rs: rs(7003) },
+      { id: 'se-garbage', monitor: mon({ kind: 'send_expect', expect: 'HTTP' }), rs: rs(7004) },
+      { id: 'se-star-close', monitor: mon({ kind: 'send_expect', expect: '*' }), rs: rs(7004) },
+      { id: 'se-send-only', monitor: mon({ kind: 'send_expect', send: 'hi\n' }), rs: rs(7002) },
+      {
+        id: 'se-refused',
+        monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'HTTP' }),
+        rs: rs(7005),
+      },
+      {
+        id: 'se-source',
+        monitor: mon({ kind: 'send_expect', send: httpSend, expect: 'HTTP', sourceAddress: '198.18.1.11' }),
+        rs: rs(7001),
+      },
+      { id: 'http-ok', monitor: mon({ kind: 'http', http: h() }), rs: rs(8080) },
+      { id: 'http-503', monitor: mon({ kind: 'http', http: h({ path: '/bad' }) }), rs: rs(8080) },
+      {
+        id: 'http-body',
+        monitor: mon({ kind: 'http', http: h({ bodyRegex: 'host=www', host: 'www' }) }),
+        rs: rs(8080),
+      },
+      {
+        id: 'http-weight',
+        monitor: mon({
+          kind: 'http',
+          http: h({ path: '/weight' }),
+          feedback: { kind: 'header', name: 'X-Weight' },
+        }),
+        rs: rs(8080),
+      },
+      { id: 'http-garbage', monitor: mon({ kind: 'http', http: h() }), rs: rs(8082) },
+      { id: 'http-hang', monitor: mon({ kind: 'http', timeoutMs: 300, http: h() }), rs: rs(8081) },
     ];
     const fast = await once(specs);
     const { stdout } = await lab!.exec('lb', 'env', [
@@ -200,11 +246,34 @@ describe('nanny probes against real servers (lab)', function () {
       assert.equal(a.ok, b.ok, `${s.id}: fast ${JSON.stringify(a)} net ${JSON.stringify(b)}`);
       // a neighbour entry left FAILED by the first run makes the second see "host unreachable" at once
       if (s.id !== 'silent') assert.equal(a.detail, b.detail, s.id);
+      assert.equal(a.weight, b.weight, s.id);
     }
     assert.deepEqual(
       specs.map((s) => fast.get(s.id)!.ok),
-      [true, false, false, false, true],
+      [
+        true,
+        false,
+        false,
+        false,
+        true, // tcp
+        true,
+        false,
+        false,
+        false,
+        false,
+        true,
+        true,
+        false,
+        true, // send/expect
+        true,
+        false,
+        true,
+        true,
+        false,
+        false, // http
+      ],
     );
+    assert.equal(fast.get('http-weight')!.weight, 7);
   });
 
   it('http and https: status, body regex, Host header, SNI, verification, hang, garbage, weight header', async () => {
