@@ -1,8 +1,9 @@
 /**
  * HTTP and HTTPS GET probe: status codes, optional body regex, Host header, SNI, skip-verify, weight header.
  *
- * A lean HTTP/1.0 client on a bare TCP/TLS socket instead of node:http: one pre-built request, the reply's
- * status line and headers parsed from the first bytes, `Connection: close`. This is what health checkers do
+ * A lean HTTP/1.0 client instead of node:http: one pre-built request, the reply's status line and headers
+ * parsed from the first bytes, `Connection: close`; plain HTTP runs on the TCP-handle fast path, HTTPS on
+ * tls.TLSSocket (exchange.ts). This is what health checkers do
  * (keepalived's HTTP_GET, haproxy's httpchk) and costs a fraction of node:http's CPU and garbage at 10,000
  * probes a second. HTTP/1.0 replies are never chunked; should a server chunk anyway, the body regex sees
  * the raw chunked text.
