@@ -124,6 +124,11 @@ export class Daemon {
         if (this.probeDurations.length < 4096) this.probeDurations.push(r.ms);
       },
     });
+    // First verdicts before the first LB apply: after a restart the kernel table still holds the real
+    // servers of the earlier run, and applying "unknown = out" would blip them. Bounded by the probe timeout.
+    this.nanny.start();
+    const firstVerdictMs = Math.min(2000, 100 + Math.max(0, ...m.virtualServers.map((v) => v.monitor.timeoutMs)));
+    await Promise.race([this.nanny.ready(), new Promise((r) => setTimeout(r, firstVerdictMs))]);
     for (const [key, weight] of this.nanny.initialWeights()) {
       const [vs, rs] = splitKey(key);
       this.lb.setWeight(vs, rs, weight);
@@ -166,7 +171,6 @@ export class Daemon {
       });
     }
 
-    this.nanny.start();
     await this.hb.start();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
