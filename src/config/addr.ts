@@ -2,6 +2,7 @@
  * Address helpers for the config (pure): parse and canonicalize IPv4/IPv6, netmask ↔ prefix length.
  * No DNS: a config names addresses, never host names (checking a file must not depend on the resolver).
  */
+import { formatIPv6, parseIPv6 } from '../lib/addr.js';
 
 export type Family = 4 | 6;
 
@@ -14,15 +15,10 @@ export function canonicalIPv4(text: string): string | undefined {
   return parts.join('.');
 }
 
-/** Canonical (compressed, lower-case) IPv6 text, else undefined. Zone ids (`%eth0`) are not accepted. */
+/** Canonical (RFC 5952: compressed, lower-case) IPv6 text, else undefined. Zone ids (`%eth0`) are not accepted. */
 export function canonicalIPv6(text: string): string | undefined {
-  if (!text.includes(':') || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
-  try {
-    const host = new URL(`http://[${text}]/`).hostname;
-    return host.slice(1, -1);
-  } catch {
-    return undefined;
-  }
+  const bytes = parseIPv6(text);
+  return bytes ? formatIPv6(bytes) : undefined;
 }
 
 /** Canonical form of an IPv4 or IPv6 address, else undefined. */

@@ -2,7 +2,7 @@
  * ipvsadm's text forms (pure): render operations as ipvsadm argument lists / `-R` lines, and parse
  * `ipvsadm -Sn` and `ipvsadm -Ln --timeout` output defensively.
  */
-import { addressFamily, canonicalAddress, hostPort, splitHostPort } from './addr';
+import { addressFamily, canonicalAddress, hostPort, splitHostPort } from '../lib/addr';
 import type { Forwarding } from '../config/model';
 import type { LbReal, LbService, LbTimeouts } from './table';
 

@@ -6,7 +6,7 @@
  * `-f 5`, `-f 5 -6`; real servers `198.18.1.21:80`), so a table read back from the kernel compares directly.
  */
 import type { Forwarding, LvsModel, VirtualServer } from '../config/model';
-import { addressFamily, canonicalAddress, hostPort } from './addr';
+import { addressFamily, canonicalAddress, hostPort } from '../lib/addr';
 
 /** A real server (IPVS "destination") of one virtual service. */
 export interface LbReal {

@@ -12,7 +12,7 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_DONTWAIT = 0x40;
 
 export interface Libc {
-  lib: koffi.IKoffiLib;
+  lib: ReturnType<typeof koffi.load>;
   socket(domain: number, type: number, protocol: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number): number;
   close(fd: number): number;

@@ -12,7 +12,7 @@
  *   than `locktime` (1 s) ago — measured in the lab: the client kept the old router's MAC — while this form
  *   and the request form moved it at once.
  */
-import { parseIPv4 } from './addr';
+import { parseIPv4 } from '../lib/addr';
 
 /** Ethernet (14) + ARP for IPv4 over Ethernet (28). The NIC pads to the 60-byte minimum. */
 export const ARP_FRAME_LENGTH = 42;

@@ -15,7 +15,8 @@ export {
   type VipStatus,
   type ReconcileResult,
 } from './takeover';
-export { formatMac, parseIP, parseMac } from './addr';
+export { parseIP } from '../lib/addr';
+export { formatMac, parseMac } from './addr';
 export { Announcer, type AnnounceSchedule, burstOffsets, type Timers } from './announcer';
 export { ARP_FRAME_LENGTH, arpFrames, gratuitousArp } from './arp';
 export { Hooks, splitCommand } from './hooks';

@@ -7,7 +7,7 @@
  * 33:33:00:00:00:01), hop limit 255 (receivers drop anything else). The source address is the VIP itself,
  * as keepalived does, unless another (e.g. the link-local address) is given.
  */
-import { parseIPv6 } from './addr';
+import { parseIPv6 } from '../lib/addr';
 
 export const ETH_P_IPV6 = 0x86dd;
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;

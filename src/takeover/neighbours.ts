@@ -6,7 +6,8 @@
  * diagnostic, not part of the takeover path: the takeover sends its own frames (`arp.ts`, `rawsocket.ts`).
  * node-arp reports "no entry" and "(incomplete)" inconsistently, so its answer is checked to be a MAC.
  */
-import { parseIPv4, parseMac, formatMac } from './addr';
+import { parseIPv4 } from '../lib/addr';
+import { formatMac, parseMac } from './addr';
 
 interface NodeArp {
   getMAC(ip: string, cb: (err: boolean, macOrMessage: string | number) => void): void;

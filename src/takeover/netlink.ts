@@ -11,7 +11,7 @@
  */
 import koffi from 'koffi';
 import { libc as sharedLibc } from '../lib/libc';
-import { parseIP } from './addr';
+import { parseIP } from '../lib/addr';
 import { type AddressSpec, type AddressTable, IpRoute } from './iproute';
 import type { InterfaceInfo } from './vips';
 

@@ -11,7 +11,7 @@
  * with execFile, tolerating "already done" so applying twice is harmless.
  */
 import { execFile } from 'node:child_process';
-import { parseIP } from './addr';
+import { parseIP } from '../lib/addr';
 
 export type RealServerMode = 'dr' | 'tun';
 

@@ -2,7 +2,7 @@
  * Which floating addresses this LVS owns (pure), and on which interface each goes when the config names none.
  */
 import type { FloatingAddress, LvsModel } from '../config/model';
-import { inSubnet, parseIP } from './addr';
+import { inSubnet, parseIP } from '../lib/addr';
 
 /** A floating address with its family known. */
 export interface Vip extends FloatingAddress {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { canonicalAddress, splitHostPort } from '../../../src/ipvs/addr';
+import { canonicalAddress, splitHostPort } from '../../../src/lib/addr';
 import { desiredTable, modelKeys, serviceKey } from '../../../src/ipvs/table';
 import { model, rs, vs, weights } from './fixture';
 

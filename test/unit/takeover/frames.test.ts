@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseIPv4, parseIPv6, parseMac } from '../../../src/takeover/addr';
+import { parseIPv4, parseIPv6 } from '../../../src/lib/addr';
+import { parseMac } from '../../../src/takeover/addr';
 import { ARP_FRAME_LENGTH, arpFrames, gratuitousArp } from '../../../src/takeover/arp';
 import { icmpv6Checksum, NA_FRAME_LENGTH, unsolicitedNa } from '../../../src/takeover/ndp';
 
