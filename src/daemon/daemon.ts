@@ -127,7 +127,10 @@ export class Daemon {
     // First verdicts before the first LB apply: after a restart the kernel table still holds the real
     // servers of the earlier run, and applying "unknown = out" would blip them. Bounded by the probe timeout.
     this.nanny.start();
-    const firstVerdictMs = Math.min(2000, 100 + Math.max(0, ...m.virtualServers.map((v) => v.monitor.timeoutMs)));
+    const firstVerdictMs = Math.min(
+      2000,
+      100 + Math.max(0, ...m.virtualServers.map((v) => v.monitor.timeoutMs + v.monitor.jitterMs)),
+    );
     await Promise.race([this.nanny.ready(), new Promise((r) => setTimeout(r, firstVerdictMs))]);
     for (const [key, weight] of this.nanny.initialWeights()) {
       const [vs, rs] = splitKey(key);

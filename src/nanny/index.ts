@@ -23,7 +23,8 @@ export type {
   ProbeResult,
   RealServerState,
 } from './types';
-export { hostPort, Nanny, type NannyOptions } from './worker';
+export { hostPort } from '../lib/addr';
+export { Nanny, type NannyOptions } from './worker';
 export {
   exitCodeFeedback,
   loadMonitorStep,

@@ -10,6 +10,7 @@
  * rise count, no slow start), one failure = down. Traffic is never sent to an unverified server, and
  * healthy servers join within one probe round-trip.
  */
+import { hostPort } from '../lib/addr';
 import type { MonitorConfig, RealServer } from '../config/model';
 import type { Log } from '../lib/log';
 import { type Scheduler, TimerEntry } from './scheduler';
@@ -39,11 +40,6 @@ export interface NannyOptions {
   random?: () => number;
   /** Start drained (operator drain kept across reloads). */
   drained?: boolean;
-}
-
-/** `198.18.1.21:80`, `[2001:db8::1]:80`. */
-export function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** One worker per real server. */
