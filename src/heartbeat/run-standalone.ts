@@ -12,6 +12,7 @@
  * stdin commands, one per line: status | stop | stop-hard | release | takeover | fault link|child on|off DETAIL
  */
 import { createInterface } from 'node:readline';
+import { baseModel, heartbeatConfig } from '../config/build.js';
 import type { LvsModel, NodeName } from '../config/model.js';
 import type { Log, LogFields } from '../lib/log.js';
 import { Heartbeat } from './index.js';
@@ -52,13 +53,11 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
     ...(r.privateAddress ? { privateAddress: r.privateAddress } : {}),
     priority: r.priority ?? prio,
   });
-  return {
-    serialNo: 1,
-    service: 'lvs',
+  return baseModel({
     primary: router(c.primary, 200),
     backup: router(c.backup, 100),
     backupActive: true,
-    heartbeat: {
+    heartbeat: heartbeatConfig({
       port: c.port ?? 539,
       keepaliveMs: c.keepaliveMs ?? 20,
       deadtimeMs: c.deadtimeMs ?? 100,
@@ -71,22 +70,12 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
       rtPriority: c.rtPriority ?? 0,
       worker: c.worker ?? false,
-    },
+    }),
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
-    network: 'nat',
     monitorLinks: c.monitorLinks ?? false,
     linkInterfaces: c.linkInterfaces ?? [],
-    syncDaemon: { enabled: false, interface: 'eth0', id: 0 },
-    timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
-    hardShutdown: true,
-    hooks: { timeoutMs: 5000 },
-    lb: { backend: 'none', ipvsadmPath: '/sbin/ipvsadm', hotStandby: false, onStop: 'keep' },
-    logLevel: 'info',
     metrics: { listen: '127.0.0.1:0' },
-    legacy: {},
-    virtualServers: [],
-    failoverServices: [],
-  };
+  });
 }
 
 function out(obj: Record<string, unknown>): void {

@@ -20,7 +20,8 @@ describe('systemd units', () => {
       assert.ok(u.includes(line), line);
     assert.match(u, /^WatchdogSec=\d+/m);
     const caps = /^CapabilityBoundingSet=(.*)$/m.exec(u)?.[1]?.split(/\s+/) ?? [];
-    for (const c of ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_NICE']) assert.ok(caps.includes(c), c);
+    for (const c of ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_NICE'])
+      assert.ok(caps.includes(c), c);
   });
 
   for (const unit of UNITS) {
@@ -32,17 +33,27 @@ describe('systemd units', () => {
       const dir = mkdtempSync(join(tmpdir(), 'lp-unit-'));
       try {
         // The binaries are not installed here: point ExecStart at an existing program, keep the rest as is.
-        const text = readFileSync(join('systemd', unit), 'utf8').replace(/\/usr\/bin\/pulse(-web)?/g, '/bin/true');
+        const text = readFileSync(join('systemd', unit), 'utf8').replace(
+          /\/usr\/bin\/pulse(-web)?/g,
+          '/bin/true',
+        );
         const file = join(dir, unit);
         writeFileSync(file, text);
-        const out = execFileSync('systemd-analyze', ['verify', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = execFileSync('systemd-analyze', ['verify', file], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         assert.equal(out.trim(), '');
       } catch (err) {
         const e = err as { stderr?: string; message: string };
         // Complaints about units this one orders after (not installed here) are not about our file.
         const lines = String(e.stderr ?? e.message)
           .split('\n')
-          .filter((l) => l.trim() && !/lvs-pulse\.service.*not found|Unit .* not found|Failed to prepare filename/.test(l));
+          .filter(
+            (l) =>
+              l.trim() &&
+              !/lvs-pulse\.service.*not found|Unit .* not found|Failed to prepare filename/.test(l),
+          );
         assert.deepEqual(lines, []);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -1,23 +1,12 @@
 /** Shared fixtures for nanny unit tests: a minimal model, a fake clock adapter, scripted probes. */
 import type sinon from 'sinon';
+import { baseModel, heartbeatConfig, monitorConfig } from '../../../src/config/build';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../../../src/config/model';
 import type { Clock } from '../../../src/nanny/scheduler';
 import type { Probe, ProbeResult } from '../../../src/nanny/types';
 
 export function monitor(over: Partial<MonitorConfig> = {}): MonitorConfig {
-  return {
-    kind: 'tcp',
-    useRegex: false,
-    timeoutMs: 1000,
-    intervalMs: 1000,
-    fall: 1,
-    rise: 3,
-    jitterMs: 0,
-    quiesce: false,
-    loadMonitor: { kind: 'none' },
-    slowStartMs: 0,
-    ...over,
-  };
+  return monitorConfig({ rise: 3, ...over });
 }
 
 export function rs(name: string, i: number, over: Partial<RealServer> = {}): RealServer {
@@ -40,38 +29,11 @@ export function vs(name: string, servers: RealServer[], over: Partial<VirtualSer
 }
 
 export function model(virtuals: VirtualServer[]): LvsModel {
-  return {
-    serialNo: 1,
-    service: 'lvs',
-    primary: { address: '198.18.0.11', priority: 200 },
-    backupActive: false,
-    heartbeat: {
-      port: 539,
-      keepaliveMs: 50,
-      deadtimeMs: 150,
-      auth: 'none',
-      piranhaCompat: false,
-      preempt: false,
-      preemptDelayMs: 0,
-      handoverTimeoutMs: 1000,
-      rtPriority: 0,
-      worker: false,
-    },
+  return baseModel({
+    heartbeat: heartbeatConfig({ keepaliveMs: 50, deadtimeMs: 150 }),
     announce: { count: 5, intervalMs: 1000, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'request' },
-    network: 'nat',
-    monitorLinks: false,
-    linkInterfaces: [],
-    syncDaemon: { enabled: false, interface: 'eth0', id: 0 },
-    timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
-    hardShutdown: true,
-    hooks: { timeoutMs: 5000 },
-    lb: { backend: 'none', ipvsadmPath: '/sbin/ipvsadm', hotStandby: false, onStop: 'keep' },
-    logLevel: 'info',
-    metrics: { listen: '' },
-    legacy: {},
     virtualServers: virtuals,
-    failoverServices: [],
-  };
+  });
 }
 
 /** Adapts a sinon fake clock to the nanny's Clock. */

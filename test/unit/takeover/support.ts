@@ -1,4 +1,5 @@
 /** Test doubles for the takeover's edges: an in-memory address table and recording frame sockets. */
+import { baseModel, virtualServerConfig } from '../../../src/config/build';
 import type { AnnounceConfig, LvsModel, VirtualServer } from '../../../src/config/model';
 import type { AddressSpec, AddressTable } from '../../../src/takeover/iproute';
 import type { FrameSocket } from '../../../src/takeover/rawsocket';
@@ -122,69 +123,22 @@ export function virtualServer(
   address: string,
   extra: Partial<VirtualServer> = {},
 ): VirtualServer {
-  return {
-    name,
-    active: true,
-    vip: { address, prefixLength: 24 },
-    protocol: 'tcp',
-    port: 80,
-    scheduler: 'wlc',
-    persistentS: 0,
-    monitor: {
-      kind: 'tcp',
-      useRegex: false,
-      timeoutMs: 1000,
-      intervalMs: 1000,
-      fall: 1,
-      rise: 1,
-      jitterMs: 0,
-      quiesce: false,
-      loadMonitor: { kind: 'none' },
-      slowStartMs: 0,
-    },
-    realServers: [],
-    ...extra,
-  };
+  return virtualServerConfig(name, address, { vip: { address, prefixLength: 24 }, ...extra });
 }
 
 /** A minimal complete model; override what a test needs. */
 export function model(over: Partial<LvsModel> = {}): LvsModel {
-  return {
-    serialNo: 1,
-    service: 'lvs',
-    primary: { address: '198.18.0.11', priority: 200 },
+  return baseModel({
     backup: { address: '198.18.0.12', priority: 100 },
     backupActive: true,
-    heartbeat: {
-      port: 539,
-      keepaliveMs: 100,
-      deadtimeMs: 500,
-      auth: 'none',
-      piranhaCompat: false,
-      preempt: false,
-      preemptDelayMs: 0,
-      handoverTimeoutMs: 1000,
-      rtPriority: 0,
-      worker: false,
-    },
     announce: ANNOUNCE,
     network: 'direct',
-    monitorLinks: false,
-    linkInterfaces: [],
-    syncDaemon: { enabled: false, interface: 'eth0', id: 0 },
-    timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
-    hardShutdown: true,
     hooks: { timeoutMs: 1000 },
-    lb: { backend: 'none', ipvsadmPath: '/sbin/ipvsadm', hotStandby: false, onStop: 'keep' },
-    logLevel: 'info',
-    metrics: { listen: '' },
-    legacy: {},
     virtualServers: [
       virtualServer('web', '198.18.0.10', {
         vip: { address: '198.18.0.10', device: 'eth0', label: 'eth0:1', prefixLength: 24 },
       }),
     ],
-    failoverServices: [],
     ...over,
-  };
+  });
 }

@@ -42,7 +42,13 @@ export function cannedStatus(
       { address: '198.18.1.1', prefix: 24, device: 'eth1', present: role === 'active' },
     ],
     lb: { backend: 'nftables', last_apply_ms: 3, apply_errors: 0, foreign_entries: 0 },
-    heartbeat: { sent: 48211, received: 48190, rejected: { 'bad-mac': 2 }, keepalive_late_max_ms: 3, faults: {} },
+    heartbeat: {
+      sent: 48211,
+      received: 48190,
+      rejected: { 'bad-mac': 2 },
+      keepalive_late_max_ms: 3,
+      faults: {},
+    },
     transitions: [
       {
         at: '2026-11-25T18:00:00.100Z',
