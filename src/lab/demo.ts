@@ -113,14 +113,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void cleanup(130));
   process.on('SIGTERM', () => void cleanup(143));
+  let ticks = 0;
   const roleTimer = setInterval(async () => {
     for (const r of ['r1', 'r2'] as const) live.roles[r] = (await pair.role(r)) ?? 'down';
-    render(live, pair.lab.id);
+    // A terminal is redrawn twice a second; a log (no TTY) gets one line a second.
+    if (process.stdout.isTTY || ticks++ % 2 === 0) render(live, pair.lab.id);
   }, 500);
 
   try {
     await pair.waitRole('r1', 'active', 15000);
     prober = pair.startProber();
+    let proberReady!: () => void;
+    const ready = new Promise<void>((r) => {
+      proberReady = r;
+    });
     let buf = '';
     prober.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
@@ -128,12 +134,14 @@ async function main(): Promise<void> {
       buf = lines.pop() ?? '';
       for (const l of lines) {
         const j = JSON.parse(l) as {
+          ready?: boolean;
           ok?: number;
           failed?: number;
           by?: Record<string, number>;
           mark?: { requests: number; failed: number; outageMs: number };
         };
-        if (j.mark && pendingMark) pendingMark({ step: live.step, ...j.mark });
+        if (j.ready) proberReady();
+        else if (j.mark && pendingMark) pendingMark({ step: live.step, ...j.mark });
         else if (j.ok !== undefined) {
           live.ok = j.ok;
           live.failed = j.failed ?? 0;
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
         }
       }
     });
+    await ready;
     const mark = () =>
       new Promise<StepResult>((resolve) => {
         pendingMark = (m) => {

@@ -324,10 +324,11 @@ export class LabPair {
 export async function stopProber(
   p: ChildProcess,
 ): Promise<{ requests: number; failed: number; outageMs: number; failedInRun: number }> {
-  const lines: string[] = [];
-  p.stdout!.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+  const chunks: Buffer[] = [];
+  p.stdout!.on('data', (c: Buffer) => chunks.push(c));
   if (p.pid) process.kill(p.pid, 'SIGTERM');
   await once(p, 'exit');
+  const lines = Buffer.concat(chunks).toString().split('\n');
   const last = lines.reverse().find((l) => l.startsWith('{"summary"'));
   if (!last) throw new Error('prober printed no summary');
   return (

@@ -125,6 +125,8 @@ function main(): void {
   });
   process.on('SIGTERM', end);
   process.on('SIGINT', end);
+  // Handlers are installed: from now on SIGUSR2/SIGTERM are safe to send.
+  process.stdout.write('{"ready":true}\n');
   if (durationMs > 0) setTimeout(end, durationMs);
 }
 
