@@ -12,6 +12,7 @@ import { LbTable } from '../ipvs';
 import type { Log } from '../lib/log';
 import { NannyPool } from '../nanny';
 import { Takeover } from '../takeover';
+import { Handoff, handoffPlan } from '../takeover/handoff';
 import { ControlServer } from './control';
 import { createLogger, type DaemonLogger } from './logging';
 import { buildRegistry, serveMetrics } from './metrics';
@@ -51,6 +52,7 @@ export class Daemon {
   private readonly notifier = systemdNotifier();
   private stopWatchdog: () => void = () => {};
   private reconcileTimer?: NodeJS.Timeout;
+  private handoff!: Handoff;
   private role: Role = 'starting';
   private since = new Date();
   private loadedAt = new Date();
@@ -108,6 +110,7 @@ export class Daemon {
     }
 
     this.takeover = new Takeover({ model: m, log: this.component('takeover') });
+    this.handoff = new Handoff(this.component('takeover'));
     await this.takeover.open();
 
     this.lb = new LbTable({ model: m, log: this.component('lb') });
@@ -197,9 +200,13 @@ export class Daemon {
       this.enqueue(async () => {
         await claim;
         this.lb.onRole('active');
+        // Replies of the peer's in-flight NAT connections go back to it (nftables keeps NAT state in conntrack).
+        const plan = handoffPlan(this.model, this.hb.status().node);
+        if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
       });
     } else if (t.from === 'active') {
       this.enqueue(async () => {
+        await this.handoff.remove();
         await this.takeover.release(t.reason);
         this.lb.onRole(t.to);
       });
@@ -468,6 +475,7 @@ export class Daemon {
         this.log.error('heartbeat stop failed', { error: (err as Error).message });
       }
       await this.chain;
+      await this.handoff.remove();
       try {
         await this.takeover.release('stopping');
       } catch (err) {

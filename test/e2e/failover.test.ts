@@ -48,7 +48,8 @@ describe('e2e: the pulse pair on the lab', function () {
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && pair) {
-      for (const r of ['r1', 'r2'] as const) console.log(`--- ${r} log (tail)\n${pair.routers[r].log.slice(-60).join('\n')}`);
+      for (const r of ['r1', 'r2'] as const)
+        console.log(`--- ${r} log (tail)\n${pair.routers[r].log.slice(-60).join('\n')}`);
     }
     await pair?.destroy();
     pair = undefined;
@@ -80,7 +81,9 @@ describe('e2e: the pulse pair on the lab', function () {
     assert.ok(await p.get(), 'client reaches the VIP through r2');
     // r1 died with the VIP on its cut interface; what matters is that r2 holds it.
     assert.ok((await p.holders()).includes('r2'), 'r2 holds the VIP');
-    console.log(`      crash: r2 active after ${tookMs} ms (poll), client outage ${s.outageMs} ms, ${s.failed}/${s.requests} failed`);
+    console.log(
+      `      crash: r2 active after ${tookMs} ms (poll), client outage ${s.outageMs} ms, ${s.failed}/${s.requests} failed`,
+    );
     assert.ok(s.outageMs < 1000, `outage ${s.outageMs} ms`);
   });
 
@@ -95,6 +98,24 @@ describe('e2e: the pulse pair on the lab', function () {
     console.log(`      graceful: ${s.failed}/${s.requests} failed, longest outage ${s.outageMs} ms`);
     assert.equal(s.failed, 0);
     assert.deepEqual(await p.holders(), ['r2']);
+  });
+
+  it('planned switchovers back and forth (pulsectl release): zero failed client requests', async () => {
+    const p = await up();
+    const prober = p.startProber(CORRECTNESS);
+    await sleep(500);
+    for (let i = 0; i < 6; i++) {
+      const from = (await p.role('r1')) === 'active' ? 'r1' : 'r2';
+      const to = from === 'r1' ? 'r2' : 'r1';
+      const rep = await request(p.routers[from].runDir, 'release');
+      assert.equal(rep.ok, true, JSON.stringify(rep));
+      await p.waitRole(to, 'active', 5000);
+      await sleep(400);
+    }
+    const s = await stopProber(prober);
+    console.log(`      6 switchovers: ${s.failed}/${s.requests} failed, longest outage ${s.outageMs} ms`);
+    assert.equal(s.failed, 0);
+    assert.equal((await p.holders()).length, 1);
   });
 
   it('link loss on the active (monitor_links): it hands over to the healthy peer', async () => {
