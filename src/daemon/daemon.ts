@@ -61,6 +61,7 @@ export class Daemon {
   private readonly transitionCounts: Record<string, number> = {};
   private readonly subscribers = new Set<(e: unknown) => void>();
   private readonly warnings: string[] = [];
+  private readonly roleWaiters = new Set<() => void>();
   /** Probe durations since the last scrape (bounded). */
   private probeDurations: number[] = [];
   private decided = false;
@@ -189,6 +190,7 @@ export class Daemon {
     const claim = t.to === 'active' ? this.takeover.claim(t.reason) : undefined;
     this.role = t.to;
     this.since = new Date();
+    for (const w of [...this.roleWaiters]) w();
     const rec = { at: this.since.toISOString(), ...t };
     this.transitions.push(rec);
     if (this.transitions.length > 50) this.transitions.shift();
@@ -219,6 +221,23 @@ export class Daemon {
       this.enqueue(() => this.reconcile());
       this.notifier.notify({ READY: 1 });
     }
+  }
+
+  /** Resolves true as soon as the role satisfies `pred`, false after `ms`. */
+  private roleWithin(pred: (r: Role) => boolean, ms: number): Promise<boolean> {
+    if (pred(this.role)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.roleWaiters.delete(check);
+        resolve(ok);
+      };
+      const check = () => {
+        if (pred(this.role)) done(true);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.roleWaiters.add(check);
+    });
   }
 
   private enqueue(fn: () => Promise<void>): void {
@@ -252,14 +271,41 @@ export class Daemon {
         return 'pong';
       case 'status':
         return this.status();
-      case 'takeover':
+      case 'takeover': {
+        if (this.role === 'active') return { role: this.role, changed: false };
+        if (this.role === 'fault')
+          throw new Error('takeover refused: this router has a fault (see pulsectl status)');
         this.log.info('operator asked for takeover', { op: 'takeover' });
         this.hb.requestTakeover();
-        return { requested: 'takeover', role: this.role };
-      case 'release':
+        const changed = await this.roleWithin(
+          (r) => r === 'active',
+          this.model.heartbeat.handoverTimeoutMs + 500,
+        );
+        if (!changed)
+          throw new Error(
+            `takeover did not happen within ${this.model.heartbeat.handoverTimeoutMs + 500} ms (role ${this.role})`,
+          );
+        return { role: this.role, changed: true };
+      }
+      case 'release': {
+        if (this.role !== 'active') throw new Error(`release: this router is ${this.role}, not active`);
+        const peer = this.hb.status().peer;
+        if (peer.state !== 'standby')
+          throw new Error(
+            `release refused: peer ${peer.address} is ${peer.state ?? 'not heard'}, not a healthy standby`,
+          );
         this.log.info('operator asked for release', { op: 'release' });
         this.hb.requestRelease();
-        return { requested: 'release', role: this.role };
+        const changed = await this.roleWithin(
+          (r) => r !== 'active',
+          this.model.heartbeat.handoverTimeoutMs + 500,
+        );
+        if (!changed)
+          throw new Error(
+            `release did not complete within ${this.model.heartbeat.handoverTimeoutMs + 500} ms (role ${this.role}); see the log`,
+          );
+        return { role: this.role, changed: true };
+      }
       case 'drain':
       case 'enable': {
         const n = c.cmd === 'drain' ? this.nanny.drain(c.server) : this.nanny.enable(c.server);
