@@ -19,11 +19,13 @@ lib="$destdir$prefix/lib/lvs-pulse"
 install -d "$lib" "$destdir$prefix/bin" "$destdir/etc/lvs-pulse" "$destdir/lib/systemd/system" "$destdir$prefix/share/doc/lvs-pulse"
 cp -a "$src/dist" "$src/package.json" "$src/package-lock.json" "$lib/"
 (cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts=false >/dev/null)
-for b in pulse pulsectl; do
+for b in pulse pulsectl pulse-web; do
   printf '#!/bin/sh\nexec node %s/dist/cli/%s.js "$@"\n' "$prefix/lib/lvs-pulse" "$b" > "$destdir$prefix/bin/$b"
   chmod 0755 "$destdir$prefix/bin/$b"
 done
-sed "s#/usr/bin/#$prefix/bin/#g" "$src/systemd/lvs-pulse.service" > "$destdir/lib/systemd/system/lvs-pulse.service"
+for u in lvs-pulse.service lvs-pulse-web.service; do
+  sed "s#/usr/bin/#$prefix/bin/#g" "$src/systemd/$u" > "$destdir/lib/systemd/system/$u"
+done
 [ -e "$destdir/etc/lvs-pulse/lvs-pulse.yaml" ] || install -m 0600 "$src/etc/lvs.yaml" "$destdir/etc/lvs-pulse/lvs-pulse.yaml"
 cp "$src/etc/"* "$destdir$prefix/share/doc/lvs-pulse/" 2>/dev/null || true
 cp "$src/README.md" "$destdir$prefix/share/doc/lvs-pulse/"
