@@ -3,7 +3,10 @@
  * a client probing the VIP. Each test builds its own lab and tears it down, even when it fails.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from '../../src/daemon/control';
 import { isRoot } from '../../src/lab/netns';
 import { LabPair, stopProber } from '../../src/lab/pair';
@@ -248,5 +251,42 @@ describe('e2e: the pulse pair on the lab', function () {
     assert.equal(await p.role('r2'), 'standby');
     assert.equal(await transitionsAfterStart(p, 'r2'), 0);
     assert.equal((await p.status('r2')).transitions.length, before.transitions.length);
+  });
+
+  it('systemd: READY=1 after the first role decision, STATUS shows the role, watchdog pings keep coming', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-notify-'));
+    const path = join(dir, 'notify');
+    const py = spawn('python3', [
+      '-u',
+      '-c',
+      'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready")\nwhile True:\n  print(s.recv(4096).decode().replace("\\n","|"))',
+      path,
+    ]);
+    const lines: string[] = [];
+    py.stdout.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+    try {
+      await until('listener ready', async () => lines.includes('ready'));
+      const p = await up({ env: { NOTIFY_SOCKET: path, WATCHDOG_USEC: '400000' } });
+      await until(
+        'READY and watchdog pings',
+        async () => lines.filter((l) => l === 'WATCHDOG=1').length >= 4,
+      );
+      const ready = lines.findIndex((l) => l.includes('READY=1'));
+      const firstStatus = lines.findIndex((l) => /^STATUS=(active|standby)/.test(l));
+      assert.ok(ready > 0, `READY=1 sent: ${JSON.stringify(lines.slice(0, 10))}`);
+      assert.ok(firstStatus > 0 && firstStatus <= ready, 'the role decision comes with (or before) READY');
+      assert.ok(
+        lines.some((l) => l.startsWith('STATUS=active')),
+        'r1 reports active',
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith('STATUS=standby')),
+        'r2 reports standby',
+      );
+      void p;
+    } finally {
+      py.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
