@@ -357,6 +357,12 @@ export class Daemon {
     await this.takeover.reconfigure(loaded.model);
     this.lb.reconfigure(loaded.model);
     this.nanny.reconfigure(loaded.model);
+    if (this.role === 'active') {
+      // The handoff names the real servers: keep it in step with the new set.
+      const plan = handoffPlan(loaded.model, this.hb.status().node);
+      if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
+      else await this.handoff.remove();
+    }
     this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
     this.publish('reload', 'applied', { changes });
     return { ok: true, changes };
