@@ -9,10 +9,13 @@
  * ~3:1 new connections. Only the first packet of a connection meets the rule: conntrack keeps the NAT
  * binding, so established connections continue across any later change of the table (weights, removals).
  *
- * Scheduler mapping: rr → `numgen inc`, equal slots; wrr → `numgen inc`, weighted; sh/mh, and any
- * persistent service → `jhash ip saddr` (weighted; -M pmask and the persistence timeout are not honoured:
- * the hash is stable while the set is); dh → `jhash ip daddr`; fo → the highest-weight server only; every
- * other scheduler (lc wlc lblc lblcr sed nq ovf twos) → weighted `numgen random`, with one warning.
+ * Scheduler mapping: rr → `jhash ip saddr . tcp sport`, equal slots; wrr → the same, weighted; sh/mh, and
+ * any persistent service → `jhash ip saddr` (weighted; -M pmask and the persistence timeout are not
+ * honoured: the hash is stable while the set is); dh → `jhash ip daddr`; fo → the highest-weight server
+ * only; every other scheduler (lc wlc lblc lblcr sed nq ovf twos) → the weighted flow hash, with one
+ * warning. Hashing the flow rather than drawing numgen makes both routers send a connection to the same
+ * real server, so a connection in flight at a takeover continues (fwmark and all-port services, which
+ * have no port to hash on, keep `numgen`).
  * Forwarding is always DNAT (NAT mode): in the lab (and Piranha's NAT setups) the real servers' default
  * route is the router's NAT VIP, so replies come back through conntrack and no SNAT/masquerade is needed.
  * Direct routing / tunnelling cannot be expressed this way and are DNATed with a warning.
@@ -26,7 +29,7 @@ const COMMENT_PREFIX = 'lvs_pulse ';
 
 /** How one rule picks its real server. */
 export interface NftPick {
-  mode: 'random' | 'inc' | 'jhash-saddr' | 'jhash-daddr';
+  mode: 'random' | 'inc' | 'jhash-saddr' | 'jhash-daddr' | 'jhash-flow';
   /** `mod` of the numgen/jhash expression: the total of the slots. */
   mod: number;
   /** Slot count per target (`addr . port`, or `addr` for fwmark services). */
@@ -81,19 +84,25 @@ export function pickFor(s: LbService, warn: (w: string) => void): NftPick | unde
     mode = 'jhash-saddr';
     if (s.pmask !== undefined)
       warn(`nftables: persistence netmask (-M) is not supported; per-client hashing used`);
-  } else if (s.scheduler === 'rr') {
-    mode = 'inc';
-    weighted = false;
-  } else if (s.scheduler === 'wrr') mode = 'inc';
-  else if (s.scheduler === 'sh' || s.scheduler === 'mh') mode = 'jhash-saddr';
+  } else if (s.scheduler === 'sh' || s.scheduler === 'mh') mode = 'jhash-saddr';
   else if (s.scheduler === 'dh') mode = 'jhash-daddr';
   else if (s.scheduler === 'fo') {
     const best = live.reduce((a, b) => (b.weight > a.weight ? b : a));
     chosen = [best];
     weighted = false;
-  } else if (RANDOM_FALLBACK.has(s.scheduler)) {
-    warn(`nftables: scheduler ${s.scheduler} is not available; weighted random used instead`);
-  } else warn(`nftables: unknown scheduler ${s.scheduler}; weighted random used instead`);
+  } else {
+    // rr, wrr and the schedulers nftables cannot do: a hash of the client's address and port. Both routers
+    // build the same map with the same seed, so a connection's packets reach the same real server whichever
+    // router they cross: a takeover keeps in-flight connections (no per-router numgen state).
+    mode = addressOnly(s) ? 'random' : 'jhash-flow';
+    if (s.scheduler === 'rr') weighted = false;
+    else if (s.scheduler !== 'wrr')
+      warn(
+        RANDOM_FALLBACK.has(s.scheduler)
+          ? `nftables: scheduler ${s.scheduler} is not available; weighted ${mode === 'random' ? 'random' : 'hash of client address and port'} used instead`
+          : `nftables: unknown scheduler ${s.scheduler}; weighted ${mode === 'random' ? 'random' : 'hash of client address and port'} used instead`,
+      );
+  }
   if (s.reals.some((r) => r.forwarding !== 'nat')) {
     warn('nftables: direct routing / tunnelling cannot be done; real servers are reached by DNAT (NAT mode)');
   }
@@ -111,7 +120,7 @@ export function pickFor(s: LbService, warn: (w: string) => void): NftPick | unde
   return { mode, mod, slots };
 }
 
-function keyExpr(pick: NftPick, family: 4 | 6, seed: number): string {
+function keyExpr(pick: NftPick, family: 4 | 6, seed: number, proto: string): string {
   const ip = family === 4 ? 'ip' : 'ip6';
   switch (pick.mode) {
     case 'random':
@@ -122,6 +131,8 @@ function keyExpr(pick: NftPick, family: 4 | 6, seed: number): string {
       return `jhash ${ip} saddr mod ${pick.mod} seed 0x${seed.toString(16)}`;
     case 'jhash-daddr':
       return `jhash ${ip} daddr mod ${pick.mod} seed 0x${seed.toString(16)}`;
+    case 'jhash-flow':
+      return `jhash ${ip} saddr . ${proto} sport mod ${pick.mod} seed 0x${seed.toString(16)}`;
   }
 }
 
@@ -145,7 +156,7 @@ export function ruleFor(s: LbService, pick: NftPick): string {
         ? `${ip} daddr ${s.address} ${s.kind} dport ${s.port}`
         : `${ip} daddr ${s.address} meta l4proto ${s.kind}`;
   const to = addressOnly(s) ? 'dnat to' : `dnat ${ip} to`;
-  return `${match} ${to} ${keyExpr(pick, s.family, seedOf(s.key))} map { ${mapElements(pick)} } comment "${COMMENT_PREFIX}${s.key}"`;
+  return `${match} ${to} ${keyExpr(pick, s.family, seedOf(s.key), s.kind)} map { ${mapElements(pick)} } comment "${COMMENT_PREFIX}${s.key}"`;
 }
 
 function tableBlock(family: 'ip' | 'ip6', name: string, rules: string[]): string {
@@ -248,8 +259,8 @@ function pickFromExpr(expr: unknown): NftPick | undefined {
     mode = n.mode === 'inc' ? 'inc' : 'random';
     mod = n.mod;
   } else if ('jhash' in map.key) {
-    const j = map.key.jhash as { mod?: number; expr?: { payload?: { field?: string } } };
-    mode = j.expr?.payload?.field === 'daddr' ? 'jhash-daddr' : 'jhash-saddr';
+    const j = map.key.jhash as { mod?: number; expr?: { payload?: { field?: string }; concat?: unknown[] } };
+    mode = j.expr?.concat ? 'jhash-flow' : j.expr?.payload?.field === 'daddr' ? 'jhash-daddr' : 'jhash-saddr';
     mod = j.mod;
   } else return undefined;
   if (typeof mod !== 'number') return undefined;

@@ -99,7 +99,7 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
     return JSON.parse(stdout.trim().split('\n').at(-1) as string);
   }
 
-  it('weights 3:1 give ~3:1 replies over 2,000 requests (wlc falls back to weighted random, one warning)', async () => {
+  it('weights 3:1 give ~3:1 replies over 2,000 requests (wlc falls back to the weighted flow hash, one warning)', async () => {
     lb.setWeight('www', 'rs1', 3);
     lb.setWeight('www', 'rs2', 1);
     lb.setWeight('hold', 'rs1', 1);

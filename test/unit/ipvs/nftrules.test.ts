@@ -13,7 +13,7 @@ const build = (vss: Parameters<typeof model>[0], w: Record<string, number | null
   buildRuleset(desiredTable(model(vss), weights(w)).table);
 
 describe('ipvs/nftrules: nftables ruleset builder', () => {
-  it('one atomic transaction on our table only: weighted numgen interval map with addr . port', () => {
+  it('one atomic transaction on our table only: weighted flow-hash interval map with addr . port', () => {
     const r = build(
       [
         vs('www', {
@@ -34,7 +34,7 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
         'table ip lvs_pulse {',
         '  chain prerouting {',
         '    type nat hook prerouting priority dstnat; policy accept;',
-        '    ip daddr 198.18.0.10 tcp dport 80 dnat ip to numgen inc mod 4 map { 0-2 : 198.18.1.21 . 8080, 3 : 198.18.1.22 . 80 } comment "lvs_pulse -t 198.18.0.10:80"',
+        '    ip daddr 198.18.0.10 tcp dport 80 dnat ip to jhash ip saddr . tcp sport mod 4 seed 0xc7afb380 map { 0-2 : 198.18.1.21 . 8080, 3 : 198.18.1.22 . 80 } comment "lvs_pulse -t 198.18.0.10:80"',
         '  }',
         '}',
         'table ip6 lvs_pulse6',
@@ -46,7 +46,7 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
     assert.ok(!/flush ruleset|table inet filter|table ip nat\b/.test(r.script));
   });
 
-  it('schedulers nft cannot do fall back to weighted random with ONE warning', () => {
+  it('schedulers nft cannot do fall back to the weighted flow hash with ONE warning', () => {
     const r = build(
       [
         vs('a', { scheduler: 'wlc' }),
@@ -55,14 +55,14 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
       ],
       { 'a/rs1': 1, 'b/rs1': 1, 'c/rs1': 1 },
     );
-    assert.equal((r.script.match(/numgen random mod 1 /g) ?? []).length, 3);
+    assert.equal((r.script.match(/jhash ip saddr \. tcp sport mod 1 /g) ?? []).length, 3);
     assert.deepEqual(r.warnings, [
-      'nftables: scheduler wlc is not available; weighted random used instead',
-      'nftables: scheduler lc is not available; weighted random used instead',
+      'nftables: scheduler wlc is not available; weighted hash of client address and port used instead',
+      'nftables: scheduler lc is not available; weighted hash of client address and port used instead',
     ]);
   });
 
-  it('persistence → jhash ip saddr; rr → equal slots; fo → the heaviest only; quiesced/absent → no rule', () => {
+  it('persistence → jhash ip saddr; rr → equal slots of the flow hash; fo → the heaviest only; quiesced/absent → no rule', () => {
     const r = build(
       [
         vs('p', { persistentS: 300, scheduler: 'rr' }),
@@ -78,7 +78,7 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
     );
     assert.match(
       r.script,
-      /tcp dport 81 dnat ip to numgen inc mod 2 map \{ 0 : 198\.18\.1\.21 \. 80, 1 : 198\.18\.1\.22 \. 80 \}/,
+      /tcp dport 81 dnat ip to jhash ip saddr \. tcp sport mod 2 seed 0x[0-9a-f]+ map \{ 0 : 198\.18\.1\.21 \. 80, 1 : 198\.18\.1\.22 \. 80 \}/,
     );
     assert.match(r.script, /tcp dport 82 dnat ip to numgen random mod 1 map \{ 0 : 198\.18\.1\.22 \. 80 \}/);
     assert.doesNotMatch(r.script, /dport 83/);
@@ -103,9 +103,12 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
     );
     assert.match(
       r.script,
-      /table ip6 lvs_pulse6 \{[\s\S]*ip6 daddr 2001:db8::10 tcp dport 80 dnat ip6 to numgen random mod 2 map \{ 0-1 : 2001:db8:1::21 \. 80 \}/,
+      /table ip6 lvs_pulse6 \{[\s\S]*ip6 daddr 2001:db8::10 tcp dport 80 dnat ip6 to jhash ip6 saddr \. tcp sport mod 2 seed 0x[0-9a-f]+ map \{ 0-1 : 2001:db8:1::21 \. 80 \}/,
     );
-    assert.match(r.script, /ip daddr 198\.18\.0\.10 udp dport 53 dnat ip to/);
+    assert.match(
+      r.script,
+      /ip daddr 198\.18\.0\.10 udp dport 53 dnat ip to jhash ip saddr \. udp sport mod 1 /,
+    );
   });
 
   it('an empty table drops both of our tables; clearScript too', () => {
@@ -120,8 +123,14 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
     const m = model([
       vs('www', { realServers: [rs('a', '198.18.1.21', { weight: 3 }), rs('b', '198.18.1.22')] }),
     ]);
-    assert.match(buildLbRuleset(m), /mod 4 map \{ 0-2 : 198\.18\.1\.21 \. 80, 3 : 198\.18\.1\.22 \. 80 \}/);
-    assert.match(buildLbRuleset(m, weights({ 'www/a': null })), /mod 1 map \{ 0 : 198\.18\.1\.22 \. 80 \}/);
+    assert.match(
+      buildLbRuleset(m),
+      /mod 4 seed 0x[0-9a-f]+ map \{ 0-2 : 198\.18\.1\.21 \. 80, 3 : 198\.18\.1\.22 \. 80 \}/,
+    );
+    assert.match(
+      buildLbRuleset(m, weights({ 'www/a': null })),
+      /mod 1 seed 0x[0-9a-f]+ map \{ 0 : 198\.18\.1\.22 \. 80 \}/,
+    );
   });
 
   it('parses nft -j output (as nft 1.0.6 prints it) and verifies slots, reporting drift', () => {
@@ -145,7 +154,18 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
                   family: 'ip',
                   addr: {
                     map: {
-                      key: { numgen: { mode: 'random', mod: 4, offset: 0 } },
+                      key: {
+                        jhash: {
+                          mod: 4,
+                          seed: 3350180736,
+                          expr: {
+                            concat: [
+                              { payload: { protocol: 'ip', field: 'saddr' } },
+                              { payload: { protocol: 'tcp', field: 'sport' } },
+                            ],
+                          },
+                        },
+                      },
                       data: {
                         set: [
                           [{ range: [0, 2] }, { concat: ['198.18.1.21', 8080] }],
@@ -180,7 +200,7 @@ describe('ipvs/nftrules: nftables ruleset builder', () => {
         'www/b': 1,
       },
     ).expected.v4;
-    assert.match(verifyRules(drift, got.rules).join('\n'), /mod 4, expected random mod 2/);
+    assert.match(verifyRules(drift, got.rules).join('\n'), /mod 4, expected jhash-flow mod 2/);
     assert.deepEqual(parseNftJson('not json').problems.length, 1);
   });
 });
