@@ -1,24 +1,103 @@
 /**
  * `npm run soak`: stability under stress. The pulse pair runs on the lab with a bulk virtual server of many
  * real servers probed by the daemons, both cores saturated by busy processes, and garbage-collection pressure
- * in the daemons' main threads. Counts false failovers (any role change after the pair settled, or a second
- * without exactly one active) and reports the worst keepalive lateness each daemon saw.
+ * in the daemons' main threads. Counts false failovers and reports the worst heartbeat gaps.
+ *
+ * What is counted, independently of the daemons' (busy) main threads:
+ * - false failovers: every `heartbeat: X -> Y` transition either daemon logs after the pair settled;
+ * - seconds without exactly one holder of the VIP (`ip addr` read in each router namespace once a second);
+ * - the worst gap between heartbeats from the active arriving at the standby, on the wire (tcpdump in r2's
+ *   namespace, kernel timestamps, both paths merged: the gap a standby can see if it itself never stalls),
+ *   and how many gaps exceeded half the deadtime and the deadtime;
+ * - each daemon's own worst keepalive lateness (status JSON, read at the end with a long timeout).
  *
  * Options: --minutes 10  --probes 1000  --busy 4  --gc 20 (MB/s)  --profile default|fast
- * Writes bench/results/soak-<profile>-<date>.md.
+ *          --extra 'line;line' (more lvs.cf global lines)  --tag T (file name suffix)
+ * Writes bench/results/soak-<profile>[-tag]-<date>.md; exit status 0 only with zero false failovers.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LabPair, ROOT } from '../src/lab/pair';
+import { DEADTIME_MS } from '../src/config/defaults';
+import { request } from '../src/daemon/control';
+import type { StatusJson } from '../src/daemon/status';
+import { LabPair, ROOT, type RouterName } from '../src/lab/pair';
+import { LAB_NET } from '../src/lab/topology';
 
+/** lvs.cf global lines per profile. `fast` is docs/fast-profile.md. */
 export const PROFILES: Record<string, string[]> = {
   default: [],
-  fast: ['keepalive = 0.005', 'deadtime = 0.015'],
+  fast: ['keepalive = 0.002', 'deadtime = 0.008'],
+  'fast-5-15': ['keepalive = 0.005', 'deadtime = 0.015'],
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Status with a long timeout and retries: the main thread is deliberately overloaded here. */
+async function statusOf(pair: LabPair, r: RouterName): Promise<StatusJson | undefined> {
+  for (let i = 0; i < 3; i++) {
+    try {
+      const rep = await request(pair.routers[r].runDir, 'status', undefined, 20000);
+      if (rep.ok) return rep.result as StatusJson;
+    } catch {
+      /* retry */
+    }
+  }
+  return undefined;
+}
+
+/** Heartbeat arrival gaps at the standby, from tcpdump's kernel timestamps (both paths merged). */
+function gapWatch(pair: LabPair, deadtimeMs: number) {
+  const filter = `udp port 539 and (src host ${LAB_NET.routers.r1.public} or src host ${LAB_NET.routers.r1.private})`;
+  const procs: ChildProcess[] = [];
+  const st = { last: 0, maxMs: 0, maxAt: '', overHalf: 0, overDead: 0, packets: 0 };
+  const arrivals: number[] = [];
+  for (const ifname of ['eth0', 'eth1']) {
+    const p = pair.lab.spawn('r2', 'tcpdump', ['-i', ifname, '-n', '-l', '-tt', '-p', '-Q', 'in', filter]);
+    let buf = '';
+    p.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        const t = Number(l.slice(0, l.indexOf(' '))) * 1000;
+        if (Number.isFinite(t)) arrivals.push(t);
+      }
+    });
+    procs.push(p);
+  }
+  // Merge the two streams in order, a second behind (each stream is ordered; their interleaving is not).
+  const merge = (upTo: number) => {
+    arrivals.sort((a, b) => a - b);
+    let i = 0;
+    for (; i < arrivals.length && arrivals[i]! <= upTo; i++) {
+      const t = arrivals[i]!;
+      st.packets++;
+      if (st.last) {
+        const g = t - st.last;
+        if (g > st.maxMs) {
+          st.maxMs = g;
+          st.maxAt = new Date(t).toISOString();
+        }
+        if (g > deadtimeMs / 2) st.overHalf++;
+        if (g >= deadtimeMs) st.overDead++;
+      }
+      st.last = t;
+    }
+    arrivals.splice(0, i);
+  };
+  const timer = setInterval(() => merge(Date.now() - 1000), 500);
+  return {
+    stats: st,
+    stop: () => {
+      clearInterval(timer);
+      merge(Number.POSITIVE_INFINITY);
+      for (const p of procs) if (p.pid) process.kill(-p.pid, 'SIGKILL');
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const o = new Command('soak')
@@ -28,9 +107,28 @@ async function main(): Promise<void> {
     .option('--gc <mbs>', 'garbage generated in each daemon main thread, MB/s', '20')
     .option('--profile <name>', 'default | fast', 'default')
     .option('--extra <lines>', 'extra lvs.cf global lines, ";"-separated', '')
+    .option('--tag <t>', 'suffix for the result file name', '')
     .parse()
-    .opts<{ minutes: string; probes: string; busy: string; gc: string; profile: string; extra: string }>();
-  const globals = [...(PROFILES[o.profile] ?? []), ...o.extra.split(';').filter(Boolean)];
+    .opts<{
+      minutes: string;
+      probes: string;
+      busy: string;
+      gc: string;
+      profile: string;
+      extra: string;
+      tag: string;
+    }>();
+  const globals = [
+    ...(PROFILES[o.profile] ?? []),
+    ...o.extra
+      .split(';')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  ];
+  const load0 = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  const started = new Date();
   const pair = await LabPair.create({
     prefix: 'sk',
     globals,
@@ -43,14 +141,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(130));
   try {
-    await pair.waitRole('r1', 'active', 30000);
-    await pair.waitRole('r2', 'standby', 30000);
+    await pair.waitRole('r1', 'active', 60000);
+    await pair.waitRole('r2', 'standby', 60000);
     // Let every first probe land before counting.
     await sleep(5000);
-    const base = {
-      r1: (await pair.status('r1')).transitions.length,
-      r2: (await pair.status('r2')).transitions.length,
-    };
+    // Transitions from here on are false failovers (nobody crashed, nobody asked).
+    const transitions: string[] = [];
+    for (const r of ['r1', 'r2'] as const) {
+      let buf = '';
+      const onData = (c: Buffer) => {
+        buf += c.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const l of lines)
+          if (/heartbeat: \w+ -> \w+:/.test(l)) {
+            transitions.push(`${r}: ${l.slice(0, 300)}`);
+            process.stdout.write(`TRANSITION ${r}: ${l.slice(0, 300)}\n`);
+          }
+      };
+      pair.routers[r].proc!.stdout!.on('data', onData);
+      pair.routers[r].proc!.stderr!.on('data', onData);
+    }
+    const dtLine = globals.filter((l) => /^deadtime\s*=/.test(l)).pop();
+    const dead = dtLine ? Number(dtLine.split('=')[1]) * 1000 : DEADTIME_MS;
+    const gaps = gapWatch(pair, dead);
     for (let i = 0; i < Number(o.busy); i++)
       pair.lab.spawn(i % 2 ? 'r1' : 'r2', process.execPath, ['-e', 'for(;;){}']);
     const t0 = Date.now();
@@ -59,47 +173,57 @@ async function main(): Promise<void> {
     let samples = 0;
     while (Date.now() < endAt) {
       await sleep(1000);
-      const roles = [await pair.role('r1'), await pair.role('r2')];
+      const holders = await pair.holders();
       samples++;
-      if (roles.filter((r) => r === 'active').length !== 1) badSeconds++;
+      if (holders.length !== 1) badSeconds++;
       if (samples % 30 === 0)
         process.stdout.write(
-          `${Math.round((Date.now() - t0) / 1000)} s: roles ${roles.join('/')}, bad seconds ${badSeconds}\n`,
+          `${Math.round((Date.now() - t0) / 1000)} s: VIP on ${holders.join('+') || 'nobody'}, false failovers ${transitions.length}, bad seconds ${badSeconds}, worst wire gap ${gaps.stats.maxMs.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}\n`,
         );
     }
-    const s1 = await pair.status('r1');
-    const s2 = await pair.status('r2');
-    const falseFailovers = s1.transitions.length - base.r1 + (s2.transitions.length - base.r2);
+    gaps.stop();
+    const load1 = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+    const s1 = await statusOf(pair, 'r1');
+    const s2 = await statusOf(pair, 'r2');
+    const falseFailovers = transitions.length;
     const up =
-      s1.virtual_servers.find((v) => v.name === 'bulk')?.real_servers.filter((r) => r.state === 'up')
-        .length ?? 0;
+      s1?.virtual_servers.find((v) => v.name === 'bulk')?.real_servers.filter((r) => r.state === 'up')
+        .length ?? '?';
+    const g = gaps.stats;
     const md = [
-      `# Soak, profile ${o.profile}, ${new Date().toISOString()}`,
+      `# Soak, profile ${o.profile}${o.tag ? ` (${o.tag})` : ''}, ${started.toISOString()}`,
       '',
-      `Machine: ${cpus().length} × ${cpus()[0]?.model}. Settings: ${globals.join(', ') || 'shipped defaults'}.`,
-      `Load: ${o.busy} busy-loop processes, ${o.probes} real servers probed by each daemon, ${o.gc} MB/s of garbage in each daemon's main thread.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model}, shared with other work (load average ${load0} before, ${load1} at the end, including ours). Settings: ${globals.join(', ') || 'shipped defaults'} (heartbeat worker + SCHED_RR 10 are the shipped defaults unless overridden here).`,
+      `Load: ${o.busy} busy-loop processes (half in each router namespace; the namespaces share the machine's ${cpus().length} cores), ${o.probes} real servers probed by each daemon, ${o.gc} MB/s of garbage in each daemon's main thread.`,
       '',
       '| figure | value |',
       '|---|---|',
-      `| duration | ${o.minutes} min |`,
-      `| false failovers (role changes after settling, both routers) | ${falseFailovers} |`,
-      `| seconds without exactly one active (of ${samples}) | ${badSeconds} |`,
-      `| worst keepalive lateness, r1 (active) | ${s1.heartbeat.keepalive_late_max_ms} ms |`,
-      `| worst keepalive lateness, r2 (standby) | ${s2.heartbeat.keepalive_late_max_ms} ms |`,
+      `| duration under load | ${o.minutes} min |`,
+      `| **false failovers** (transitions logged by either daemon after settling) | **${falseFailovers}** |`,
+      `| seconds without exactly one VIP holder (of ${samples}) | ${badSeconds} |`,
+      `| worst heartbeat gap on the wire at the standby (both paths merged) | ${g.maxMs.toFixed(1)} ms (at ${g.maxAt || '-'}) |`,
+      `| gaps > deadtime/2 (${dead / 2} ms) / ≥ deadtime (${dead} ms), of ${g.packets} packets | ${g.overHalf} / ${g.overDead} |`,
+      `| worst keepalive lateness, r1 (active), own timer | ${s1?.heartbeat.keepalive_late_max_ms ?? '?'} ms |`,
+      `| worst keepalive lateness, r2 (standby), own timer | ${s2?.heartbeat.keepalive_late_max_ms ?? '?'} ms |`,
       `| bulk real servers up at the end (r1) | ${up} of ${o.probes} |`,
-      `| heartbeats accepted by r2 | ${s2.heartbeat.received} |`,
+      `| heartbeats accepted by r2 | ${s2?.heartbeat.received ?? '?'} |`,
       '',
       'Transitions after settling:',
       '',
-      ...[...s1.transitions.slice(base.r1), ...s2.transitions.slice(base.r2)].map(
-        (t) => `- ${t.at} ${t.from} → ${t.to}: ${t.evidence}`,
-      ),
+      ...(transitions.length ? transitions.map((t) => `- ${t}`) : ['- none']),
       '',
     ].join('\n');
     process.stdout.write(`\n${md}`);
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `soak-${o.profile}-${new Date().toISOString().slice(0, 10)}.md`), md);
+    const file = join(
+      dir,
+      `soak-${o.profile}${o.tag ? `-${o.tag}` : ''}-${started.toISOString().slice(0, 16).replace(':', '')}.md`,
+    );
+    writeFileSync(file, md);
+    process.stdout.write(`\nwritten: ${file}\n`);
     await stop(falseFailovers === 0 && badSeconds === 0 ? 0 : 1);
   } catch (err) {
     process.stderr.write(`soak failed: ${(err as Error).stack}\n`);
