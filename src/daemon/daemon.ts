@@ -179,6 +179,7 @@ export class Daemon {
     }
 
     await this.hb.start();
+    await this.syncHandoff();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
@@ -202,13 +203,9 @@ export class Daemon {
       this.enqueue(async () => {
         await claim;
         this.lb.onRole('active');
-        // Replies of the peer's in-flight NAT connections go back to it (nftables keeps NAT state in conntrack).
-        const plan = handoffPlan(this.model, this.hb.status().node);
-        if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
       });
     } else if (t.from === 'active') {
       this.enqueue(async () => {
-        await this.handoff.remove();
         await this.takeover.release(t.reason);
         this.lb.onRole(t.to);
       });
@@ -221,6 +218,17 @@ export class Daemon {
       this.enqueue(() => this.reconcile());
       this.notifier.notify({ READY: 1 });
     }
+  }
+
+  /**
+   * Connection handoff (NAT on nftables): installed on both routers for the daemon's whole life, so it is
+   * already in place at the instant of a takeover (installing it then left a ~60 ms gap). On the active,
+   * our own connections are tracked and never match; untracked replies belong to the peer's connections.
+   */
+  private async syncHandoff(): Promise<void> {
+    const plan = handoffPlan(this.model, this.hb.status().node);
+    if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
+    else await this.handoff.remove();
   }
 
   /** Resolves true as soon as the role satisfies `pred`, false after `ms`. */
@@ -357,12 +365,8 @@ export class Daemon {
     await this.takeover.reconfigure(loaded.model);
     this.lb.reconfigure(loaded.model);
     this.nanny.reconfigure(loaded.model);
-    if (this.role === 'active') {
-      // The handoff names the real servers: keep it in step with the new set.
-      const plan = handoffPlan(loaded.model, this.hb.status().node);
-      if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
-      else await this.handoff.remove();
-    }
+    // The handoff names the real servers: keep it in step with the new set.
+    await this.syncHandoff();
     this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
     this.publish('reload', 'applied', { changes });
     return { ok: true, changes };
