@@ -254,12 +254,12 @@ export function stats(xs: number[]): { min: number; median: number; max: number 
 
 const f1 = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 10) / 10) : '-');
 
-/** The newest bench/results/garp-latency-*-1vip-netlink-load0 figure (decision → first GARP), if any. */
+/** Decision → first GARP from the newest bench/results/garp-latency-*-1vip-netlink-load0 (the daemon's setup). */
 function garpFigure(): string {
   try {
     const dir = join(ROOT, 'bench', 'results');
     const f = readdirSync(dir)
-      .filter((n) => /^garp-latency-.*-load0\.md$/.test(n) && !n.includes('norehearsal'))
+      .filter((n) => /^garp-latency-.*-1vip-netlink-load0\.md$/.test(n))
       .sort()
       .pop();
     if (!f) return 'no garp-latency result found (npm run bench:garp)';

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
         for (const l of lines)
           if (/heartbeat: \w+ -> \w+:/.test(l)) {
             transitions.push(`${r}: ${l.slice(0, 300)}`);
-            process.stdout.write(`TRANSITION ${r}: ${l.slice(0, 300)}\n`);
+            if (transitions.length <= 30) process.stdout.write(`TRANSITION ${r}: ${l.slice(0, 300)}\n`);
           }
       };
       pair.routers[r].proc!.stdout!.on('data', onData);
@@ -212,7 +212,8 @@ async function main(): Promise<void> {
       '',
       'Transitions after settling:',
       '',
-      ...(transitions.length ? transitions.map((t) => `- ${t}`) : ['- none']),
+      ...(transitions.length ? transitions.slice(0, 30).map((t) => `- ${t}`) : ['- none']),
+      ...(transitions.length > 30 ? [`- … and ${transitions.length - 30} more`] : []),
       '',
     ].join('\n');
     process.stdout.write(`\n${md}`);
