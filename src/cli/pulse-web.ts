@@ -4,6 +4,7 @@
  *   pulse-web --set-password              set the console password (there is no default)
  *   pulse-web [--listen 127.0.0.1:3636] [--tls-cert C --tls-key K] [--config FILE]
  */
+import { parseOrExit } from './args';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
@@ -91,12 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--session-max <hours>', 'log out this long after login whatever the use', (v) => Number(v), 8)
     .showHelpAfterError()
     .exitOverride();
-  try {
-    program.parse(argv, { from: 'node' });
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
-  }
+  const exit = parseOrExit(program, argv);
+  if (exit !== undefined) return exit;
   const o = program.opts<{
     runDir: string;
     config?: string;

@@ -3,6 +3,7 @@
  * `pulse`: the lvs-pulse daemon (runs in the foreground, the systemd way), and its config tools
  * `--check-config` (-t, like keepalived) and `--dump-config`.
  */
+import { parseOrExit } from './args';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkConfig, dumpConfig, loadConfig, summarize } from '../config';
@@ -48,12 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-syslog', 'log to stderr only')
     .showHelpAfterError()
     .exitOverride();
-  try {
-    program.parse(argv, { from: 'node' });
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
-  }
+  const exit = parseOrExit(program, argv);
+  if (exit !== undefined) return exit;
   const opts = program.opts<{
     config: string;
     checkConfig?: boolean;

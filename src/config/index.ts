@@ -140,19 +140,24 @@ export function loadConfig(
   return { model, warnings: diagnostics };
 }
 
+/** The error for a config file that cannot be read, positioned at its start like every other. */
+export function unreadableFile(path: string, e: unknown): ConfigError {
+  return new ConfigError([
+    {
+      file: path,
+      line: 1,
+      col: 1,
+      severity: 'error',
+      message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    },
+  ]);
+}
+
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError([
-      {
-        file: path,
-        line: 1,
-        col: 1,
-        severity: 'error',
-        message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      },
-    ]);
+    throw unreadableFile(path, e);
   }
 }
 

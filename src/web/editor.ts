@@ -6,6 +6,7 @@
  */
 import { parse as parseYamlText } from 'yaml';
 import type { ConfigDiagnostic, LvsModel } from '../config/model';
+import { unreadableFile } from '../config';
 import { ConfigError } from '../config/model';
 import { applyEdit, type Change, type Edit, type FieldError, mapDiagnostics } from './edit';
 import type { Scope } from './fields';
@@ -73,15 +74,7 @@ export class ConfigEditor {
     try {
       text = this.store.read(path);
     } catch (e) {
-      throw new ConfigError([
-        {
-          file: path,
-          line: 1,
-          col: 1,
-          severity: 'error',
-          message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        },
-      ]);
+      throw unreadableFile(path, e);
     }
     const { model, warnings } = this.api.loadConfig(path, text);
     return {

@@ -3,6 +3,7 @@
  * server namespace (`srv`, 198.18.1.21) on one bridge. Servers that answer, hang, reset, answer garbage,
  * or are not there at all.
  */
+import { monitorConfig } from '../../../src/config/build';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,19 +20,7 @@ const SERVERS = join(__dirname, 'servers.ts');
 const SRV = '198.18.1.21';
 
 function mon(over: Partial<MonitorConfig>): MonitorConfig {
-  return {
-    kind: 'tcp',
-    useRegex: false,
-    timeoutMs: 800,
-    intervalMs: 1000,
-    fall: 1,
-    rise: 1,
-    jitterMs: 0,
-    quiesce: false,
-    loadMonitor: { kind: 'none' },
-    slowStartMs: 0,
-    ...over,
-  };
+  return monitorConfig({ timeoutMs: 800, ...over });
 }
 function rs(port: number, address = SRV): RealServer {
   return { name: `p${port}`, address, port, weight: 1, active: true };

@@ -1,26 +1,25 @@
 /** A small but complete LvsModel for the ipvs unit tests. */
-import { baseModel, heartbeatConfig, monitorConfig } from '../../../src/config/build';
+import {
+  baseModel,
+  heartbeatConfig,
+  monitorConfig,
+  realServerConfig,
+  virtualServerConfig,
+} from '../../../src/config/build';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../../../src/config/model';
 
 export const monitor: MonitorConfig = monitorConfig();
 
 export function rs(name: string, address: string, extra: Partial<RealServer> = {}): RealServer {
-  return { name, address, port: 80, weight: 1, active: true, ...extra };
+  return realServerConfig(name, address, extra);
 }
 
 export function vs(name: string, extra: Partial<VirtualServer> = {}): VirtualServer {
-  return {
-    name,
-    active: true,
-    vip: { address: '198.18.0.10', prefixLength: 32 },
-    protocol: 'tcp',
-    port: 80,
-    scheduler: 'wlc',
-    persistentS: 0,
+  return virtualServerConfig(name, '198.18.0.10', {
     monitor,
     realServers: [rs('rs1', '198.18.1.21'), rs('rs2', '198.18.1.22')],
     ...extra,
-  };
+  });
 }
 
 export function model(virtualServers: VirtualServer[], extra: Partial<LvsModel> = {}): LvsModel {

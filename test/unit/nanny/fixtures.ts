@@ -1,6 +1,12 @@
 /** Shared fixtures for nanny unit tests: a minimal model, a fake clock adapter, scripted probes. */
 import type sinon from 'sinon';
-import { baseModel, heartbeatConfig, monitorConfig } from '../../../src/config/build';
+import {
+  baseModel,
+  heartbeatConfig,
+  monitorConfig,
+  realServerConfig,
+  virtualServerConfig,
+} from '../../../src/config/build';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../../../src/config/model';
 import type { Clock } from '../../../src/nanny/scheduler';
 import type { Probe, ProbeResult } from '../../../src/nanny/types';
@@ -10,22 +16,11 @@ export function monitor(over: Partial<MonitorConfig> = {}): MonitorConfig {
 }
 
 export function rs(name: string, i: number, over: Partial<RealServer> = {}): RealServer {
-  return { name, address: `198.18.1.${20 + i}`, port: 80, weight: 1, active: true, ...over };
+  return realServerConfig(name, `198.18.1.${20 + i}`, over);
 }
 
 export function vs(name: string, servers: RealServer[], over: Partial<VirtualServer> = {}): VirtualServer {
-  return {
-    name,
-    active: true,
-    vip: { address: '198.18.0.10', prefixLength: 32 },
-    protocol: 'tcp',
-    port: 80,
-    scheduler: 'wlc',
-    persistentS: 0,
-    monitor: monitor(),
-    realServers: servers,
-    ...over,
-  };
+  return virtualServerConfig(name, '198.18.0.10', { monitor: monitor(), realServers: servers, ...over });
 }
 
 export function model(virtuals: VirtualServer[]): LvsModel {
