@@ -85,7 +85,7 @@ describe('config/index', () => {
     for (const re of [
       /^primary: 198\.18\.0\.11 private 198\.18\.1\.11, priority 200$/m,
       /^backup: {2}198\.18\.0\.12 private 198\.18\.1\.12, priority 100$/m,
-      /heartbeat: udp\/539 198\.18\.0\.11 <-> 198\.18\.0\.12, 198\.18\.1\.11 <-> 198\.18\.1\.12; keepalive 20 ms, deadtime 100 ms/,
+      /heartbeat: udp\/539 198\.18\.0\.11 <-> 198\.18\.0\.12, 198\.18\.1\.11 <-> 198\.18\.1\.12; keepalive 20 ms, deadtime 120 ms/,
       /^VIPs: 198\.18\.0\.10\/24 on eth0 \(eth0:1\), 198\.18\.1\.1\/24 on eth1 \(eth1:1\) \(nat_router\)$/m,
       /^ {2}http: tcp 198\.18\.0\.10:80 wlc/m,
       /^ {4}rs1: 198\.18\.1\.21:80 weight 1 nat$/m,
