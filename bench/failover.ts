@@ -16,8 +16,9 @@
  *   --no-graceful, --tag T (file name suffix).
  * Writes bench/results/failover-<date>[-tag].md.
  */
+import { writeResult } from './report';
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -380,13 +381,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(`\n${md}`);
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(
-    dir,
+  const file = writeResult(
     `failover-${started.toISOString().slice(0, 16).replace(':', '')}${o.tag ? `-${o.tag}` : ''}.md`,
+    md,
   );
-  writeFileSync(file, md);
   process.stdout.write(`\nwritten: ${file}\n`);
 }
 

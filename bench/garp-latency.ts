@@ -12,6 +12,7 @@
  * adds the addresses with ip(8) instead of rtnetlink, to compare. Results: JSON on stdout and a markdown
  * file in bench/results/ (or --out FILE).
  */
+import { percentiles } from './report';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -58,12 +59,7 @@ function capture(child: ChildProcess, frames: Frame[]): void {
   });
 }
 
-function stats(xs: number[]): Record<string, number> {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  const r = (v: number) => Math.round(v * 1000) / 1000;
-  return { n: s.length, min: r(s[0]!), median: r(q(0.5)), p90: r(q(0.9)), max: r(s[s.length - 1]!) };
-}
+const stats = percentiles;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('garp-latency needs root (network namespaces)');

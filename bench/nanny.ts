@@ -16,8 +16,9 @@
  *          --interval MS (1000) --timeout MS (500)
  * Writes bench/results/nanny-<date>.md. Needs root.
  */
+import { writeResult } from './report';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as tcpServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -401,10 +402,10 @@ function report(o: Opts, r: Record<string, unknown>): void {
   ];
   const text = lines.join('\n');
   console.log(text);
-  const dir = join(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}.md`);
-  writeFileSync(file, text);
+  const file = writeResult(
+    `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}.md`,
+    text,
+  );
   console.error(`wrote ${file}`);
 }
 

@@ -15,15 +15,14 @@
  *          --extra 'line;line' (more lvs.cf global lines)  --tag T (file name suffix)
  * Writes bench/results/soak-<profile>[-tag]-<date>.md; exit status 0 only with zero false failovers.
  */
+import { writeResult } from './report';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { DEADTIME_MS } from '../src/config/defaults';
 import { request } from '../src/daemon/control';
 import type { StatusJson } from '../src/daemon/status';
-import { LabPair, ROOT, type RouterName } from '../src/lab/pair';
+import { LabPair, type RouterName } from '../src/lab/pair';
 import { LAB_NET } from '../src/lab/topology';
 
 /** lvs.cf global lines per profile. `fast` is docs/fast-profile.md. */
@@ -217,13 +216,10 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     process.stdout.write(`\n${md}`);
-    const dir = join(ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(
-      dir,
+    const file = writeResult(
       `soak-${o.profile}${o.tag ? `-${o.tag}` : ''}-${started.toISOString().slice(0, 16).replace(':', '')}.md`,
+      md,
     );
-    writeFileSync(file, md);
     process.stdout.write(`\nwritten: ${file}\n`);
     await stop(falseFailovers === 0 && badSeconds === 0 ? 0 : 1);
   } catch (err) {

@@ -11,6 +11,7 @@
  * port cut → first reply.
  * Heartbeat detection time is not included (that is the heartbeat's share; see bench/failover.ts).
  */
+import { percentiles } from './report';
 import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +29,7 @@ const VIP = LAB_NET.vip;
 const PROBER = join(__dirname, '..', 'test', 'lab', 'takeover', 'udp-prober.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function stats(xs: number[]): Record<string, number> {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  const r = (v: number) => Math.round(v * 1000) / 1000;
-  return { n: s.length, min: r(s[0]!), median: r(q(0.5)), p90: r(q(0.9)), max: r(s[s.length - 1]!) };
-}
+const stats = percentiles;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('vip-answer-latency needs root (network namespaces)');
