@@ -21,7 +21,7 @@ export const DEADTIME_MS = 120;
  * measured on the 2-core lab, probes, LB applies and GC on the main thread otherwise delayed keepalives into
  * false failovers under load (docs/config-defaults.md). Piranha: a separate process, normal scheduling.
  */
-export const HEARTBEAT_WORKER = true;
+export const HEARTBEAT_WORKER: 'process' | 'thread' | 'off' = 'process';
 export const RT_PRIORITY = 10;
 /** Graceful handover: wait at most this long for the peer to confirm it is active, ms. */
 export const HANDOVER_TIMEOUT_MS = 1000;

@@ -9,6 +9,7 @@ import * as D from './defaults.js';
 import type {
   FailoverService,
   FloatingAddress,
+  HeartbeatIsolation,
   LvsModel,
   MonitorConfig,
   ProbeKind,
@@ -23,6 +24,9 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+/** heartbeat.worker: a mode name, or the earlier boolean (true = worker thread, false = main thread). */
+const isolation = (v: unknown): HeartbeatIsolation =>
+  v === true ? 'thread' : v === false ? 'off' : v === 'thread' || v === 'off' ? v : 'process';
 const ip = (v: unknown): string | undefined => {
   const s = str(v);
   return s === undefined ? undefined : (canonicalIP(s) ?? s);
@@ -203,7 +207,7 @@ export function documentToModel(doc: Document): LvsModel {
       preemptDelayMs: num(hb.preempt_delay_ms, 0),
       handoverTimeoutMs: num(hb.handover_timeout_ms, D.HANDOVER_TIMEOUT_MS),
       rtPriority: num(hb.rt_priority, 0),
-      worker: bool(hb.worker, false),
+      worker: isolation(hb.worker),
     },
     announce: {
       count: num(an.count, D.ARP_COUNT),

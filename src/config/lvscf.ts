@@ -165,7 +165,8 @@ type Conv =
   | 'list'
   | 'status'
   | 'sorry'
-  | 'reentry';
+  | 'reentry'
+  | 'hbmode';
 type Scope = 'global' | 'virtual' | 'server' | 'failover';
 type KeyDef = readonly [path: string, conv: Conv];
 
@@ -196,7 +197,7 @@ export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, KeyDef>>
     preempt_delay: ['heartbeat.preempt_delay_ms', 'sec'],
     handover_timeout: ['heartbeat.handover_timeout_ms', 'sec'],
     rt_priority: ['heartbeat.rt_priority', 'int'],
-    heartbeat_worker: ['heartbeat.worker', 'bool'],
+    heartbeat_worker: ['heartbeat.worker', 'hbmode'],
     network: ['network', 'str'],
     nat_router: ['nat_router', 'ipdev'],
     nat_nmask: ['nat_router.prefix_length', 'mask'],
@@ -536,6 +537,12 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
         break;
       case 'ip':
         set(path, v0.text);
+        break;
+      case 'hbmode':
+        // process | thread | off; 1/0 as before the child process existed (1 = worker thread).
+        if (['process', 'thread', 'off'].includes(v0.text)) set(path, v0.text);
+        else if (v0.text === '1' || v0.text === '0') set(path, v0.text === '1' ? 'thread' : 'off');
+        else err(v0, `'${word}' must be process, thread or off (or 1 = thread, 0 = off), not ${v0.text}`);
         break;
       case 'int':
       case 'bool':

@@ -81,9 +81,15 @@ export interface HeartbeatConfig {
   handoverTimeoutMs: number;
   /** SCHED_RR priority for the heartbeat thread (0 = off), like keepalived's vrrp_rt_priority. */
   rtPriority: number;
-  /** Run send/receive/deadline logic in a worker thread with its own heap. */
-  worker: boolean;
+  /**
+   * Where the send/receive/deadline logic runs: a child process of its own (default; as keepalived's VRRP
+   * child), a worker thread in the daemon's process, or 'off' (the daemon's main thread).
+   */
+  worker: HeartbeatIsolation;
 }
+
+/** `heartbeat.worker`: child process, worker thread, or the main thread. */
+export type HeartbeatIsolation = 'process' | 'thread' | 'off';
 
 /** Gratuitous ARP / unsolicited NA announcement policy. */
 export interface AnnounceConfig {
@@ -141,6 +147,11 @@ export interface MonitorConfig {
     host?: string;
     sni?: string;
     insecure: boolean;
+    /**
+     * Optional (nanny): reuse one kept-alive connection per real server between probes; absent = false, a
+     * fresh connection per probe (see docs/nanny.md).
+     */
+    keepAlive?: boolean;
   };
   dns?: { name: string; type: 'A' | 'AAAA' | 'SOA' | 'NS' | 'TXT' };
   /** Source address to probe from. */

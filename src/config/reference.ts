@@ -23,6 +23,7 @@ const TYPES: Record<string, string> = {
   'lvs-port': 'port 1–65535',
   'lvs-prefix': 'prefix length',
   'lvs-rtprio': 'integer 0–99',
+  'lvs-hb-isolation': 'process, thread or off (lvs.cf: also 1 = thread, 0 = off)',
   'lvs-ttl': 'integer 1–255',
   'lvs-ip': 'IPv4/IPv6 address',
   'lvs-netmask': 'dotted netmask',

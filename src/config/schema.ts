@@ -61,6 +61,10 @@ export function addFormats(): void {
   fmt('lvs-rtprio', (v) => {
     if (!isInt(v) || v < 0 || v > 99) throw new Error('must be a SCHED_RR priority 0–99');
   });
+  fmt('lvs-hb-isolation', (v) => {
+    if (v !== 'process' && v !== 'thread' && v !== 'off' && typeof v !== 'boolean')
+      throw new Error('must be process, thread or off (true = thread, false = off)');
+  });
   fmt('lvs-ttl', (v) => {
     if (!isInt(v) || v < 1 || v > 255) throw new Error('must be a TTL 1–255');
   });
@@ -431,9 +435,12 @@ export const documentSchema: SchemaNode = {
         lvscf: 'rt_priority',
       },
     ),
-    worker: leaf('Run the heartbeat in a worker thread with its own heap.', 'lvs-bool', D.HEARTBEAT_WORKER, {
-      lvscf: 'heartbeat_worker',
-    }),
+    worker: leaf(
+      'Where the heartbeat runs: process (a child process of its own), thread (a worker thread), off (main thread).',
+      'lvs-hb-isolation',
+      D.HEARTBEAT_WORKER,
+      { lvscf: 'heartbeat_worker' },
+    ),
   },
   announce: {
     count: leaf(

@@ -233,9 +233,9 @@ export class HeartbeatEngine extends EventEmitter {
     else
       this.log.info(`heartbeat: ${r.detail}`, {
         op: 'sched',
-        ...(this.model.heartbeat.worker
-          ? {}
-          : { note: 'whole main thread is real-time; heartbeat.worker confines it' }),
+        ...(this.model.heartbeat.worker === 'off'
+          ? { note: 'whole main thread is real-time; heartbeat.worker confines it' }
+          : {}),
       });
   }
 

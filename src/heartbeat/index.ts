@@ -12,8 +12,9 @@
  * - 'peer-config-mismatch' ({ peer, ours, theirs }): the peer's LB config hash differs from ours.
  */
 import { EventEmitter } from 'node:events';
+import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import type { LvsModel } from '../config/model.js';
+import type { HeartbeatIsolation, LvsModel } from '../config/model.js';
 import type { LogRecord } from '../lib/log.js';
 import {
   HeartbeatEngine,
@@ -22,7 +23,7 @@ import {
   type HeartbeatTransition,
 } from './engine.js';
 import type { FaultSource } from './fsm.js';
-import type { WorkerCommand, WorkerInit } from './worker.js';
+import type { HostCommand, HostInit } from './host.js';
 
 export type { DropReason, PathName } from './codec.js';
 export { configHashOf, DROP_REASONS } from './codec.js';
@@ -37,22 +38,94 @@ type WorkerEvent =
   | { ev: 'reannounce'; r: unknown }
   | { ev: 'peer-config-mismatch'; m: unknown }
   | { ev: 'log'; level: LogRecord['level']; msg: string; fields: Record<string, unknown> }
-  | { ev: 'error'; msg: string };
+  | { ev: 'error'; msg: string }
+  | { ev: 'bye' };
 
-/** Starts worker.ts; under tsx (tests, `node --import tsx`) the worker registers tsx first. */
-function startWorker(init: WorkerInit): Worker {
-  const file = require.resolve('./worker');
-  if (file.endsWith('.ts'))
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, {
-      eval: true,
-      workerData: init,
-    });
-  return new Worker(file, { workerData: init });
+/** Where the engine runs: a child process (default), a worker thread, or the daemon's main thread. */
+export type { HeartbeatIsolation };
+
+function isolationOf(model: LvsModel): HeartbeatIsolation {
+  return model.heartbeat.worker;
+}
+
+/** The isolated engine, seen from the daemon: a worker thread or a child process behind one shape. */
+interface HostHandle {
+  /** Thread id or pid, for the log. */
+  id: number;
+  post(c: HostCommand): void;
+  onEvent(h: (e: WorkerEvent) => void): void;
+  onError(h: (err: Error) => void): void;
+  /** Resolves with the exit code when the thread or process ends. */
+  exited: Promise<number | null>;
+  /** Ends it now (the engine is given no chance to say goodbye). */
+  kill(): Promise<void>;
+}
+
+/** Under tsx (tests, `node --import tsx`) the sources are .ts and the host registers tsx first. */
+function hostFile(name: 'worker' | 'child'): string {
+  return require.resolve(`./${name}`);
+}
+
+function startThread(init: HostInit): HostHandle {
+  const file = hostFile('worker');
+  const w = file.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: init })
+    : new Worker(file, { workerData: init });
+  return {
+    id: w.threadId,
+    post: (c) => w.postMessage(c),
+    onEvent: (h) => w.on('message', h),
+    onError: (h) => w.on('error', h),
+    exited: new Promise((r) => w.once('exit', (code) => r(code))),
+    kill: async () => {
+      await w.terminate();
+    },
+  };
+}
+
+/**
+ * V8 flags for the heartbeat process: GC on its own (real-time) thread only, so no SCHED_OTHER helper
+ * thread of ours holds its memory map while it waits; a small young generation keeps each scavenge short.
+ */
+const CHILD_V8_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=1'];
+
+function startProcess(init: HostInit): HostHandle {
+  const file = hostFile('child');
+  // LVS_PULSE_HB_NODE_FLAGS: measurement aid, replaces the V8 flags (space-separated).
+  const flags = process.env.LVS_PULSE_HB_NODE_FLAGS?.split(' ').filter(Boolean) ?? CHILD_V8_FLAGS;
+  const execArgv = [
+    ...flags,
+    ...(file.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : []),
+  ];
+  const c = fork(file, [], {
+    execArgv,
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, LVS_PULSE_HB_CHILD: String(process.pid) },
+  });
+  const exited = new Promise<number | null>((r) =>
+    c.once('exit', (code, sig) => r(code ?? (sig ? 128 : null))),
+  );
+  c.send({ init });
+  return {
+    id: c.pid ?? 0,
+    post: (cmd) => {
+      if (c.connected) c.send(cmd);
+    },
+    onEvent: (h) => c.on('message', h),
+    onError: (h) => c.on('error', h),
+    exited,
+    kill: async () => {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 export class Heartbeat extends EventEmitter {
   private engine: HeartbeatEngine | undefined;
-  private worker: Worker | undefined;
+  private host: HostHandle | undefined;
+  private hostKind: HeartbeatIsolation = 'off';
   private snapshot: { status: HeartbeatStatus; at: number } | undefined;
   private stopped: Promise<void> | undefined;
   private workerExit: Promise<void> | undefined;
@@ -61,15 +134,21 @@ export class Heartbeat extends EventEmitter {
     super();
   }
 
-  /** True when the heartbeat runs in a worker thread. */
+  /** True when the heartbeat runs away from the main thread (worker thread or child process). */
   get inWorker(): boolean {
-    return this.worker !== undefined;
+    return this.host !== undefined;
+  }
+
+  /** Where the engine runs once started. */
+  get isolation(): HeartbeatIsolation {
+    return this.hostKind;
   }
 
   /** Opens the sockets and starts listening (one deadtime before claiming anything). */
   async start(): Promise<void> {
-    if (this.engine || this.worker) throw new Error('heartbeat: already started');
-    if (!this.opts.model.heartbeat.worker) {
+    if (this.engine || this.host) throw new Error('heartbeat: already started');
+    const mode = isolationOf(this.opts.model);
+    if (mode === 'off') {
       const e = new HeartbeatEngine(this.opts);
       this.engine = e;
       e.on('transition', (t) => this.emit('transition', t));
@@ -79,23 +158,29 @@ export class Heartbeat extends EventEmitter {
       return;
     }
     const hb = this.opts.model.heartbeat;
-    const w = startWorker({
+    const init: HostInit = {
       lvsPulseHeartbeat: true,
       model: this.opts.model,
       ...(this.opts.node ? { node: this.opts.node } : {}),
       configHash: this.opts.configHash,
       ...(this.opts.localAddresses ? { localAddresses: this.opts.localAddresses } : {}),
       statusEveryMs: Math.max(20, Math.min(250, hb.keepaliveMs * 5)),
-    });
-    this.worker = w;
-    this.workerExit = new Promise((r) => w.once('exit', () => r()));
+    };
+    const w = mode === 'process' ? startProcess(init) : startThread(init);
+    this.host = w;
+    this.hostKind = mode;
+    this.workerExit = w.exited.then(() => undefined);
+    const where = mode === 'process' ? 'a child process' : 'a worker thread';
     const log = this.opts.log;
     await new Promise<void>((resolve, reject) => {
-      w.on('message', (m: WorkerEvent) => {
+      w.onEvent((m: WorkerEvent) => {
         switch (m.ev) {
           case 'started':
             this.snap(m.status);
-            log.info('heartbeat running in a worker thread', { op: 'start', worker: w.threadId });
+            log.info(`heartbeat running in ${where}`, {
+              op: 'start',
+              ...(mode === 'process' ? { pid: w.id } : { worker: w.id }),
+            });
             resolve();
             break;
           case 'status':
@@ -121,12 +206,19 @@ export class Heartbeat extends EventEmitter {
             break;
         }
       });
-      w.once('error', (err) => {
-        log.error('heartbeat worker crashed', { op: 'worker', error: err.message });
+      w.onError((err) => {
+        log.error(`heartbeat ${mode === 'process' ? 'process' : 'worker'} crashed`, {
+          op: 'worker',
+          error: err.message,
+        });
         reject(err);
       });
-      w.once('exit', (code) => {
-        reject(new Error(`heartbeat worker exited (code ${code}) before starting`));
+      void w.exited.then((code) => {
+        reject(
+          new Error(
+            `heartbeat ${mode === 'process' ? 'process' : 'worker'} exited (code ${code}) before starting`,
+          ),
+        );
         if (!this.stopped) this.workerDied(code);
       });
     });
@@ -136,9 +228,10 @@ export class Heartbeat extends EventEmitter {
    * The worker died outside stop(): nobody sends our heartbeats any more, so the peer will take over.
    * Leave active at once (the daemon releases the VIPs) so there is no split brain while we restart.
    */
-  private workerDied(code: number): void {
+  private workerDied(code: number | null): void {
     const last = this.snapshot?.status.role ?? 'starting';
-    const evidence = `heartbeat worker exited (code ${code}): no heartbeats are sent; leaving ${last}`;
+    const who = this.hostKind === 'process' ? 'process' : 'worker';
+    const evidence = `heartbeat ${who} exited (code ${code}): no heartbeats are sent; leaving ${last}`;
     this.opts.log.error(evidence, { op: 'worker', code });
     const t: HeartbeatTransition = { from: last, to: 'fault', reason: 'worker-exit', evidence };
     if (this.snapshot) this.snapshot.status = { ...this.snapshot.status, role: 'fault' };
@@ -149,8 +242,8 @@ export class Heartbeat extends EventEmitter {
     this.snapshot = { status, at: performance.now() };
   }
 
-  private post(c: WorkerCommand): void {
-    this.worker?.postMessage(c);
+  private post(c: HostCommand): void {
+    this.host?.post(c);
   }
 
   /**
@@ -159,7 +252,7 @@ export class Heartbeat extends EventEmitter {
    */
   async stop(options: { graceful: boolean }): Promise<void> {
     if (this.engine) return this.engine.stop(options);
-    const w = this.worker;
+    const w = this.host;
     if (!w) return;
     this.stopped ??= (async () => {
       this.post({ cmd: 'stop', graceful: options.graceful });
@@ -167,7 +260,7 @@ export class Heartbeat extends EventEmitter {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.workerExit, new Promise<void>((r) => (t = setTimeout(r, bound)))]);
       if (t) clearTimeout(t);
-      await w.terminate();
+      await w.kill();
     })();
     return this.stopped;
   }
@@ -195,7 +288,7 @@ export class Heartbeat extends EventEmitter {
    * switching `heartbeat.worker`.
    */
   reconfigure(model: LvsModel): void {
-    if (model.heartbeat.worker !== this.opts.model.heartbeat.worker)
+    if (isolationOf(model) !== isolationOf(this.opts.model))
       this.opts.log.warn('heartbeat.worker changed: takes effect at the next restart', { op: 'reload' });
     if (this.engine) this.engine.reconfigure(model);
     else this.post({ cmd: 'reconfigure', model });

@@ -13,7 +13,7 @@
  */
 import { createInterface } from 'node:readline';
 import { baseModel, heartbeatConfig } from '../config/build.js';
-import type { LvsModel, NodeName } from '../config/model.js';
+import type { HeartbeatIsolation, LvsModel, NodeName } from '../config/model.js';
 import type { Log, LogFields } from '../lib/log.js';
 import { Heartbeat } from './index.js';
 
@@ -38,8 +38,8 @@ interface RunnerConfig {
   monitorLinks?: boolean;
   linkInterfaces?: string[];
   piranhaCompat?: boolean;
-  /** Run the engine in a worker thread (heartbeat.worker). */
-  worker?: boolean;
+  /** Where the engine runs (heartbeat.worker); true = worker thread, false/absent = this thread. */
+  worker?: boolean | HeartbeatIsolation;
   /** SCHED_RR priority for the heartbeat thread (heartbeat.rtPriority). */
   rtPriority?: number;
   /** Measurement aid: block the main thread for busyMs every everyMs (stands in for probes, applies, GC). */
@@ -69,7 +69,7 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       preemptDelayMs: c.preemptDelayMs ?? 0,
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
       rtPriority: c.rtPriority ?? 0,
-      worker: c.worker ?? false,
+      worker: c.worker === true ? 'thread' : c.worker || 'off',
     }),
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
     monitorLinks: c.monitorLinks ?? false,

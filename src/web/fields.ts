@@ -214,7 +214,9 @@ export const REDUNDANCY_FIELDS: FieldDef[] = [
     'piranha_compat',
   ),
   f('heartbeat.rtPriority', 'Real-time priority (0 = off)', 'int', 'heartbeat.rt_priority', 'rt_priority'),
-  f('heartbeat.worker', 'Heartbeat in a worker thread', 'bool', 'heartbeat.worker', 'heartbeat_worker'),
+  f('heartbeat.worker', 'Heartbeat runs in', 'enum', 'heartbeat.worker', 'heartbeat_worker', {
+    options: ['process', 'thread', 'off'],
+  }),
   f('announce.count', 'ARP/NA frames per burst', 'int', 'announce.count', 'arp_count'),
   f('announce.intervalMs', 'Gap between frames (ms)', 'int', 'announce.interval_ms', 'arp_interval'),
   f(

@@ -112,6 +112,7 @@ describe('config/lvscf: parser', () => {
       status: '200 204',
       sorry: '198.18.0.6 8080',
       reentry: '2',
+      hbmode: 'process',
     };
     for (const [scope, table] of Object.entries(LVSCF_KEYS)) {
       for (const [key, [path, conv]] of Object.entries(table)) {
@@ -164,6 +165,21 @@ describe('config/lvscf: parser', () => {
     assert.equal(vs.realServers[0]!.weight, 1);
   });
 
+  it('heartbeat_worker: process | thread | off, and 1/0 as before (1 = worker thread)', () => {
+    for (const [v, want] of [
+      ['process', 'process'],
+      ['thread', 'thread'],
+      ['off', 'off'],
+      ['1', 'thread'],
+      ['0', 'off'],
+    ] as const)
+      assert.equal(load(`${BASE}heartbeat_worker = ${v}\n`).model.heartbeat.worker, want, v);
+    assert.equal(load(BASE).model.heartbeat.worker, 'process', 'default');
+    const r = parseLvsCf('heartbeat_worker = 2\n', 'w.cf');
+    assert.match(r.diagnostics[0]!.message, /must be process, thread or off/);
+    assert.equal(r.diagnostics[0]!.line, 1);
+  });
+
   it('accepts the documented extensions: fractional seconds, new keys', () => {
     const { model } = load(
       `${BASE}backup = 198.18.0.12\nkeepalive = 0.05\ndeadtime = 0.25\nheartbeat_key_file = /k\nheartbeat_key_file_old = /k.old\n` +
@@ -191,7 +207,7 @@ describe('config/lvscf: parser', () => {
         hb.worker,
         hb.piranhaCompat,
       ],
-      [50, 250, 'hmac', '/k', '/k.old', true, 1500, 300, 10, true, true],
+      [50, 250, 'hmac', '/k', '/k.old', true, 1500, 300, 10, 'thread', true],
     );
     assert.deepEqual(hb.multicast, { group: '239.1.2.3', interface: 'eth0', ttl: 2 });
     assert.deepEqual(model.announce, {

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Heartbeat, type HeartbeatTransition, keygen } from '../../../src/heartbeat/index.js';
+import {
+  Heartbeat,
+  type HeartbeatIsolation,
+  type HeartbeatTransition,
+  keygen,
+} from '../../../src/heartbeat/index.js';
 import { standaloneModel } from '../../../src/heartbeat/run-standalone.js';
 import { MemoryLog } from '../../../src/lib/log.js';
 
@@ -145,7 +150,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     }
   });
 
-  describe('worker thread (heartbeat.worker)', () => {
+  describe('isolated engine (heartbeat.worker = process | thread)', () => {
     /** Runs the peer (backup) in a child process; returns its stdout text so far and a killer. */
     function peerProcess(node: 'primary' | 'backup') {
       const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
@@ -167,14 +172,15 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       return p;
     }
 
-    async function stallAsActive(worker: boolean): Promise<string> {
+    async function stallAsActive(mode: HeartbeatIsolation): Promise<string> {
       const m = model();
-      m.heartbeat.worker = worker;
+      m.heartbeat.worker = mode;
       const log = new MemoryLog();
       const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
       started.push(a);
       await a.start();
-      assert.equal(a.inWorker, worker);
+      assert.equal(a.inWorker, mode !== 'off');
+      assert.equal(a.isolation, mode);
       await until(() => a.status().role === 'active', 2000);
       const peer = peerProcess('backup');
       try {
@@ -192,63 +198,162 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     }
 
     it('keeps sending keepalives while the main thread is stalled (in-thread engine cannot)', async function () {
-      this.timeout(30_000);
-      const withWorker = await stallAsActive(true);
-      assert.doesNotMatch(withWorker, /"to":"active"/, 'peer saw no silence: the worker kept sending');
-      for (const h of started.splice(0)) await h.stop({ graceful: false });
-      const inThread = await stallAsActive(false);
+      this.timeout(45_000);
+      for (const mode of ['process', 'thread'] as const) {
+        const isolated = await stallAsActive(mode);
+        assert.doesNotMatch(
+          isolated,
+          /"to":"active"/,
+          `${mode}: peer saw no silence, the ${mode} kept sending`,
+        );
+        for (const h of started.splice(0)) await h.stop({ graceful: false });
+      }
+      const inThread = await stallAsActive('off');
       assert.match(
         inThread,
         /"reason":"peer-dead"/,
-        'without the worker the stall reads as death to the peer',
+        'without isolation the stall reads as death to the peer',
       );
     });
 
-    it('a worker that dies outside stop() makes the router leave active (no split brain)', async () => {
-      const m = model();
-      m.heartbeat.worker = true;
-      const log = new MemoryLog();
-      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-      const ts: HeartbeatTransition[] = [];
-      a.on('transition', (t: HeartbeatTransition) => ts.push(t));
-      started.push(a);
-      await a.start();
-      await until(() => a.status().role === 'active', 2000);
-      await (a as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
-      await until(() => ts.at(-1)?.to === 'fault', 1000);
-      assert.deepEqual([ts.at(-1)!.from, ts.at(-1)!.reason], ['active', 'worker-exit']);
-      assert.equal(a.status().role, 'fault');
-    });
+    for (const mode of ['process', 'thread'] as const) {
+      it(`${mode}: dying outside stop() makes the router leave active (no split brain)`, async () => {
+        const m = model();
+        m.heartbeat.worker = mode;
+        const log = new MemoryLog();
+        const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+        const ts: HeartbeatTransition[] = [];
+        a.on('transition', (t: HeartbeatTransition) => ts.push(t));
+        started.push(a);
+        await a.start();
+        await until(() => a.status().role === 'active', 2000);
+        await (a as unknown as { host: { kill(): Promise<void> } }).host.kill();
+        await until(() => ts.at(-1)?.to === 'fault', 1000);
+        assert.deepEqual([ts.at(-1)!.from, ts.at(-1)!.reason], ['active', 'worker-exit']);
+        assert.equal(a.status().role, 'fault');
+        assert.ok(
+          log.records.some((r) =>
+            new RegExp(`heartbeat ${mode === 'process' ? 'process' : 'worker'} exited`).test(r.msg),
+          ),
+        );
+      });
 
-    it('worker mode: status, events, takeover/release and graceful stop cross the thread boundary', async function () {
+      it(`${mode}: status, events, takeover/release and graceful stop cross the boundary`, async function () {
+        this.timeout(30_000);
+        const m = model();
+        m.heartbeat.worker = mode;
+        const log = new MemoryLog();
+        const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+        const ts: HeartbeatTransition[] = [];
+        a.on('transition', (t: HeartbeatTransition) => ts.push(t));
+        started.push(a);
+        await a.start();
+        assert.ok(
+          log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
+          'the isolated engine logs reach the main log',
+        );
+        await until(() => ts.some((t) => t.to === 'active'), 2000);
+        const b = make('backup');
+        await b.hb.start();
+        await until(() => b.hb.status().role === 'standby', 2000);
+        a.requestRelease();
+        await until(() => b.hb.status().role === 'active' && a.status().role === 'standby', 1000);
+        assert.equal(ts.at(-1)!.reason, 'handover');
+        assert.ok((a.status().peer.lastHeardMs.public ?? 999) < 200);
+        b.hb.requestRelease();
+        await until(() => a.status().role === 'active', 1000);
+        const t0 = Date.now();
+        await a.stop({ graceful: true });
+        assert.ok(Date.now() - t0 < 1000);
+        assert.equal(b.hb.status().role, 'active');
+      });
+    }
+
+    it('process: the heartbeat process dies with the daemon (no orphan keeps the pair fooled)', async function () {
       this.timeout(30_000);
-      const m = model();
-      m.heartbeat.worker = true;
-      const log = new MemoryLog();
-      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-      const ts: HeartbeatTransition[] = [];
-      a.on('transition', (t: HeartbeatTransition) => ts.push(t));
-      started.push(a);
-      await a.start();
-      assert.ok(
-        log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
-        'worker logs reach the main log',
-      );
-      await until(() => ts.some((t) => t.to === 'active'), 2000);
-      const b = make('backup');
-      await b.hb.start();
-      await until(() => b.hb.status().role === 'standby', 2000);
-      a.requestRelease();
-      await until(() => b.hb.status().role === 'active' && a.status().role === 'standby', 1000);
-      assert.equal(ts.at(-1)!.reason, 'handover');
-      assert.ok((a.status().peer.lastHeardMs.public ?? 999) < 200);
-      b.hb.requestRelease();
-      await until(() => a.status().role === 'active', 1000);
-      const t0 = Date.now();
-      await a.stop({ graceful: true });
-      assert.ok(Date.now() - t0 < 1000);
-      assert.equal(b.hb.status().role, 'active');
+      const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
+      const cfg = {
+        node: 'primary',
+        primary: { address: '127.0.0.1' },
+        backup: { address: '127.0.0.2' },
+        port,
+        worker: 'process',
+      };
+      const daemon = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      let out = '';
+      daemon.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      try {
+        await until(() => /"ev":"ready"/.test(out), 15_000);
+        const kids = childrenOf(daemon.pid!);
+        assert.equal(kids.length, 1, `one heartbeat process under the daemon: ${JSON.stringify(kids)}`);
+        daemon.kill('SIGKILL');
+        await until(() => !existsSync(`/proc/${kids[0]}`) || /^Z/.test(procState(kids[0]!)), 2000);
+      } finally {
+        daemon.kill('SIGKILL');
+      }
     });
+  });
+
+  /** Pids whose parent is `pid` (from /proc/PID/stat). */
+  function childrenOf(pid: number): number[] {
+    const out: number[] = [];
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(f[1]) === pid) out.push(Number(d));
+      } catch {
+        /* gone */
+      }
+    }
+    return out;
+  }
+
+  function procState(pid: number): string {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'gone';
+    }
+  }
+
+  /** Scheduling policy (field 41 of /proc/PID/task/TID/stat) of every thread of a process. */
+  const policies = (pid: number | 'self' = 'self') =>
+    readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { tid: Number(tid), policy: Number(fields[41 - 3]) };
+    });
+
+  it('rtPriority in process mode: the heartbeat process runs SCHED_RR, no thread of the daemon does', async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root (CAP_SYS_NICE)');
+      this.skip();
+    }
+    const m = model();
+    m.heartbeat.worker = 'process';
+    m.heartbeat.rtPriority = 5;
+    const log = new MemoryLog();
+    const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+    started.push(a);
+    await a.start();
+    await until(() => log.records.some((r) => /SCHED_RR priority 5/.test(r.msg)), 2000);
+    const pid = (a as unknown as { host: { id: number } }).host.id;
+    assert.deepEqual(
+      policies().filter((p) => p.policy === 2),
+      [],
+      'the daemon stays SCHED_OTHER',
+    );
+    assert.ok(
+      policies(pid).some((p) => p.tid === pid && p.policy === 2),
+      JSON.stringify(policies(pid)),
+    );
   });
 
   it('rtPriority in worker mode: only the heartbeat thread becomes SCHED_RR', async function () {
@@ -256,15 +361,8 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       console.log('skipped: needs root (CAP_SYS_NICE)');
       this.skip();
     }
-    /** Scheduling policy (field 41 of /proc/self/task/TID/stat) of every thread of this process. */
-    const policies = () =>
-      readdirSync('/proc/self/task').map((tid) => {
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return { tid: Number(tid), policy: Number(fields[41 - 3]) };
-      });
     const m = model();
-    m.heartbeat.worker = true;
+    m.heartbeat.worker = 'thread';
     m.heartbeat.rtPriority = 5;
     const log = new MemoryLog();
     const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
