@@ -55,8 +55,8 @@ interface HostHandle {
   post(c: HostCommand): void;
   onEvent(h: (e: WorkerEvent) => void): void;
   onError(h: (err: Error) => void): void;
-  /** Resolves with the exit code when the thread or process ends. */
-  exited: Promise<number | null>;
+  /** Resolves with how it ended ('code 1', 'signal SIGKILL') when the thread or process ends. */
+  exited: Promise<string>;
   /** Ends it now (the engine is given no chance to say goodbye). */
   kill(): Promise<void>;
 }
@@ -76,7 +76,7 @@ function startThread(init: HostInit): HostHandle {
     post: (c) => w.postMessage(c),
     onEvent: (h) => w.on('message', h),
     onError: (h) => w.on('error', h),
-    exited: new Promise((r) => w.once('exit', (code) => r(code))),
+    exited: new Promise((r) => w.once('exit', (code) => r(`code ${code}`))),
     kill: async () => {
       await w.terminate();
     },
@@ -93,18 +93,15 @@ function startProcess(init: HostInit): HostHandle {
   const file = hostFile('child');
   // LVS_PULSE_HB_NODE_FLAGS: measurement aid, replaces the V8 flags (space-separated).
   const flags = process.env.LVS_PULSE_HB_NODE_FLAGS?.split(' ').filter(Boolean) ?? CHILD_V8_FLAGS;
-  const execArgv = [
-    ...flags,
-    ...(file.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : []),
-  ];
+  const execArgv = [...flags, ...(file.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [])];
   const c = fork(file, [], {
     execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, LVS_PULSE_HB_CHILD: String(process.pid) },
   });
-  const exited = new Promise<number | null>((r) =>
-    c.once('exit', (code, sig) => r(code ?? (sig ? 128 : null))),
+  const exited = new Promise<string>((r) =>
+    c.once('exit', (code, sig) => r(sig ? `signal ${sig}` : `code ${code}`)),
   );
   c.send({ init });
   return {
@@ -216,7 +213,7 @@ export class Heartbeat extends EventEmitter {
       void w.exited.then((code) => {
         reject(
           new Error(
-            `heartbeat ${mode === 'process' ? 'process' : 'worker'} exited (code ${code}) before starting`,
+            `heartbeat ${mode === 'process' ? 'process' : 'worker'} exited (${code}) before starting`,
           ),
         );
         if (!this.stopped) this.workerDied(code);
@@ -228,11 +225,11 @@ export class Heartbeat extends EventEmitter {
    * The worker died outside stop(): nobody sends our heartbeats any more, so the peer will take over.
    * Leave active at once (the daemon releases the VIPs) so there is no split brain while we restart.
    */
-  private workerDied(code: number | null): void {
+  private workerDied(code: string): void {
     const last = this.snapshot?.status.role ?? 'starting';
     const who = this.hostKind === 'process' ? 'process' : 'worker';
-    const evidence = `heartbeat ${who} exited (code ${code}): no heartbeats are sent; leaving ${last}`;
-    this.opts.log.error(evidence, { op: 'worker', code });
+    const evidence = `heartbeat ${who} exited (${code}): no heartbeats are sent; leaving ${last}`;
+    this.opts.log.error(evidence, { op: 'worker', exit: code });
     const t: HeartbeatTransition = { from: last, to: 'fault', reason: 'worker-exit', evidence };
     if (this.snapshot) this.snapshot.status = { ...this.snapshot.status, role: 'fault' };
     if (last !== 'fault') this.emit('transition', t);
