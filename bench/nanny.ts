@@ -22,7 +22,12 @@ import { readFileSync } from 'node:fs';
 import { createServer as tcpServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
+import {
+  createHistogram,
+  monitorEventLoopDelay,
+  performance,
+  type RecordableHistogram,
+} from 'node:perf_hooks';
 import { Command } from 'commander';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../src/config/model';
 import { Lab } from '../src/lab/netns';
@@ -51,6 +56,9 @@ interface Opts {
   timeout: number;
   kinds: string[];
   profile: boolean;
+  wire: 'veth' | 'bridge';
+  labPrefix: string;
+  keepAlive: boolean;
 }
 
 function addressOf(i: number): string {
@@ -93,7 +101,7 @@ function buildModel(o: Opts): LvsModel {
   const all: Record<string, MonitorConfig> = {
     tcp: { ...base, kind: 'tcp' },
     none: { ...base, kind: 'none' },
-    http: { ...base, kind: 'http', http: { path: '/', status: [], insecure: false } },
+    http: { ...base, kind: 'http', http: { path: '/', status: [], insecure: false, keepAlive: o.keepAlive } },
     send_expect: { ...base, kind: 'send_expect', send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.1 200' },
   };
   const kinds = o.kinds.map((k) => {
@@ -174,6 +182,15 @@ function pct(
   return Math.round((h.percentile(p) / scale) * 100) / 100;
 }
 
+/** The main thread's time waiting for a CPU on a run queue (ns), from /proc/thread-self/schedstat. */
+function schedStat(): { waitNs: number } {
+  try {
+    return { waitNs: Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) };
+  } catch {
+    return { waitNs: Number.NaN };
+  }
+}
+
 /** Runs inside `lb`: the pool under measurement. Prints one JSON line of results. */
 async function prober(o: Opts): Promise<void> {
   const model = buildModel(o);
@@ -211,6 +228,9 @@ async function prober(o: Opts): Promise<void> {
     hb.record(Math.max(1, Math.round((now - hbLast - 20) * 1000) + 1));
     hbLast = now;
   }, 20);
+  process.stdout.write('MEASURE-START\n');
+  const elu0 = performance.eventLoopUtilization();
+  const sched0 = schedStat();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let rssMax = 0;
@@ -220,6 +240,9 @@ async function prober(o: Opts): Promise<void> {
   await new Promise((r) => setTimeout(r, o.duration * 1000));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const sched1 = schedStat();
+  const elu = performance.eventLoopUtilization(elu0);
+  process.stdout.write('MEASURE-END\n');
   clearInterval(rssTimer);
   clearInterval(hbTimer);
   eld.disable();
@@ -269,6 +292,8 @@ async function prober(o: Opts): Promise<void> {
       p99: Math.max(0, pct(eld, 99, 1e6) - 10),
       max: Math.max(0, pct(eld, 100, 1e6) - 10),
     },
+    eventLoopUtilization: Math.round(elu.utilization * 1000) / 10,
+    runQueueWaitPercent: Math.round(((sched1.waitNs - sched0.waitNs) / 1e6 / wall) * 1000) / 10,
     heartbeat20msLatenessMs: { p99: pct(hb, 99, 1000), max: pct(hb, 100, 1000) },
     states,
     expectedDown,
@@ -286,30 +311,61 @@ async function prober(o: Opts): Promise<void> {
  * parser) keep the lab's server side cheap: it shares the machine with the prober under measurement.
  */
 function server(): void {
-  const canned = (status: string) =>
-    Buffer.from(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok`, 'latin1');
-  const ok = canned('200 OK');
-  const busy = canned('503 Service Unavailable');
-  const replier = (reply: Buffer) =>
-    tcpServer((c) => {
+  const canned = (status: string, conn: string) =>
+    Buffer.from(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: ${conn}\r\n\r\nok`, 'latin1');
+  // a request asking for keep-alive gets a reply on a connection kept open (as any HTTP/1.1 server); the
+  // others get the reply and an orderly close
+  const replier = (status: string) => {
+    const close = canned(status, 'close');
+    const keep = canned(status, 'keep-alive');
+    return tcpServer((c) => {
       c.on('error', () => {});
-      c.once('data', () => c.end(reply));
+      c.on('data', (d: Buffer) => {
+        if (d.includes('keep-alive')) c.write(keep);
+        else c.end(close);
+      });
     });
-  replier(ok).listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
-  replier(busy).listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
+  };
+  replier('200 OK').listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
+  replier('503 Service Unavailable').listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
   const hang = tcpServer((c) => c.on('error', () => {}));
   hang.listen({ port: 82, host: '0.0.0.0', backlog: 4096 }, () => console.log('ready'));
 }
 
-async function orchestrate(o: Opts): Promise<void> {
-  const lab = await Lab.create('n');
+/** utime and stime of process `pid` in seconds (from /proc; clock ticks of 1/100 s). */
+function procCpu(pid: number | undefined): { user: number; sys: number } | undefined {
+  if (!pid) return undefined;
   try {
-    await lab.addNs('sw');
-    await lab.addBridge('sw', 'lan');
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(rest[11]) / 100, sys: Number(rest[12]) / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function orchestrate(o: Opts): Promise<void> {
+  const lab = await Lab.create(o.labPrefix);
+  try {
     await lab.addNs('lb');
-    await lab.connect('lb', 'eth0', 'sw', 'lan', [`${LB}/24`]);
     await lab.addNs('srv');
-    await lab.connect('srv', 'eth0', 'sw', 'lan', [`${SRV}/24`]);
+    if (o.wire === 'bridge') {
+      await lab.addNs('sw');
+      await lab.addBridge('sw', 'lan');
+      await lab.connect('lb', 'eth0', 'sw', 'lan', [`${LB}/24`]);
+      await lab.connect('srv', 'eth0', 'sw', 'lan', [`${SRV}/24`]);
+    } else {
+      // one veth pair, no bridge: a bridge in between (and br_netfilter's hooks on it, on by default in a
+      // new namespace when the module is loaded) is forwarding work a real switch does, and veth runs it
+      // in the sender's context, i.e. it was charged to the prober
+      await lab.exec('lb', 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'lpnsrv0']);
+      await lab.exec('lb', 'ip', ['link', 'set', 'lpnsrv0', 'netns', lab.nsName('srv')]);
+      await lab.exec('srv', 'ip', ['link', 'set', 'lpnsrv0', 'name', 'eth0']);
+      await lab.exec('lb', 'ip', ['addr', 'add', `${LB}/24`, 'dev', 'eth0']);
+      await lab.exec('srv', 'ip', ['addr', 'add', `${SRV}/24`, 'dev', 'eth0']);
+      await lab.exec('lb', 'ip', ['link', 'set', 'eth0', 'up']);
+      await lab.exec('srv', 'ip', ['link', 'set', 'eth0', 'up']);
+    }
     await lab.exec('lb', 'ip', ['route', 'add', '198.19.0.0/16', 'via', SRV]);
     await lab.exec('srv', 'ip', ['route', 'add', 'local', '198.19.0.0/16', 'dev', 'lo']);
     // silent hosts: last octet 1..13, every packet to them dropped in srv
@@ -350,7 +406,10 @@ async function orchestrate(o: Opts): Promise<void> {
       String(o.timeout),
       '--kinds',
       o.kinds.join(','),
+      ...(o.keepAlive ? ['--keep-alive'] : []),
     ];
+    let srvCpu0: { user: number; sys: number } | undefined;
+    let srvCpu1: { user: number; sys: number } | undefined;
     console.error(`bench:nanny ${o.servers} real servers, ${o.timers} timers, ${o.warmup}+${o.duration} s …`);
     const out = await new Promise<string>((resolve, reject) => {
       const p = spawn('ip', ['netns', 'exec', lab.nsName('lb'), process.execPath, ...args], {
@@ -359,10 +418,17 @@ async function orchestrate(o: Opts): Promise<void> {
       let s = '';
       p.stdout.on('data', (d: Buffer) => {
         s += d;
+        if (!srvCpu0 && s.includes('MEASURE-START')) srvCpu0 = procCpu(srv.pid);
+        if (!srvCpu1 && s.includes('MEASURE-END')) srvCpu1 = procCpu(srv.pid);
       });
       p.once('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`prober exited ${code}`))));
     });
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    if (srvCpu0 && srvCpu1) {
+      const pct = (a: number, b: number) => Math.round(((b - a) / Number(r['seconds'])) * 1000) / 10;
+      r['serverCpu'] =
+        `${pct(srvCpu0.user + srvCpu0.sys, srvCpu1.user + srvCpu1.sys)} (${pct(srvCpu0.user, srvCpu1.user)} + ${pct(srvCpu0.sys, srvCpu1.sys)})`;
+    }
     report(o, r);
   } finally {
     await lab.destroy();
@@ -376,19 +442,22 @@ function report(o: Opts, r: Record<string, unknown>): void {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; node ${process.version}; kernel ${execFileSync('uname', ['-r']).toString().trim()}`,
     `Setup: ${o.servers} real servers (${PER_VS} per virtual; probe kinds ${o.kinds.join(' / ')} by virtual), ` +
-      `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; failing by address: 5 % silent host ` +
+      `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; HTTP keep-alive ${o.keepAlive ? 'on' : 'off'}; failing by address: 5 % silent host ` +
       `(nftables drop), 5 % refused, 3 % hang, 2 % HTTP 503; timers: ${o.timers}; measured ${o.duration} s after ` +
-      `${o.warmup} s warm-up. Prober process only (the servers run in another process).`,
+      `${o.warmup} s warm-up. Prober process only (the servers run in another process). ` +
+      `Wire: ${o.wire === 'veth' ? 'one veth pair router–servers' : 'veth to a bridge in a third namespace'}.`,
     '',
     '| figure | value | target |',
     '|---|---|---|',
     `| CPU, % of one core (user + system) | ${r['cpuPercentOfOneCore']} (${r['cpuUserPercent']} + ${r['cpuSystemPercent']}) | < 50 |`,
     `| RSS peak, MB | ${r['rssMB']} | < 300 |`,
     `| CPU per probe, µs | ${r['cpuMicrosPerProbe']} | < ${Math.round((0.5 * o.interval * 1000) / o.servers)} |`,
+    `| lab's server process (all listeners), % of one core (user + system) | ${r['serverCpu'] ?? '?'} | |`,
     `| machine load average (1/5/15 min) at the end | ${r['loadAverage']} | |`,
     `| probes per second | ${r['probesPerSecond']} | ${Math.round((o.servers * 1000) / o.interval)} |`,
     `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
     `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
+    `| event-loop utilization, % / main thread waiting for a CPU, % of the time | ${r['eventLoopUtilization']} / ${r['runQueueWaitPercent']} | |`,
     `| event-loop delay p50 / p99 / max, ms | ${j(r['eventLoopDelayMs'])} | |`,
     `| 20 ms heartbeat timer lateness p99 / max, ms | ${j(r['heartbeat20msLatenessMs'])} | |`,
     `| failed probes, % | ${r['failedShare']} | ${Math.round((Number(r['expectedDown']) / o.servers) * 1000) / 10} |`,
@@ -418,6 +487,13 @@ const cmd = new Command()
   .option('--interval <ms>', 'probe interval', '1000')
   .option('--timeout <ms>', 'probe timeout', '500')
   .option('--kinds <list>', 'probe kinds, one per virtual in turn', 'tcp,http,send_expect')
+  .option(
+    '--wire <kind>',
+    'veth (one veth pair) | bridge (both ends on a bridge in a third namespace)',
+    'veth',
+  )
+  .option('--keep-alive', 'HTTP probes keep their connection open between probes (monitor.http.keepAlive)')
+  .option('--lab-prefix <p>', 'namespace prefix of the lab', 'n')
   .option('--profile', 'write a CPU profile of the prober to /tmp/lpn-nanny-prof')
   .parse();
 const raw = cmd.opts<Record<string, string>>();
@@ -430,6 +506,9 @@ const opts: Opts = {
   timeout: Number(raw['timeout']),
   kinds: String(raw['kinds']).split(','),
   profile: Boolean(raw['profile']),
+  wire: raw['wire'] === 'bridge' ? 'bridge' : 'veth',
+  labPrefix: String(raw['labPrefix']),
+  keepAlive: Boolean(raw['keepAlive']),
 };
 if (raw['role'] === 'server') server();
 else if (raw['role'] === 'prober') void prober(opts);

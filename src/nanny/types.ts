@@ -20,8 +20,12 @@ export interface ProbeResult {
   inconclusive?: boolean;
 }
 
-/** One probe run against a fixed target; built once per real server by `createProbe`. */
-export type Probe = () => Promise<ProbeResult>;
+/**
+ * One probe run against a fixed target; built once per real server by `createProbe`. A probe that keeps
+ * state between runs (an idle keep-alive connection) has `dispose`, which the worker calls when it stops
+ * or replaces the probe.
+ */
+export type Probe = (() => Promise<ProbeResult>) & { dispose?: () => void };
 
 /** A load reading (1-minute load average) for `load_monitor`. */
 export interface LoadReading {

@@ -148,6 +148,7 @@ export class Nanny {
     this.loadInFlight = false;
     for (const t of [this.probeTimer, this.watchdog, this.slowTimer, this.loadTimer])
       this.scheduler.cancel(t);
+    this.probe.dispose?.();
   }
 
   /** Operator drain (weight 0, keeps probing). Returns false if already drained. */
@@ -176,6 +177,7 @@ export class Nanny {
     const oldInterval = this.monitor.intervalMs;
     this.rs = rs;
     this.monitor = monitor;
+    if (probe !== this.probe) this.probe.dispose?.();
     this.probe = probe;
     this.loadSource = loadSource;
     if (rs.weight !== oldWeight) {

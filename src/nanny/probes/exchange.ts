@@ -25,6 +25,11 @@ export interface Exchange {
   onData(chunk: Buffer, finish: Finish): void;
   /** Called on an orderly close by the peer. */
   onEnd(finish: Finish): void;
+  /**
+   * Keep-alive only: after the verdict, whether the connection is clean for the next request (the whole
+   * reply was read and the server agreed to keep the connection open).
+   */
+  reusable?(): boolean;
 }
 
 export interface TlsOptions {
@@ -62,6 +67,115 @@ export function netExchangeProbe(t: ProbeTarget, make: () => Exchange, tls?: Tls
       sock.once('error', (err) => finish(false, describeError(err)));
       return () => closeFast(sock);
     });
+}
+
+/**
+ * exchangeProbe over a kept-alive connection (HTTP keep-alive): the connection of a run whose exchange says
+ * `reusable()` is parked, and the next run writes its request on it instead of connecting. While parked it
+ * is watched: an orderly close, a reset or unexpected bytes from the server discard it. A reused connection
+ * that fails before the first byte of the reply (closed, reset, write error: the server dropped an idle
+ * connection just as we wrote) is not a verdict: the run retries once on a fresh connection within the same
+ * deadline, so a dead service still fails this very probe (connection refused) and a live one passes. A
+ * timeout on a reused connection is a verdict (down), and the connection is dropped. `dispose()` closes
+ * the parked connection.
+ */
+export function keepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, tls?: TlsOptions): Probe {
+  if (!tls) {
+    const fast = fastExchange(t, make, true);
+    if (fast) return fast;
+  }
+  return netKeepAliveExchangeProbe(t, make, tls);
+}
+
+/** keepAliveExchangeProbe on net.Socket / tls.TLSSocket. */
+export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, tls?: TlsOptions): Probe {
+  const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
+  const tlsOpts = tls ? { ...tcpOpts, ...tls } : undefined;
+  let parked: Socket | undefined;
+  let disposed = false;
+  const drop = (sock: Socket): void => {
+    if (parked === sock) parked = undefined;
+    closeFast(sock);
+  };
+  const park = (sock: Socket): void => {
+    sock.removeAllListeners('data');
+    sock.removeAllListeners('end');
+    sock.removeAllListeners('error');
+    sock.removeAllListeners('close');
+    if (disposed || sock.destroyed || !sock.writable) {
+      drop(sock);
+      return;
+    }
+    parked = sock;
+    sock.unref();
+    // anything from the server while idle ends the connection
+    sock.on('data', () => drop(sock));
+    sock.once('end', () => drop(sock));
+    sock.once('error', () => drop(sock));
+    sock.once('close', () => drop(sock));
+  };
+  const probe: Probe = () =>
+    withDeadline(t.timeoutMs, (finish) => {
+      let x = make();
+      let sock: Socket;
+      let reused = false;
+      let replied = false;
+      let done = false;
+      const send = (): void => {
+        if (x.payload) {
+          sock.write(x.payload, (err) => {
+            if (err) fail(`send failed: ${describeError(err)}`);
+            else x.afterSend?.(finish);
+          });
+        } else x.afterSend?.(finish);
+      };
+      // a reused connection that fails before any reply: retry once on a fresh one
+      const fail = (detail: string): void => {
+        if (done) return;
+        if (reused && !replied) {
+          const old = sock;
+          old.removeAllListeners();
+          closeFast(old);
+          x = make();
+          open(fresh(), false);
+        } else finish(false, detail);
+      };
+      const fresh = (): Socket => (tlsOpts ? tlsConnect(tlsOpts) : tcpConnect(tcpOpts));
+      const open = (s: Socket, isReused: boolean): void => {
+        sock = s;
+        reused = isReused;
+        s.on('data', (chunk: Buffer) => {
+          replied = true;
+          x.onData(chunk, finish);
+        });
+        s.once('end', () => (reused && !replied ? fail('closed') : x.onEnd(finish)));
+        s.once('error', (err) => fail(describeError(err)));
+        s.once('close', () => fail('connection closed'));
+        if (isReused) {
+          s.ref();
+          send();
+        } else s.once(tlsOpts ? 'secureConnect' : 'connect', send);
+      };
+      const idle = parked;
+      parked = undefined;
+      if (idle) {
+        idle.removeAllListeners();
+        open(idle, true);
+      } else open(fresh(), false);
+      return () => {
+        done = true;
+        if (x.reusable?.()) park(sock);
+        else {
+          sock.removeAllListeners('close');
+          closeFast(sock);
+        }
+      };
+    });
+  probe.dispose = () => {
+    disposed = true;
+    if (parked) drop(parked);
+  };
+  return probe;
 }
 
 /**

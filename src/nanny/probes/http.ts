@@ -11,7 +11,7 @@
 import type { Probe } from '../types';
 import { parseWeight } from '../weights';
 import { type ProbeTarget, quote } from './common';
-import { type Exchange, exchangeProbe, type Finish } from './exchange';
+import { type Exchange, exchangeProbe, type Finish, keepAliveExchangeProbe } from './exchange';
 
 /** Bodies are read up to this size for the regex. */
 export const BODY_LIMIT = 64 * 1024;
@@ -29,6 +29,11 @@ export interface HttpOptions {
   insecure: boolean;
   /** Response header whose integer value sets the weight (misc_dynamic style). */
   weightHeader?: string;
+  /**
+   * Keep the connection open between probes (`Connection: keep-alive`, reused while the server agrees);
+   * default false: a fresh connection per probe. See keepAliveExchangeProbe for the failure semantics.
+   */
+  keepAlive?: boolean;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -65,10 +70,19 @@ export function parseReplyHead(buf: Buffer): ReplyHead | string | undefined {
   return { status: Number(m[1]), headers, bodyStart: end + 4 };
 }
 
+/** Whether a reply head lets the connection be reused: the server said keep-alive and the body length is known. */
+function keepsAlive(h: ReplyHead): boolean {
+  const c = (h.headers.get('connection') ?? '').toLowerCase();
+  if (!/(?:^|,)\s*keep-alive\s*(?:,|$)/.test(c) || /(?:^|,)\s*close\s*(?:,|$)/.test(c)) return false;
+  if (h.status === 204 || h.status === 304) return true;
+  return /^\d+$/.test(h.headers.get('content-length') ?? '') && !h.headers.has('transfer-encoding');
+}
+
 /**
  * GET `path` on the real server itself (no DNS: the connection goes to the target address). Up iff the
- * status is accepted and, when set, the body (first 64 KiB) matches `bodyRegex`. Each probe opens a fresh
- * connection so a dead listener is seen at once.
+ * status is accepted and, when set, the body (first 64 KiB) matches `bodyRegex`. By default each probe
+ * opens a fresh connection, so a listener that stopped accepting is seen at once; with `keepAlive` the
+ * connection is reused while the server keeps it open and a reply was read to its end.
  */
 export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   const bodyRe = o.bodyRegex ? new RegExp(o.bodyRegex) : undefined;
@@ -77,7 +91,7 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
   const hostHeader =
     o.host ?? (t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
   const request = Buffer.from(
-    `GET ${o.path} HTTP/1.0\r\nHost: ${hostHeader}\r\nUser-Agent: lvs-pulse-nanny\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
+    `GET ${o.path} HTTP/1.0\r\nHost: ${hostHeader}\r\nUser-Agent: lvs-pulse-nanny\r\nAccept: */*\r\nConnection: ${o.keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`,
     'latin1',
   );
   const hostName = o.host?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
@@ -87,6 +101,7 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
     let buf: Buffer = Buffer.alloc(0);
     let head: ReplyHead | undefined;
     let weight: number | undefined;
+    let ended = false;
     const judgeBody = (finish: Finish): void => {
       const h = head!;
       const body = buf.subarray(h.bodyStart, h.bodyStart + BODY_LIMIT).toString('utf8');
@@ -115,6 +130,7 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
         if (have >= BODY_LIMIT || (len >= 0 && have >= len)) judgeBody(finish);
       },
       onEnd: (finish) => {
+        ended = true;
         if (head) judgeBody(finish);
         else
           finish(
@@ -122,7 +138,13 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
             buf.length ? `not an HTTP reply: ${quote(buf)}` : 'connection closed before HTTP reply',
           );
       },
+      // the whole reply read, nothing more, and the server keeps the connection
+      reusable: () => {
+        if (ended || !head || !keepsAlive(head)) return false;
+        if (head.status === 204 || head.status === 304) return buf.length === head.bodyStart;
+        return buf.length - head.bodyStart === Number(head.headers.get('content-length'));
+      },
     };
   };
-  return exchangeProbe(t, make, tls);
+  return o.keepAlive ? keepAliveExchangeProbe(t, make, tls) : exchangeProbe(t, make, tls);
 }

@@ -58,6 +58,7 @@ export function createProbe(monitor: MonitorConfig, rs: RealServer, protocol: Pr
           sni: h.sni,
           insecure: h.insecure,
           weightHeader: monitor.feedback?.kind === 'header' ? monitor.feedback.name : undefined,
+          keepAlive: h.keepAlive ?? false,
         });
       }
       case 'dns':

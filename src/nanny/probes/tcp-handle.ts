@@ -102,6 +102,7 @@ function streamWrap(): StreamWrap | undefined {
 }
 
 function ignoreRead(): void {}
+function noop(): void {}
 
 function errName(status: number): string {
   try {
@@ -148,9 +149,7 @@ export function fastTcpConnectProbe(t: ProbeTarget): Probe | undefined {
       function close(): void {
         if (closed) return;
         closed = true;
-        if (connected && h.reset) {
-          if (h.reset(() => {}) === 0) return;
-        }
+        if (connected && h.reset && h.reset(noop) === 0) return;
         h.close();
       }
       return close;
@@ -159,10 +158,14 @@ export function fastTcpConnectProbe(t: ProbeTarget): Probe | undefined {
 
 /**
  * exchangeProbe's fast path (plain TCP): connect on the handle, write the payload with a WriteWrap, read
- * with `onread` (as net.Socket does internally, minus the stream machinery), reset on close. Returns
- * undefined when the bindings are unavailable.
+ * with `onread` (as net.Socket does internally, minus the stream machinery), reset on close. With
+ * `keepAlive`, the handle of a run whose exchange says `reusable()` is parked instead and the next run
+ * writes on it, with keepAliveExchangeProbe's semantics (exchange.ts): a parked connection the server
+ * closes or writes to is discarded; a reused one that fails before any reply byte is retried once on a
+ * fresh connection within the same deadline; `dispose()` resets the parked one. Returns undefined when the
+ * bindings are unavailable.
  */
-export function fastExchange(t: ProbeTarget, make: () => Exchange): Probe | undefined {
+export function fastExchange(t: ProbeTarget, make: () => Exchange, keepAlive = false): Probe | undefined {
   const b = tcpWrap();
   const s = streamWrap();
   if (!b || !s) return undefined;
@@ -170,58 +173,124 @@ export function fastExchange(t: ProbeTarget, make: () => Exchange): Probe | unde
   const { TCP, TCPConnectWrap } = b;
   const SOCKET = b.constants.SOCKET;
   const { WriteWrap, streamBaseState: state, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = s;
-  return () =>
+  let parked: TcpHandle | undefined;
+  let disposed = false;
+  const reset = (h: TcpHandle): void => {
+    h.onread = ignoreRead;
+    if (!(h.reset && h.reset(noop) === 0)) h.close();
+  };
+  const park = (h: TcpHandle): void => {
+    if (disposed) {
+      reset(h);
+      return;
+    }
+    parked = h;
+    // idle: an orderly close, a reset or any byte from the server ends it
+    h.onread = () => {
+      if (parked === h) parked = undefined;
+      reset(h);
+    };
+  };
+  const probe: Probe = () =>
     withDeadline(t.timeoutMs, (finish) => {
-      const x = make();
-      const h = new TCP(SOCKET);
+      let x = make();
+      let h: TcpHandle;
       let connected = false;
       let closed = false;
+      let reused = false;
+      let replied = false;
       function close(): void {
         if (closed) return;
         closed = true;
-        h.onread = ignoreRead;
-        if (connected && h.reset && h.reset(() => {}) === 0) return;
-        h.close();
-      }
-      if (t.sourceAddress) {
-        const e = isIPv6(t.sourceAddress) ? h.bind6(t.sourceAddress, 0, 0) : h.bind(t.sourceAddress, 0);
-        if (e) {
-          finish(false, errName(e));
-          return close;
+        if (keepAlive && connected && x.reusable?.()) park(h);
+        else if (connected) reset(h);
+        else {
+          h.onread = ignoreRead;
+          h.close();
         }
       }
-      h.onread = (ab?: ArrayBuffer) => {
+      // a failure; on a reused connection before any reply, retry once on a fresh one instead
+      function fail(detail: string): void {
+        if (closed) return;
+        if (!reused || replied) {
+          finish(false, detail);
+          return;
+        }
+        reused = false;
+        reset(h);
+        x = make();
+        open();
+      }
+      function onRead(ab?: ArrayBuffer): void {
         if (closed) return;
         const n = state[kReadBytesOrError]!;
-        if (n > 0 && ab) x.onData(Buffer.from(ab, state[kArrayBufferOffset]!, n), finish);
-        else if (n === uvEof) x.onEnd(finish);
-        else if (n < 0) finish(false, errName(n));
-      };
-      const req = new TCPConnectWrap();
-      req.address = t.address;
-      req.port = t.port;
-      req.oncomplete = (status: number) => {
-        if (closed) return;
-        if (status !== 0) return finish(false, errName(status));
-        connected = true;
-        const re = h.readStart();
-        if (re) return finish(false, errName(re));
+        if (n > 0 && ab) {
+          replied = true;
+          x.onData(Buffer.from(ab, state[kArrayBufferOffset]!, n), finish);
+        } else if (n === uvEof) {
+          if (reused && !replied) fail('connection closed');
+          else x.onEnd(finish);
+        } else if (n < 0) fail(errName(n));
+      }
+      function send(): void {
         const payload = x.payload;
-        if (!payload) return x.afterSend?.(finish);
+        if (!payload) {
+          x.afterSend?.(finish);
+          return;
+        }
         const w = new WriteWrap();
         w.handle = h;
         w.async = false;
         w.oncomplete = (st: number) => {
           if (closed) return;
-          if (st < 0) finish(false, `send failed: ${errName(st)}`);
+          if (st < 0) fail(`send failed: ${errName(st)}`);
           else x.afterSend?.(finish);
         };
         const we = h.writeBuffer(w, payload);
-        if (we) return finish(false, `send failed: ${errName(we)}`);
-        if (!state[kLastWriteWasAsync]) x.afterSend?.(finish);
-      };
-      const err = v6 ? h.connect6(req, t.address, t.port) : h.connect(req, t.address, t.port);
-      if (err) finish(false, errName(err));
+        if (we) fail(`send failed: ${errName(we)}`);
+        else if (!state[kLastWriteWasAsync]) x.afterSend?.(finish);
+      }
+      function open(): void {
+        h = new TCP(SOCKET);
+        connected = false;
+        if (t.sourceAddress) {
+          const e = isIPv6(t.sourceAddress) ? h.bind6(t.sourceAddress, 0, 0) : h.bind(t.sourceAddress, 0);
+          if (e) {
+            finish(false, errName(e));
+            return;
+          }
+        }
+        h.onread = onRead;
+        const req = new TCPConnectWrap();
+        req.address = t.address;
+        req.port = t.port;
+        req.oncomplete = (status: number) => {
+          if (closed) return;
+          if (status !== 0) return finish(false, errName(status));
+          connected = true;
+          const re = h.readStart();
+          if (re) return finish(false, errName(re));
+          send();
+        };
+        const err = v6 ? h.connect6(req, t.address, t.port) : h.connect(req, t.address, t.port);
+        if (err) finish(false, errName(err));
+      }
+      if (parked) {
+        h = parked;
+        parked = undefined;
+        connected = true;
+        reused = true;
+        h.onread = onRead;
+        send();
+      } else open();
       return close;
     });
+  if (keepAlive) {
+    probe.dispose = () => {
+      disposed = true;
+      if (parked) reset(parked);
+      parked = undefined;
+    };
+  }
+  return probe;
 }

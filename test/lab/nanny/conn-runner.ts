@@ -1,0 +1,46 @@
+/**
+ * Runs probes inside a namespace for the connection tests, keeping each probe (and its kept-alive
+ * connection) across commands. Prints `ready`, then one JSON line per command read on stdin:
+ *   {"op":"probe","id":…,"spec":ProbeSpec}  → the result of one run of probe `id` (built on first use)
+ *   {"op":"dispose","id":…}                 → disposes probe `id`
+ *   {"op":"timewait"}                       → { timeWait: sockets in TIME-WAIT in this namespace }
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createProbe } from '../../../src/nanny/probes/index';
+import type { Probe } from '../../../src/nanny/types';
+import type { ProbeSpec } from './runner';
+
+const probes = new Map<string, Probe>();
+
+function timeWait(): number {
+  // /proc/net/tcp: column 4 is the state, 06 = TIME_WAIT
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim().split(/\s+/)[3] === '06').length;
+}
+
+async function main(): Promise<void> {
+  console.log('ready');
+  for await (const line of createInterface({ input: process.stdin })) {
+    const cmd = JSON.parse(line) as { op: string; id?: string; spec?: ProbeSpec };
+    if (cmd.op === 'probe') {
+      const s = cmd.spec!;
+      let p = probes.get(cmd.id!);
+      if (!p) {
+        p = createProbe(s.monitor, s.rs, s.protocol ?? 'tcp');
+        probes.set(cmd.id!, p);
+      }
+      console.log(JSON.stringify(await p()));
+    } else if (cmd.op === 'dispose') {
+      probes.get(cmd.id!)?.dispose?.();
+      probes.delete(cmd.id!);
+      console.log('{}');
+    } else if (cmd.op === 'timewait') {
+      console.log(JSON.stringify({ timeWait: timeWait() }));
+    }
+  }
+}
+
+void main();

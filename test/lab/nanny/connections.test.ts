@@ -1,0 +1,188 @@
+/**
+ * How probe connections end and are reused, against real servers in lab namespaces: a prober namespace
+ * (`lb`, 198.18.1.11) and a server namespace (`srv`, 198.18.1.21) on one veth pair. The server counts
+ * connections and whether each ended with a reset or a FIN (conn-server.ts); the prober keeps its probes
+ * across commands (conn-runner.ts), on the TCP-handle fast path and on the net.Socket fallback.
+ */
+import { monitorConfig } from '../../../src/config/build';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { MonitorConfig } from '../../../src/config/model';
+import { Lab } from '../../../src/lab/netns';
+import type { ProbeResult } from '../../../src/nanny/types';
+import type { ProbeSpec } from './runner';
+import { waitReady } from './util';
+
+const SRV = '198.18.1.21';
+
+/** A child speaking one JSON line per command. */
+class Session {
+  private buf = '';
+  private waiters: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  constructor(private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d;
+      for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        if (line === 'ready') continue;
+        const w = this.waiters.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+      }
+    });
+  }
+  ask<T>(cmd: string): Promise<T> {
+    this.child.stdin!.write(`${cmd}\n`);
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(JSON.parse(l) as T);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no answer to ${cmd}`)), 10000);
+      this.waiters.push((line) => {
+        clearTimeout(t);
+        resolve(JSON.parse(line) as T);
+      });
+    });
+  }
+}
+
+interface PortStats {
+  conns: number;
+  ends: { reset: number; fin: number };
+}
+type Stats = Record<'8080' | '8081', PortStats>;
+
+function spec(kind: MonitorConfig['kind'], port: number, over: Partial<MonitorConfig> = {}): ProbeSpec {
+  return {
+    id: '',
+    monitor: monitorConfig({ kind, timeoutMs: 400, ...over }),
+    rs: { name: `c${port}`, address: SRV, port, weight: 1, active: true },
+  };
+}
+const keepAlive = (path = '/'): Partial<MonitorConfig> => ({
+  http: { path, status: [], insecure: false, keepAlive: true },
+});
+
+describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function () {
+  this.timeout(60000);
+  let lab: Lab | undefined;
+  let server: Session;
+  const probers: Record<'fast' | 'net', Session> = {} as Record<'fast' | 'net', Session>;
+
+  before(async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root');
+      this.skip();
+    }
+    lab = await Lab.create('lpn6');
+    await lab.addNs('lb');
+    await lab.addNs('srv');
+    await lab.exec('lb', 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'lpn6srv']);
+    await lab.exec('lb', 'ip', ['link', 'set', 'lpn6srv', 'netns', lab.nsName('srv')]);
+    await lab.exec('srv', 'ip', ['link', 'set', 'lpn6srv', 'name', 'eth0']);
+    await lab.exec('lb', 'ip', ['addr', 'add', '198.18.1.11/24', 'dev', 'eth0']);
+    await lab.exec('srv', 'ip', ['addr', 'add', `${SRV}/24`, 'dev', 'eth0']);
+    await lab.exec('lb', 'ip', ['link', 'set', 'eth0', 'up']);
+    await lab.exec('srv', 'ip', ['link', 'set', 'eth0', 'up']);
+    const tsx = (file: string, env: NodeJS.ProcessEnv = {}) =>
+      lab!.spawn(file.includes('server') ? 'srv' : 'lb', process.execPath, ['--import', 'tsx', file], {
+        env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    const srv = tsx(join(__dirname, 'conn-server.ts'));
+    const fast = tsx(join(__dirname, 'conn-runner.ts'));
+    const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_FAST_TCP: '1' });
+    server = new Session(srv);
+    probers.fast = new Session(fast);
+    probers.net = new Session(net);
+    await Promise.all([
+      waitReady(srv, 'conn server'),
+      waitReady(fast, 'fast runner'),
+      waitReady(net, 'net runner'),
+    ]);
+  });
+
+  after(async () => {
+    await lab?.destroy();
+  });
+
+  const probe = (p: Session, id: string, s: ProbeSpec) =>
+    p.ask<ProbeResult>(JSON.stringify({ op: 'probe', id, spec: { ...s, id } }));
+  const stats = async (): Promise<Stats> => {
+    await new Promise((r) => setTimeout(r, 150)); // let the server see the last close
+    return server.ask<Stats>('stats');
+  };
+
+  for (const path of ['fast', 'net'] as const) {
+    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT`, async () => {
+      const p = probers[path];
+      await stats();
+      const kinds: [string, ProbeSpec][] = [
+        ['tcp', spec('tcp', 8081)],
+        ['se', spec('send_expect', 8081, { send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.0 200' })],
+        ['http', spec('http', 8081)],
+      ];
+      for (const [id, s] of kinds) {
+        for (let i = 0; i < 3; i++) {
+          const r = await probe(p, `${path}-rst-${id}`, s);
+          assert.equal(r.ok, true, `${id}: ${JSON.stringify(r)}`);
+        }
+      }
+      const st = await stats();
+      assert.deepEqual(st['8081'], { conns: 9, ends: { reset: 9, fin: 0 } });
+      assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
+    });
+
+    it(`${path} path: HTTP keep-alive reuses one connection; a server-side close or a dead service is seen`, async () => {
+      const p = probers[path];
+      const id = `${path}-ka`;
+      const s = spec('http', 8080, keepAlive());
+      await stats();
+      for (let i = 0; i < 4; i++) assert.equal((await probe(p, id, s)).ok, true);
+      assert.equal((await stats())['8080'].conns, 1, 'four probes, one connection');
+
+      // the server drops the idle connection (its keep-alive timeout): the next probe reconnects and passes
+      await server.ask('kill-idle');
+      await new Promise((r) => setTimeout(r, 100));
+      const afterIdle = await probe(p, id, s);
+      assert.equal(afterIdle.ok, true, JSON.stringify(afterIdle));
+      assert.equal((await stats())['8080'].conns, 1, 'one new connection');
+
+      // the service dies: the very next probe fails (refused), never passes on a stale connection
+      await server.ask('stop');
+      const dead = await probe(p, id, s);
+      assert.equal(dead.ok, false);
+      assert.match(dead.detail, /connection refused/);
+      await server.ask('start');
+      assert.equal((await probe(p, id, s)).ok, true);
+
+      // a hung service on a reused connection: timeout = down, and the next probe starts afresh
+      await stats();
+      await server.ask('hang');
+      const hung = await probe(p, id, s);
+      assert.equal(hung.ok, false);
+      assert.match(hung.detail, /timeout after 400 ms/);
+      await server.ask('unhang');
+      assert.equal((await probe(p, id, s)).ok, true);
+      const st = await stats();
+      assert.equal(st['8080'].conns, 1, 'a fresh connection after the timeout');
+      assert.equal(st['8080'].ends.reset, 1, 'the timed-out connection was reset');
+
+      // dispose closes the parked connection
+      await p.ask(JSON.stringify({ op: 'dispose', id }));
+      assert.deepEqual((await stats())['8080'], { conns: 0, ends: { reset: 1, fin: 0 } });
+    });
+
+    it(`${path} path: no reuse when the server answers Connection: close, or keep-alive is off`, async () => {
+      const p = probers[path];
+      await stats();
+      for (let i = 0; i < 3; i++)
+        assert.equal((await probe(p, `${path}-close`, spec('http', 8080, keepAlive('/close')))).ok, true);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await probe(p, `${path}-nokeep`, spec('http', 8080))).ok, true);
+      assert.equal((await stats())['8080'].conns, 6);
+    });
+  }
+});
