@@ -45,7 +45,8 @@ function bindToParent(expectedParent: number, lock: boolean): string[] {
  */
 function diagnostics(file: string): void {
   const { appendFileSync } = require('node:fs') as typeof import('node:fs');
-  const { PerformanceObserver, monitorEventLoopDelay } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+  const { PerformanceObserver, monitorEventLoopDelay } =
+    require('node:perf_hooks') as typeof import('node:perf_hooks');
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   let gcMax = 0;

@@ -24,6 +24,7 @@ import {
 } from './engine.js';
 import type { FaultSource } from './fsm.js';
 import type { HostCommand, HostInit } from './host.js';
+import { threadPolicy } from './sched.js';
 
 export type { DropReason, PathName } from './codec.js';
 export { configHashOf, DROP_REASONS } from './codec.js';
@@ -46,6 +47,24 @@ export type { HeartbeatIsolation };
 
 function isolationOf(model: LvsModel): HeartbeatIsolation {
   return model.heartbeat.worker;
+}
+
+/**
+ * A main thread started real-time (chrt, systemd CPUSchedulingPolicy=) runs its probe load at the
+ * heartbeat's own priority and can hold a CPU from it for a whole round-robin slice (100 ms): say so.
+ */
+function warnRealtimeMain(log: HeartbeatOptions['log']): void {
+  let policy = 0;
+  try {
+    policy = threadPolicy();
+  } catch {
+    return;
+  }
+  if (policy !== 0)
+    log.warn(
+      'the daemon itself runs real-time (chrt or CPUSchedulingPolicy=): its probe load then competes with the heartbeat; run it SCHED_OTHER, the daemon gives the heartbeat real-time priority itself (rt_priority)',
+      { op: 'sched', policy },
+    );
 }
 
 /** The isolated engine, seen from the daemon: a worker thread or a child process behind one shape. */
@@ -145,6 +164,7 @@ export class Heartbeat extends EventEmitter {
   async start(): Promise<void> {
     if (this.engine || this.host) throw new Error('heartbeat: already started');
     const mode = isolationOf(this.opts.model);
+    if (mode !== 'off') warnRealtimeMain(this.opts.log);
     if (mode === 'off') {
       const e = new HeartbeatEngine(this.opts);
       this.engine = e;

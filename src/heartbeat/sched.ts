@@ -58,6 +58,12 @@ export function setThreadRealtime(priority: number): SchedResult {
   }
 }
 
+/** Puts the calling thread back under SCHED_OTHER (tests undo setThreadRealtime with it). */
+export function setThreadNormal(): boolean {
+  const c = load();
+  return c.sched_setscheduler(c.gettid(), 0, { sched_priority: 0 }) === 0;
+}
+
 /** The calling thread's policy (0 = SCHED_OTHER, 2 = SCHED_RR), for tests. */
 export function threadPolicy(): number {
   const c = load();

@@ -10,6 +10,7 @@ import {
   keygen,
 } from '../../../src/heartbeat/index.js';
 import { standaloneModel } from '../../../src/heartbeat/run-standalone.js';
+import { setThreadNormal, setThreadRealtime } from '../../../src/heartbeat/sched.js';
 import { MemoryLog } from '../../../src/lib/log.js';
 
 /** Two Heartbeats in one process over real UDP on loopback (127.0.0.1 / 127.0.0.2): no root needed. */
@@ -353,6 +354,35 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     assert.ok(
       policies(pid).some((p) => p.tid === pid && p.policy === 2),
       JSON.stringify(policies(pid)),
+    );
+  });
+
+  it('a daemon started real-time (chrt, CPUSchedulingPolicy=) is warned that its probes compete with the heartbeat', async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root (CAP_SYS_NICE)');
+      this.skip();
+    }
+    assert.ok(setThreadRealtime(3).ok);
+    try {
+      const m = model();
+      m.heartbeat.worker = 'process';
+      const log = new MemoryLog();
+      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
+      started.push(a);
+      await a.start();
+      assert.ok(log.records.some((r) => r.level === 'warn' && /daemon itself runs real-time/.test(r.msg)));
+    } finally {
+      assert.ok(setThreadNormal());
+    }
+    const log2 = new MemoryLog();
+    const m2 = model();
+    m2.heartbeat.worker = 'process';
+    const b = new Heartbeat({ model: m2, node: 'backup', log: log2, configHash: '0123456789abcdef' });
+    started.push(b);
+    await b.start();
+    assert.ok(
+      !log2.records.some((r) => /daemon itself runs real-time/.test(r.msg)),
+      'no warning when SCHED_OTHER',
     );
   });
 
