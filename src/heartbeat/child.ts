@@ -9,7 +9,12 @@
  * exits when the IPC channel closes, so no orphan keeps sending heartbeats for a dead daemon.
  */
 import koffi from 'koffi';
+import { readdirSync } from 'node:fs';
 import { type HostCommand, type HostInit, runHost } from './host.js';
+import { setProcessRealtime } from './sched.js';
+
+/** This process's thread ids. */
+const threadIds = (): number[] => readdirSync('/proc/self/task').map(Number);
 
 const PR_SET_PDEATHSIG = 1;
 const SIGKILL = 9;
@@ -78,7 +83,8 @@ if (process.send && process.env.LVS_PULSE_HB_CHILD) {
   let handler: ((c: HostCommand) => void) | undefined;
   process.on('message', (m: { init?: HostInit; cmd?: string }) => {
     if (m.init && !handler) {
-      runHost(m.init, {
+      const init = m.init;
+      runHost(init, {
         post: (e) => {
           if (process.connected) send(e);
         },
@@ -88,6 +94,8 @@ if (process.send && process.env.LVS_PULSE_HB_CHILD) {
         // The callback runs once everything posted before it is written; then the channel can go.
         close: () => send({ ev: 'bye' }, undefined, undefined, () => process.disconnect()),
       });
+      if (init.model.heartbeat.rtPriority > 0)
+        notes.push(setProcessRealtime(init.model.heartbeat.rtPriority, threadIds()).detail);
       for (const n of notes)
         send({ ev: 'log', level: 'info', msg: `heartbeat process: ${n}`, fields: { op: 'start' } });
       return;

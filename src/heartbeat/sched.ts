@@ -58,6 +58,29 @@ export function setThreadRealtime(priority: number): SchedResult {
   }
 }
 
+/**
+ * Puts EVERY thread of this process under SCHED_RR at `priority`: for the heartbeat's own process, whose
+ * V8 helper threads (compiler, platform workers) share locks and the memory map with its main thread. Left
+ * at SCHED_OTHER they can be preempted by busy neighbours while holding one, and the real-time main thread
+ * waits behind them. Threads created later inherit the policy from their (real-time) creator.
+ */
+export function setProcessRealtime(priority: number, tids: number[]): SchedResult {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 99)
+    return { ok: false, tid: 0, detail: `rt priority ${priority} out of range 1-99` };
+  try {
+    const c = load();
+    const failed: string[] = [];
+    for (const tid of tids)
+      if (c.sched_setscheduler(tid, SCHED_RR, { sched_priority: priority }) !== 0)
+        failed.push(`${tid}: ${c.strerror(koffi.errno())}`);
+    if (failed.length)
+      return { ok: false, tid: 0, detail: `sched_setscheduler failed for ${failed.join(', ')}` };
+    return { ok: true, tid: 0, detail: `all ${tids.length} threads SCHED_RR priority ${priority}` };
+  } catch (err) {
+    return { ok: false, tid: 0, detail: `real-time scheduling unavailable: ${(err as Error).message}` };
+  }
+}
+
 /** Puts the calling thread back under SCHED_OTHER (tests undo setThreadRealtime with it). */
 export function setThreadNormal(): boolean {
   const c = load();

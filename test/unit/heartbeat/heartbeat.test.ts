@@ -355,6 +355,14 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       policies(pid).some((p) => p.tid === pid && p.policy === 2),
       JSON.stringify(policies(pid)),
     );
+    await until(() => log.records.some((r) => /all \d+ threads SCHED_RR priority 5/.test(r.msg)), 2000);
+    const child = policies(pid);
+    assert.ok(child.length > 1, 'V8 helper threads exist');
+    assert.deepEqual(
+      child.filter((p) => p.policy !== 2),
+      [],
+      'every thread of the heartbeat process is SCHED_RR (its V8 helpers share locks with it)',
+    );
   });
 
   it('a daemon started real-time (chrt, CPUSchedulingPolicy=) is warned that its probes compete with the heartbeat', async function () {
