@@ -145,6 +145,15 @@ export class FailoverFsm {
   readonly transitions: Transition[] = [];
   /** Worst lateness of a keepalive send behind its schedule, ms (event-loop stalls show here). */
   keepaliveLateMaxMs = 0;
+  /**
+   * Our own stall: when a keepalive tick of ours comes more than one interval late, we were not running,
+   * so the silence we measure across that time says nothing about the peer (on a shared or virtual machine
+   * the peer stalled with us). The peer then gets a fresh deadtime from when we resumed — once per silence,
+   * so a real crash is still decided at most one deadtime later even if we keep stalling.
+   */
+  private resumedAt: number | undefined;
+  /** How many times a silence was excused by a stall of our own (status). */
+  ownStallsExcused = 0;
 
   constructor(
     cfg: FsmConfig,
@@ -237,14 +246,21 @@ export class FailoverFsm {
     return m;
   }
 
-  private peerDeadline(): number | undefined {
+  /** Start of the silence window: the last packet, or our resumption after a stall of our own. */
+  private silenceFrom(): number | undefined {
     const l = this.lastHeardAny();
+    if (l === undefined) return undefined;
+    return this.resumedAt !== undefined && this.resumedAt > l ? this.resumedAt : l;
+  }
+
+  private peerDeadline(): number | undefined {
+    const l = this.silenceFrom();
     return l === undefined ? undefined : l + this.cfg.deadtimeMs;
   }
 
-  /** The peer is alive when any path was heard within deadtime. */
+  /** The peer is alive when any path was heard within deadtime (counted from our resumption after a stall). */
   peerAlive(now: number): boolean {
-    const l = this.lastHeardAny();
+    const l = this.silenceFrom();
     return l !== undefined && now - l < this.cfg.deadtimeMs;
   }
 
@@ -263,7 +279,11 @@ export class FailoverFsm {
     const paths = this.cfg.paths.join('+');
     if (l === undefined)
       return `peer ${this.peerName()} not heard since start (${fmt(now - this.startedAt)}) on ${paths}`;
-    return `peer ${this.peerName()} silent for ${fmt(now - l)} on ${paths}`;
+    const excused =
+      this.resumedAt !== undefined && this.resumedAt > l
+        ? ` (${fmt(now - this.resumedAt)} since our own stall ended)`
+        : '';
+    return `peer ${this.peerName()} silent for ${fmt(now - l)} on ${paths}${excused}`;
   }
 
   private electionEvidence(): string {
@@ -367,6 +387,18 @@ export class FailoverFsm {
     if (this.nextKeepaliveAt !== undefined && now >= this.nextKeepaliveAt) {
       const late = now - this.nextKeepaliveAt;
       if (late > this.keepaliveLateMaxMs) this.keepaliveLateMaxMs = late;
+      if (late > this.cfg.keepaliveMs && this.resumedAt === undefined) {
+        const l = this.lastHeardAny();
+        // Only when the stall hid part of a live silence window; an already dead peer stays dead.
+        if (l !== undefined && now - l < this.cfg.deadtimeMs + late) {
+          this.resumedAt = now;
+          this.ownStallsExcused++;
+          this.log.debug(`own stall of ${fmt(late)}: peer ${this.peerName()} gets a fresh deadtime`, {
+            op: 'stall',
+            late_ms: Math.round(late * 10) / 10,
+          });
+        }
+      }
       out.push({ type: 'send', message: this.periodicType(now) });
       this.nextKeepaliveAt += this.cfg.keepaliveMs;
       if (this.nextKeepaliveAt <= now) this.nextKeepaliveAt = now + this.cfg.keepaliveMs;
@@ -420,6 +452,7 @@ export class FailoverFsm {
     this.prevType = p.lastType;
     this.prevState = p.state;
     p.lastHeard[path] = now;
+    this.resumedAt = undefined;
     p.state = msg.state;
     p.priority = msg.priority;
     p.linkFault = msg.flags.linkFault;
@@ -451,6 +484,7 @@ export class FailoverFsm {
     const p = this.peer;
     this.noteReturn(out, now);
     p.lastHeard[path] = now;
+    this.resumedAt = undefined;
     // Piranha activates on STOPPED while inactive; doing the same converges (a healthy Piranha primary that
     // also activates wins the split brain) and covers a Piranha that is down for LINKFAIL/CHILDFAIL.
     p.state = running ? 'active' : 'stopping';

@@ -165,6 +165,45 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
     });
   });
 
+  describe('stalls of our own (the whole machine stops, then resumes)', () => {
+    /** Both routers stall: every timer due meanwhile fires late, at the end (clock.jump). */
+    const stall = (ms: number) => pair.clock.jump(ms);
+
+    it('a stall of both routers longer than deadtime is not read as peer death', async () => {
+      await bootPair({ keepaliveMs: 2, deadtimeMs: 8 });
+      const before = pair.nodes.r2.transitions.length;
+      await pair.tick(1); // between keepalives: nothing in flight when the machine stops
+      stall(54);
+      await pair.tick(31);
+      stall(25);
+      await pair.tick(30);
+      assert.equal(pair.state('r2'), 'standby');
+      assert.equal(pair.state('r1'), 'active');
+      assert.equal(pair.nodes.r2.transitions.length, before, 'no false failover');
+      assert.ok(pair.nodes.r2.core.fsm.ownStallsExcused >= 2);
+    });
+
+    it('a crash hidden by our stall is still decided, one deadtime after we resume', async () => {
+      await bootPair({ keepaliveMs: 2, deadtimeMs: 8 });
+      pair.crash('r1');
+      await pair.tick(1); // packets already in flight land
+      stall(54);
+      const ms = await pair.until(() => pair.state('r2') === 'active', 100);
+      assert.ok(ms <= 8 + 2, `decided ${ms} ms after resuming`);
+      const t = pair.nodes.r2.transitions.at(-1)!;
+      assert.equal(t.reason, 'peer-dead');
+      assert.match(t.evidence, /since our own stall ended/);
+    });
+
+    it('a router that keeps stalling still decides a real crash (one excuse per silence)', async () => {
+      await bootPair({ keepaliveMs: 2, deadtimeMs: 8 });
+      pair.crash('r1');
+      for (let i = 0; i < 6 && pair.state('r2') !== 'active'; i++) stall(5);
+      await pair.tick(1);
+      assert.equal(pair.state('r2'), 'active');
+    });
+  });
+
   describe('graceful stop and release', () => {
     it('graceful stop: farewell on every path, peer takes over at once, VIPs dropped after peer confirms', async () => {
       await bootPair({ deadtimeMs: 1000, keepaliveMs: 100, latencyMs: 2 });
