@@ -206,6 +206,7 @@ async function main(): Promise<void> {
       `| gaps > deadtime/2 (${dead / 2} ms) / ≥ deadtime (${dead} ms), of ${g.packets} packets | ${g.overHalf} / ${g.overDead} |`,
       `| worst keepalive lateness, r1 (active), own timer | ${s1?.heartbeat.keepalive_late_max_ms ?? '?'} ms |`,
       `| worst keepalive lateness, r2 (standby), own timer | ${s2?.heartbeat.keepalive_late_max_ms ?? '?'} ms |`,
+      `| silences excused by a stall of the standby's own (r2) | ${s2?.heartbeat.own_stalls_excused ?? '?'} |`,
       `| bulk real servers up at the end (r1) | ${up} of ${o.probes} |`,
       `| heartbeats accepted by r2 | ${s2?.heartbeat.received ?? '?'} |`,
       '',

@@ -408,6 +408,7 @@ export class Daemon {
         received: hs.counters.accepted,
         rejected: { ...hs.counters.rejected },
         keepalive_late_max_ms: Math.round(hs.counters.keepaliveLateMaxMs * 10) / 10,
+        own_stalls_excused: hs.counters.ownStallsExcused,
         faults: { ...hs.faults } as Record<string, string>,
       },
       transitions: [...this.transitions],

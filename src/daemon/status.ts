@@ -60,6 +60,8 @@ export interface StatusJson {
     received: number;
     rejected: Record<string, number>;
     keepalive_late_max_ms: number;
+    /** Silences not counted against the peer because this router itself was stalled (added later: optional). */
+    own_stalls_excused?: number;
     faults: Record<string, string>;
   };
   transitions: TransitionRecord[];

@@ -68,6 +68,8 @@ export interface HeartbeatStatus {
     rejected: Record<DropReason, number>;
     /** Worst lateness of a keepalive behind schedule since start, ms. */
     keepaliveLateMaxMs: number;
+    /** Silences excused because we ourselves were stalled (fsm.ts, `resumedAt`). */
+    ownStallsExcused: number;
   };
   lastTransitions: Transition[];
 }
@@ -378,6 +380,7 @@ export class HeartbeatEngine extends EventEmitter {
         sendErrors: { ...(this.udp?.sendErrors ?? {}) },
         rejected: c?.rejected ?? zeroRejected(),
         keepaliveLateMaxMs: Math.round((core?.fsm.keepaliveLateMaxMs ?? 0) * 10) / 10,
+        ownStallsExcused: core?.fsm.ownStallsExcused ?? 0,
       },
       lastTransitions: core ? [...core.fsm.transitions] : [],
     };
