@@ -435,6 +435,13 @@ async function orchestrate(o: Opts): Promise<void> {
   }
 }
 
+/** What the run was, for the result's file name: `10k-mixed-veth`, `5k-http-veth-keepalive`. */
+function tag(o: Opts): string {
+  const n = o.servers % 1000 === 0 ? `${o.servers / 1000}k` : String(o.servers);
+  const kinds = o.kinds.join(',') === 'tcp,http,send_expect' ? 'mixed' : o.kinds.join('+');
+  return [n, kinds, o.wire, ...(o.keepAlive ? ['keepalive'] : [])].join('-');
+}
+
 function report(o: Opts, r: Record<string, unknown>): void {
   const j = (v: unknown): string => JSON.stringify(v);
   const lines = [
@@ -472,7 +479,7 @@ function report(o: Opts, r: Record<string, unknown>): void {
   const text = lines.join('\n');
   console.log(text);
   const file = writeResult(
-    `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}.md`,
+    `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}-${tag(o)}.md`,
     text,
   );
   console.error(`wrote ${file}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { MemoryLog } from '../../../src/lib/log';
 import { HeapScheduler } from '../../../src/nanny/scheduler';
-import type { LoadSource, NannyEvent } from '../../../src/nanny/types';
+import type { LoadSource, NannyEvent, Probe } from '../../../src/nanny/types';
 import { Nanny, WATCHDOG_GRACE_MS } from '../../../src/nanny/worker';
 import { fakeClock, monitor, rs, SwitchProbe } from './fixtures';
 
@@ -298,5 +298,31 @@ describe('nanny worker', () => {
     await clock.tickAsync(10_000);
     assert.equal(probe.calls.length, calls);
     assert.equal(sched.size, 0);
+  });
+
+  it('a probe with state (keep-alive) is disposed when replaced by a reload and when the worker stops', async () => {
+    const disposed: string[] = [];
+    const withState = (name: string): Probe =>
+      Object.assign(() => Promise.resolve({ ok: true, detail: name, ms: 1 }), {
+        dispose: () => disposed.push(name),
+      });
+    const first = withState('first');
+    const n = new Nanny({
+      vs: 'web',
+      rs: rs('rs1', 1),
+      monitor: monitor(),
+      probe: first,
+      scheduler: sched,
+      log,
+      onEvent: (e) => events.push({ ...e, t: clock.now }),
+    });
+    n.start();
+    await clock.tickAsync(1);
+    n.update(rs('rs1', 1), monitor(), first, undefined); // same probe object: kept
+    assert.deepEqual(disposed, []);
+    n.update(rs('rs1', 1), monitor(), withState('second'), undefined);
+    assert.deepEqual(disposed, ['first']);
+    n.stop();
+    assert.deepEqual(disposed, ['first', 'second']);
   });
 });
