@@ -7,7 +7,7 @@
  * - net.Socket / tls.TLSSocket (TLS, and the fallback).
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, withDeadline } from './common';
 import { fastExchange } from './tcp-handle';
@@ -180,10 +180,18 @@ export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, 
 
 /**
  * Closes a probe connection with a reset when it is established, so ten thousand probes a second leave no
- * TIME_WAIT behind on the router (as haproxy's health checks do); plain destroy otherwise.
+ * TIME_WAIT behind on the router (as haproxy's health checks do); plain destroy otherwise (not connected,
+ * or TLS).
  */
 export function closeFast(sock: Socket): void {
   sock.on('error', () => {});
-  if (sock.readyState === 'open' && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+  // a TLSSocket cannot reset (resetAndDestroy throws ERR_INVALID_HANDLE_TYPE on its TLS handle, which left
+  // the connection open): it is destroyed, i.e. closed with a FIN after close_notify
+  if (
+    !(sock instanceof TLSSocket) &&
+    sock.readyState === 'open' &&
+    typeof sock.resetAndDestroy === 'function'
+  )
+    sock.resetAndDestroy();
   else sock.destroy();
 }
