@@ -54,6 +54,19 @@ function diagnostics(file: string): void {
     require('node:perf_hooks') as typeof import('node:perf_hooks');
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  // The time spent inside dgram send() (the sendmsg syscall, and on veth the softirq work it triggers).
+  const dgram = require('node:dgram') as typeof import('node:dgram');
+  const origSend = dgram.Socket.prototype.send;
+  let sendMax = 0;
+  dgram.Socket.prototype.send = function (this: unknown, ...args: unknown[]) {
+    const t0 = performance.now();
+    try {
+      return (origSend as (...a: unknown[]) => void).apply(this, args);
+    } finally {
+      const d = performance.now() - t0;
+      if (d > sendMax) sendMax = d;
+    }
+  } as typeof origSend;
   let gcMax = 0;
   let gcKind = 0;
   new PerformanceObserver((l) => {
@@ -67,9 +80,10 @@ function diagnostics(file: string): void {
     const rss = Math.round(process.memoryUsage.rss() / 1e6);
     appendFileSync(
       file,
-      `${new Date().toISOString()} pid=${process.pid} gcMaxMs=${gcMax.toFixed(2)} gcKind=${gcKind} loopMaxMs=${(loop.max / 1e6).toFixed(2)} loopP99Ms=${(loop.percentile(99) / 1e6).toFixed(2)} rssMB=${rss}\n`,
+      `${new Date().toISOString()} pid=${process.pid} gcMaxMs=${gcMax.toFixed(2)} gcKind=${gcKind} loopMaxMs=${(loop.max / 1e6).toFixed(2)} loopP99Ms=${(loop.percentile(99) / 1e6).toFixed(2)} sendMaxMs=${sendMax.toFixed(2)} rssMB=${rss}\n`,
     );
     gcMax = 0;
+    sendMax = 0;
     loop.reset();
   }, 5000).unref();
 }
