@@ -67,6 +67,26 @@ function diagnostics(file: string): void {
       if (d > sendMax) sendMax = d;
     }
   } as typeof origSend;
+  // A 1 ms probe timer: on each late wake-up (> 5 ms), how much CPU this process used meanwhile tells
+  // running (JS, GC, syscalls) from waiting (not scheduled, blocked).
+  let stalls: string[] = [];
+  let lastT = performance.now();
+  let lastCpu = process.cpuUsage();
+  let lastSw = process.resourceUsage();
+  setInterval(() => {
+    const t = performance.now();
+    const gap = t - lastT;
+    if (gap > 5 && stalls.length < 5) {
+      const cpu = process.cpuUsage(lastCpu);
+      const ru = process.resourceUsage();
+      stalls.push(
+        `${gap.toFixed(1)}ms(cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} vcsw ${ru.voluntaryContextSwitches - lastSw.voluntaryContextSwitches} ivcsw ${ru.involuntaryContextSwitches - lastSw.involuntaryContextSwitches} minflt ${ru.minorPageFault - lastSw.minorPageFault})`,
+      );
+    }
+    lastT = t;
+    lastCpu = process.cpuUsage();
+    lastSw = process.resourceUsage();
+  }, 1).unref();
   let gcMax = 0;
   let gcKind = 0;
   new PerformanceObserver((l) => {
@@ -80,10 +100,11 @@ function diagnostics(file: string): void {
     const rss = Math.round(process.memoryUsage.rss() / 1e6);
     appendFileSync(
       file,
-      `${new Date().toISOString()} pid=${process.pid} gcMaxMs=${gcMax.toFixed(2)} gcKind=${gcKind} loopMaxMs=${(loop.max / 1e6).toFixed(2)} loopP99Ms=${(loop.percentile(99) / 1e6).toFixed(2)} sendMaxMs=${sendMax.toFixed(2)} rssMB=${rss}\n`,
+      `${new Date().toISOString()} pid=${process.pid} gcMaxMs=${gcMax.toFixed(2)} gcKind=${gcKind} loopMaxMs=${(loop.max / 1e6).toFixed(2)} loopP99Ms=${(loop.percentile(99) / 1e6).toFixed(2)} sendMaxMs=${sendMax.toFixed(2)} rssMB=${rss} stalls=${stalls.join(',')}\n`,
     );
     gcMax = 0;
     sendMax = 0;
+    stalls = [];
     loop.reset();
   }, 5000).unref();
 }
