@@ -12,7 +12,7 @@
  * timer fired against its due time), probe duration p50/p99, event-loop delay (perf_hooks
  * monitorEventLoopDelay) and the lateness of a 20 ms "heartbeat" interval timer in the same process.
  *
- * Options: --servers N (10000) --duration S (60) --warmup S (5) --timers heap|per-entry (heap)
+ * Options: --servers N (10000) --duration S (60) --warmup S (15) --timers heap|per-entry (heap)
  *          --interval MS (1000) --timeout MS (500)
  * Writes bench/results/nanny-<date>.md. Needs root.
  */
@@ -489,7 +489,11 @@ const cmd = new Command()
   .option('--role <role>', 'internal: orchestrator | prober | server', 'orchestrator')
   .option('--servers <n>', 'real servers', '10000')
   .option('--duration <s>', 'measured seconds', '60')
-  .option('--warmup <s>', 'seconds before measuring', '5')
+  .option(
+    '--warmup <s>',
+    'seconds before measuring (the start-up backlog of 10,000 first probes takes 5–10 s to clear)',
+    '15',
+  )
   .option('--timers <kind>', 'heap | per-entry', 'heap')
   .option('--interval <ms>', 'probe interval', '1000')
   .option('--timeout <ms>', 'probe timeout', '500')
