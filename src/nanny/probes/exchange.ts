@@ -87,37 +87,55 @@ export function keepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, tls
   return netKeepAliveExchangeProbe(t, make, tls);
 }
 
+/** Our listeners on a socket, so they can be removed without touching net/tls's own. */
+interface Listeners {
+  data: (chunk: Buffer) => void;
+  end: () => void;
+  error: (err: Error) => void;
+  close: () => void;
+}
+
+function listen(sock: Socket, l: Listeners): () => void {
+  sock.on('data', l.data);
+  sock.on('end', l.end);
+  sock.on('error', l.error);
+  sock.on('close', l.close);
+  return () => {
+    sock.off('data', l.data);
+    sock.off('end', l.end);
+    sock.off('error', l.error);
+    sock.off('close', l.close);
+  };
+}
+
 /** keepAliveExchangeProbe on net.Socket / tls.TLSSocket. */
 export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, tls?: TlsOptions): Probe {
   const tcpOpts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
   const tlsOpts = tls ? { ...tcpOpts, ...tls } : undefined;
-  let parked: Socket | undefined;
+  let parked: { sock: Socket; unlisten: () => void } | undefined;
   let disposed = false;
   const drop = (sock: Socket): void => {
-    if (parked === sock) parked = undefined;
+    if (parked?.sock === sock) {
+      parked.unlisten();
+      parked = undefined;
+    }
     closeFast(sock);
   };
   const park = (sock: Socket): void => {
-    sock.removeAllListeners('data');
-    sock.removeAllListeners('end');
-    sock.removeAllListeners('error');
-    sock.removeAllListeners('close');
     if (disposed || sock.destroyed || !sock.writable) {
-      drop(sock);
+      closeFast(sock);
       return;
     }
-    parked = sock;
     sock.unref();
     // anything from the server while idle ends the connection
-    sock.on('data', () => drop(sock));
-    sock.once('end', () => drop(sock));
-    sock.once('error', () => drop(sock));
-    sock.once('close', () => drop(sock));
+    const gone = (): void => drop(sock);
+    parked = { sock, unlisten: listen(sock, { data: gone, end: gone, error: gone, close: gone }) };
   };
   const probe: Probe = () =>
     withDeadline(t.timeoutMs, (finish) => {
       let x = make();
       let sock: Socket;
+      let unlisten: () => void = () => {};
       let reused = false;
       let replied = false;
       let done = false;
@@ -133,9 +151,8 @@ export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, 
       const fail = (detail: string): void => {
         if (done) return;
         if (reused && !replied) {
-          const old = sock;
-          old.removeAllListeners();
-          closeFast(old);
+          unlisten();
+          closeFast(sock);
           x = make();
           open(fresh(), false);
         } else finish(false, detail);
@@ -144,13 +161,15 @@ export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, 
       const open = (s: Socket, isReused: boolean): void => {
         sock = s;
         reused = isReused;
-        s.on('data', (chunk: Buffer) => {
-          replied = true;
-          x.onData(chunk, finish);
+        unlisten = listen(s, {
+          data: (chunk) => {
+            replied = true;
+            x.onData(chunk, finish);
+          },
+          end: () => (reused && !replied ? fail('connection closed') : x.onEnd(finish)),
+          error: (err) => fail(describeError(err)),
+          close: () => fail('connection closed'),
         });
-        s.once('end', () => (reused && !replied ? fail('closed') : x.onEnd(finish)));
-        s.once('error', (err) => fail(describeError(err)));
-        s.once('close', () => fail('connection closed'));
         if (isReused) {
           s.ref();
           send();
@@ -159,21 +178,19 @@ export function netKeepAliveExchangeProbe(t: ProbeTarget, make: () => Exchange, 
       const idle = parked;
       parked = undefined;
       if (idle) {
-        idle.removeAllListeners();
-        open(idle, true);
+        idle.unlisten();
+        open(idle.sock, true);
       } else open(fresh(), false);
       return () => {
         done = true;
+        unlisten();
         if (x.reusable?.()) park(sock);
-        else {
-          sock.removeAllListeners('close');
-          closeFast(sock);
-        }
+        else closeFast(sock);
       };
     });
   probe.dispose = () => {
     disposed = true;
-    if (parked) drop(parked);
+    if (parked) drop(parked.sock);
   };
   return probe;
 }
