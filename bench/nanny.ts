@@ -1,7 +1,8 @@
 /**
  * `npm run bench:nanny` (= `tsx bench/nanny.ts`): one NannyPool watching 10,000 real servers at 1 Hz.
  *
- * Lab: a router namespace `lb` (runs the pool) and a server namespace `srv` on one bridge. Every real server
+ * Lab: a router namespace `lb` (runs the pool) and a server namespace `srv` joined by one veth pair (or, with
+ * --wire bridge, both on a bridge in a third namespace: the old layout). Every real server
  * address is 198.19.x.y, routed from `lb` through ONE next hop (198.18.1.21), so the router's neighbour table
  * holds one entry (gc_thresh3 is 1024 here); `srv` accepts all of 198.19.0.0/16 with a single `local` route
  * on `lo` (AnyIP), and a few listeners serve every address. A share of the servers fails in different ways:
@@ -10,11 +11,14 @@
  *
  * Reports the prober process's CPU (% of one core), RSS, probe lateness p50/p99/max (how late each probe's
  * timer fired against its due time), probe duration p50/p99, event-loop delay (perf_hooks
- * monitorEventLoopDelay) and the lateness of a 20 ms "heartbeat" interval timer in the same process.
+ * monitorEventLoopDelay), event-loop utilization, the main thread's run-queue wait, the lateness of a 20 ms
+ * "heartbeat" interval timer in the same process, and the lab server process's CPU (veth charges part of
+ * the servers' kernel work to the prober: docs/nanny.md, Scale).
  *
  * Options: --servers N (10000) --duration S (60) --warmup S (15) --timers heap|per-entry (heap)
- *          --interval MS (1000) --timeout MS (500)
- * Writes bench/results/nanny-<date>.md. Needs root.
+ *          --interval MS (1000) --timeout MS (500) --kinds LIST (tcp,http,send_expect) --wire veth|bridge
+ *          --keep-alive --profile --lab-prefix P
+ * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-keepalive].md. Needs root.
  */
 import { writeResult } from './report';
 import { execFileSync, spawn } from 'node:child_process';
