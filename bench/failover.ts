@@ -49,7 +49,7 @@ export interface Contender {
 }
 
 /** The fast profile (docs/fast-profile.md): the lvs.cf lines. */
-export const FAST_PROFILE = ['keepalive = 0.002', 'deadtime = 0.008'];
+export const FAST_PROFILE = ['keepalive = 0.002', 'deadtime = 0.012'];
 
 export const CONTENDERS: Contender[] = [
   { name: 'pulse-default', setting: 'lvs-pulse, shipped defaults', kind: 'pulse', globals: [] },

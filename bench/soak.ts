@@ -28,7 +28,8 @@ import { LAB_NET } from '../src/lab/topology';
 /** lvs.cf global lines per profile. `fast` is docs/fast-profile.md. */
 export const PROFILES: Record<string, string[]> = {
   default: [],
-  fast: ['keepalive = 0.002', 'deadtime = 0.008'],
+  fast: ['keepalive = 0.002', 'deadtime = 0.012'],
+  'fast-2-8': ['keepalive = 0.002', 'deadtime = 0.008'],
   'fast-5-15': ['keepalive = 0.005', 'deadtime = 0.015'],
 };
 

@@ -100,6 +100,7 @@ function monitor(v: unknown, protocol: string, port: number): MonitorConfig {
       status: Array.isArray(h.status) ? h.status.filter((s): s is number => typeof s === 'number') : [],
       insecure: bool(h.insecure, false),
     };
+    if (bool(h.keep_alive, false)) m.http.keepAlive = true;
     for (const [k, key] of [
       ['bodyRegex', 'body_regex'],
       ['host', 'host'],
@@ -417,6 +418,7 @@ export function modelToDocument(m: LvsModel): Document {
                 host: mo.http.host,
                 sni: mo.http.sni,
                 insecure: mo.http.insecure,
+                keep_alive: mo.http.keepAlive === true ? true : undefined,
               }
             : undefined,
           dns: mo.dns ? { name: mo.dns.name, type: mo.dns.type } : undefined,

@@ -159,6 +159,7 @@ export function dumpLvsCf(m: LvsModel): string {
       v('http_host', opt(mo.http.host));
       v('http_sni', opt(mo.http.sni));
       v('http_insecure', b(mo.http.insecure));
+      if (mo.http.keepAlive) v('http_keep_alive', '1');
     }
     if (mo.dns) {
       v('dns_name', cfString(mo.dns.name));

@@ -263,6 +263,7 @@ export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, KeyDef>>
     http_host: ['monitor.http.host', 'str'],
     http_sni: ['monitor.http.sni', 'str'],
     http_insecure: ['monitor.http.insecure', 'bool'],
+    http_keep_alive: ['monitor.http.keep_alive', 'bool'],
     dns_name: ['monitor.dns.name', 'str'],
     dns_type: ['monitor.dns.type', 'str'],
     probe_source: ['monitor.source_address', 'ip'],

@@ -286,6 +286,12 @@ export const virtualServerSchema: SchemaNode = {
       insecure: leaf('HTTPS probe: do not verify the certificate.', 'lvs-bool', false, {
         lvscf: 'http_insecure',
       }),
+      keep_alive: leaf(
+        'HTTP probe: reuse one kept-alive connection per real server (off: a fresh connection per probe).',
+        'lvs-bool',
+        false,
+        { lvscf: 'http_keep_alive' },
+      ),
     },
     dns: {
       name: leaf('DNS probe: name to query.', 'lvs-str', null, { lvscf: 'dns_name' }),
