@@ -190,9 +190,14 @@ async function arpWatch(pair: LabPair): Promise<{ proc: ChildProcess; firstVipAr
 const PULSE_UP = /heartbeat: \w+ -> active/;
 const KA_UP = /Entering MASTER STATE/;
 
-/** r2's first transition to active in its log lines `from`… (ISO timestamp, ms), as epoch ms. */
+/**
+ * r2's first transition to active in its log lines `from`…, as epoch ms: the heartbeat process's own
+ * `decided_ms` (µs) when present, else the log line's ISO timestamp (ms, taken after the IPC hop).
+ */
 function decisionAt(pair: LabPair, from: number): number | undefined {
   const l = pair.routers.r2.log.slice(from).find((x) => PULSE_UP.test(x));
+  const d = l?.match(/decided_ms=([\d.]+)/);
+  if (d) return Number(d[1]);
   const m = l?.match(/^(\d{4}-\d\d-\d\dT[\d:.]+Z)/);
   return m ? Date.parse(m[1]!) : undefined;
 }
@@ -347,17 +352,18 @@ async function main(): Promise<void> {
       : undefined;
   const refMedian = refName ? stats(results[refName]!.crash.map((t) => t.outageMs)).median : Number.NaN;
   const rows: string[] = [
-    '| contender | crash outage ms min / median / max | ratio to ref (median) | cut → first ARP ms median (min–max) | cut → decision ms median | planned switchover: failed / requests (SIGTERM → first ARP ms) | standby flaps before the cut |',
-    '|---|---|---:|---|---:|---|---:|',
+    '| contender | crash outage ms min / median / max | ratio to ref (median) | cut → first ARP ms median (min–max) | cut → decision ms median | decision → first ARP at the client ms median (max) | planned switchover: failed / requests (SIGTERM → first ARP ms) | standby flaps before the cut |',
+    '|---|---|---:|---|---:|---|---|---:|',
   ];
   for (const c of chosen) {
     const r = results[c.name]!;
     const s = stats(r.crash.map((t) => t.outageMs));
     const g = stats(r.crash.map((t) => t.garpMs));
     const d = stats(r.crash.map((t) => t.decisionMs ?? Number.NaN));
+    const dg = stats(r.crash.map((t) => (t.decisionMs === undefined ? Number.NaN : t.garpMs - t.decisionMs)));
     const p = r.graceful[0];
     rows.push(
-      `| ${c.setting} | ${f1(s.min)} / **${f1(s.median)}** / ${f1(s.max)} | ${Number.isFinite(refMedian) && refMedian > 0 ? (s.median / refMedian).toFixed(2) : '-'} | ${f1(g.median)} (${f1(g.min)}–${f1(g.max)}) | ${f1(d.median)} | ${p ? `${p.failed} / ${p.requests} (${f1(p.garpMs)})` : '-'} | ${[...r.crash, ...r.graceful].reduce((a, t) => a + t.flaps, 0)} |`,
+      `| ${c.setting} | ${f1(s.min)} / **${f1(s.median)}** / ${f1(s.max)} | ${Number.isFinite(refMedian) && refMedian > 0 ? (s.median / refMedian).toFixed(2) : '-'} | ${f1(g.median)} (${f1(g.min)}–${f1(g.max)}) | ${f1(d.median)} | ${Number.isFinite(dg.median) ? `${dg.median.toFixed(2)} (${dg.max.toFixed(2)})` : '-'} | ${p ? `${p.failed} / ${p.requests} (${f1(p.garpMs)})` : '-'} | ${[...r.crash, ...r.graceful].reduce((a, t) => a + t.flaps, 0)} |`,
     );
   }
   const raw = chosen.map(

@@ -42,7 +42,20 @@ function postingLog(post: (m: unknown) => void, base: LogFields = {}): Log {
   const at =
     (level: 'error' | 'warn' | 'info' | 'debug') =>
     (msg: string, fields?: LogFields): void =>
-      post({ ev: 'log', level, msg, fields: { ...base, ...fields } });
+      post({
+        ev: 'log',
+        level,
+        msg,
+        // A transition's own time, µs, taken here: the daemon logs the record later, after the IPC hop.
+        fields:
+          fields?.op === 'transition'
+            ? {
+                ...base,
+                ...fields,
+                decided_ms: Number((performance.timeOrigin + performance.now()).toFixed(3)),
+              }
+            : { ...base, ...fields },
+      });
   return {
     error: at('error'),
     warn: at('warn'),
