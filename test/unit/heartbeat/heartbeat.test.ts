@@ -38,9 +38,17 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       ...(keyFile ? { keyFile } : {}),
     });
 
-  function make(node: 'primary' | 'backup', keyFile?: string) {
+  /** A Heartbeat on the test model; `worker` / `rtPriority` set where the engine runs and its priority. */
+  function make(
+    node: 'primary' | 'backup',
+    keyFile?: string,
+    o: { worker?: HeartbeatIsolation; rtPriority?: number } = {},
+  ) {
+    const m = model(keyFile);
+    if (o.worker) m.heartbeat.worker = o.worker;
+    if (o.rtPriority !== undefined) m.heartbeat.rtPriority = o.rtPriority;
     const log = new MemoryLog();
-    const hb = new Heartbeat({ model: model(keyFile), node, log, configHash: '0123456789abcdef' });
+    const hb = new Heartbeat({ model: m, node, log, configHash: '0123456789abcdef' });
     const transitions: HeartbeatTransition[] = [];
     hb.on('transition', (t: HeartbeatTransition) => transitions.push(t));
     started.push(hb);
@@ -174,11 +182,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     }
 
     async function stallAsActive(mode: HeartbeatIsolation): Promise<string> {
-      const m = model();
-      m.heartbeat.worker = mode;
-      const log = new MemoryLog();
-      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-      started.push(a);
+      const { hb: a } = make('primary', undefined, { worker: mode });
       await a.start();
       assert.equal(a.inWorker, mode !== 'off');
       assert.equal(a.isolation, mode);
@@ -219,13 +223,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
     for (const mode of ['process', 'thread'] as const) {
       it(`${mode}: dying outside stop() makes the router leave active (no split brain)`, async () => {
-        const m = model();
-        m.heartbeat.worker = mode;
-        const log = new MemoryLog();
-        const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-        const ts: HeartbeatTransition[] = [];
-        a.on('transition', (t: HeartbeatTransition) => ts.push(t));
-        started.push(a);
+        const { hb: a, log, transitions: ts } = make('primary', undefined, { worker: mode });
         await a.start();
         await until(() => a.status().role === 'active', 2000);
         await (a as unknown as { host: { kill(): Promise<void> } }).host.kill();
@@ -241,13 +239,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
       it(`${mode}: status, events, takeover/release and graceful stop cross the boundary`, async function () {
         this.timeout(30_000);
-        const m = model();
-        m.heartbeat.worker = mode;
-        const log = new MemoryLog();
-        const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-        const ts: HeartbeatTransition[] = [];
-        a.on('transition', (t: HeartbeatTransition) => ts.push(t));
-        started.push(a);
+        const { hb: a, log, transitions: ts } = make('primary', undefined, { worker: mode });
         await a.start();
         assert.ok(
           log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
@@ -299,15 +291,26 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     });
   });
 
+  /** The fields of a /proc stat file after the command name (field 3, the state, first). */
+  function statFields(path: string): string[] {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  }
+
+  function needsRoot(ctx: Mocha.Context): void {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: needs root (CAP_SYS_NICE)');
+      ctx.skip();
+    }
+  }
+
   /** Pids whose parent is `pid` (from /proc/PID/stat). */
   function childrenOf(pid: number): number[] {
     const out: number[] = [];
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(f[1]) === pid) out.push(Number(d));
+        if (Number(statFields(`/proc/${d}/stat`)[1]) === pid) out.push(Number(d));
       } catch {
         /* gone */
       }
@@ -317,8 +320,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
   function procState(pid: number): string {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return statFields(`/proc/${pid}/stat`)[0]!;
     } catch {
       return 'gone';
     }
@@ -327,22 +329,13 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
   /** Scheduling policy (field 41 of /proc/PID/task/TID/stat) of every thread of a process. */
   const policies = (pid: number | 'self' = 'self') =>
     readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
       return { tid: Number(tid), policy: Number(fields[41 - 3]) };
     });
 
   it('rtPriority in process mode: the heartbeat process runs SCHED_RR, no thread of the daemon does', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root (CAP_SYS_NICE)');
-      this.skip();
-    }
-    const m = model();
-    m.heartbeat.worker = 'process';
-    m.heartbeat.rtPriority = 5;
-    const log = new MemoryLog();
-    const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-    started.push(a);
+    needsRoot(this);
+    const { hb: a, log } = make('primary', undefined, { worker: 'process', rtPriority: 5 });
     await a.start();
     await until(() => log.records.some((r) => /SCHED_RR priority 5/.test(r.msg)), 2000);
     const pid = (a as unknown as { host: { id: number } }).host.id;
@@ -366,27 +359,16 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
   });
 
   it('a daemon started real-time (chrt, CPUSchedulingPolicy=) is warned that its probes compete with the heartbeat', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root (CAP_SYS_NICE)');
-      this.skip();
-    }
+    needsRoot(this);
     assert.ok(setThreadRealtime(3).ok);
     try {
-      const m = model();
-      m.heartbeat.worker = 'process';
-      const log = new MemoryLog();
-      const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-      started.push(a);
+      const { hb: a, log } = make('primary', undefined, { worker: 'process' });
       await a.start();
       assert.ok(log.records.some((r) => r.level === 'warn' && /daemon itself runs real-time/.test(r.msg)));
     } finally {
       assert.ok(setThreadNormal());
     }
-    const log2 = new MemoryLog();
-    const m2 = model();
-    m2.heartbeat.worker = 'process';
-    const b = new Heartbeat({ model: m2, node: 'backup', log: log2, configHash: '0123456789abcdef' });
-    started.push(b);
+    const { hb: b, log: log2 } = make('backup', undefined, { worker: 'process' });
     await b.start();
     assert.ok(
       !log2.records.some((r) => /daemon itself runs real-time/.test(r.msg)),
@@ -395,16 +377,8 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
   });
 
   it('rtPriority in worker mode: only the heartbeat thread becomes SCHED_RR', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root (CAP_SYS_NICE)');
-      this.skip();
-    }
-    const m = model();
-    m.heartbeat.worker = 'thread';
-    m.heartbeat.rtPriority = 5;
-    const log = new MemoryLog();
-    const a = new Heartbeat({ model: m, node: 'primary', log, configHash: '0123456789abcdef' });
-    started.push(a);
+    needsRoot(this);
+    const { hb: a, log } = make('primary', undefined, { worker: 'thread', rtPriority: 5 });
     await a.start();
     const rr = policies().filter((p) => p.policy === 2);
     assert.equal(rr.length, 1, JSON.stringify(policies()));
