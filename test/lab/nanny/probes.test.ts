@@ -3,17 +3,17 @@
  * server namespace (`srv`, 198.18.1.21) on one bridge. Servers that answer, hang, reset, answer garbage,
  * or are not there at all.
  */
-import { monitorConfig } from '../../../src/config/build';
+
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorConfig } from '../../../src/config/build';
 import type { MonitorConfig, RealServer } from '../../../src/config/model';
 import { Lab } from '../../../src/lab/netns';
 import type { LoadReading, ProbeResult } from '../../../src/nanny/types';
 import type { ProbeSpec } from './runner';
-import { waitReady } from './util';
+import { selfSignedCert, waitReady } from './util';
 
 const RUNNER = join(__dirname, 'runner.ts');
 const SERVERS = join(__dirname, 'servers.ts');
@@ -37,29 +37,7 @@ describe('nanny probes against real servers (lab)', function () {
       this.skip();
     }
     dir = mkdtempSync(join(tmpdir(), 'lpn-cert-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=rs1.lab',
-        '-addext',
-        'subjectAltName=DNS:rs1.lab',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCert(dir, 'rs1.lab');
     writeFileSync(join(dir, 'exit7'), '#!/bin/sh\nexit 7\n', { mode: 0o755 });
     lab = await Lab.create('n');
     await lab.addNs('sw');

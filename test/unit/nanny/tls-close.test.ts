@@ -4,12 +4,12 @@
  * connection serves every probe until dispose() closes it.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { httpProbe } from '../../../src/nanny/probes/http';
+import { selfSignedCert } from '../../lab/nanny/util';
 
 describe('nanny HTTPS probe connections (loopback)', function () {
   this.timeout(20000);
@@ -21,35 +21,18 @@ describe('nanny HTTPS probe connections (loopback)', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lpn6-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-      ].concat(['-subj', '/CN=rs.lab', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]),
-      { stdio: 'ignore' },
-    );
-    server = createServer(
-      { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) },
-      (c) => {
-        conns++;
-        open.add(c);
-        c.on('close', () => open.delete(c));
-        c.on('error', () => {});
-        c.on('data', (d: Buffer) => {
-          const keep = d.includes('keep-alive');
-          const head = `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: ${keep ? 'keep-alive' : 'close'}\r\n\r\n`;
-          c.write(`${head}ok`); // never closes by itself: only the prober can end the connection
-        });
-      },
-    );
+    const pem = selfSignedCert(dir, 'rs.lab');
+    server = createServer({ key: readFileSync(pem.key), cert: readFileSync(pem.cert) }, (c) => {
+      conns++;
+      open.add(c);
+      c.on('close', () => open.delete(c));
+      c.on('error', () => {});
+      c.on('data', (d: Buffer) => {
+        const keep = d.includes('keep-alive');
+        const head = `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: ${keep ? 'keep-alive' : 'close'}\r\n\r\n`;
+        c.write(`${head}ok`); // never closes by itself: only the prober can end the connection
+      });
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as { port: number }).port;
   });
