@@ -45,10 +45,6 @@ type WorkerEvent =
 /** Where the engine runs: a child process (default), a worker thread, or the daemon's main thread. */
 export type { HeartbeatIsolation };
 
-function isolationOf(model: LvsModel): HeartbeatIsolation {
-  return model.heartbeat.worker;
-}
-
 /**
  * A main thread started real-time (chrt, systemd CPUSchedulingPolicy=) runs its probe load at the
  * heartbeat's own priority and can hold a CPU from it for a whole round-robin slice (100 ms): say so.
@@ -163,7 +159,7 @@ export class Heartbeat extends EventEmitter {
   /** Opens the sockets and starts listening (one deadtime before claiming anything). */
   async start(): Promise<void> {
     if (this.engine || this.host) throw new Error('heartbeat: already started');
-    const mode = isolationOf(this.opts.model);
+    const mode = this.opts.model.heartbeat.worker;
     if (mode !== 'off') warnRealtimeMain(this.opts.log);
     if (mode === 'off') {
       const e = new HeartbeatEngine(this.opts);
@@ -305,7 +301,7 @@ export class Heartbeat extends EventEmitter {
    * switching `heartbeat.worker`.
    */
   reconfigure(model: LvsModel): void {
-    if (isolationOf(model) !== isolationOf(this.opts.model))
+    if (model.heartbeat.worker !== this.opts.model.heartbeat.worker)
       this.opts.log.warn('heartbeat.worker changed: takes effect at the next restart', { op: 'reload' });
     if (this.engine) this.engine.reconfigure(model);
     else this.post({ cmd: 'reconfigure', model });
