@@ -12,18 +12,26 @@
  * Reports the prober process's CPU (% of one core), RSS, probe lateness p50/p99/max (how late each probe's
  * timer fired against its due time), probe duration p50/p99, event-loop delay (perf_hooks
  * monitorEventLoopDelay), event-loop utilization, the main thread's run-queue wait, the lateness of a 20 ms
- * "heartbeat" interval timer in the same process, and the lab server process's CPU (veth charges part of
- * the servers' kernel work to the prober: docs/nanny.md, Scale).
+ * "heartbeat" interval timer in the same process, the lab server process's CPU, and the SYNs per second
+ * the servers' namespace counted.
+ *
+ * --rx threads (default): veth normally runs the receiver's kernel work in the sender's syscall, so the
+ * servers' TCP work was charged to the prober. Here each end's received packets go to its own threaded
+ * NAPI kernel thread (needs ethtool), as another machine's NIC would take them; the router's figure is
+ * then the prober process + its receive thread. --rx sender keeps veth's default.
+ * --peer haproxy: the same lab and probe mix checked by HAProxy (one thread) instead of our pool, for a
+ * ratio against a production C health checker in the same conditions.
  *
  * Options: --servers N (10000) --duration S (60) --warmup S (15) --timers heap|per-entry (heap)
  *          --interval MS (1000) --timeout MS (500) --kinds LIST (tcp,http,send_expect) --wire veth|bridge
- *          --keep-alive --profile --lab-prefix P
- * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-keepalive].md. Needs root.
+ *          --rx threads|sender --peer haproxy --keep-alive --profile --lab-prefix P
+ * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-rxsender][-keepalive][-haproxy].md.
+ * Needs root.
  */
 import { writeResult } from './report';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer as tcpServer } from 'node:net';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer as tcpServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -63,6 +71,8 @@ interface Opts {
   wire: 'veth' | 'bridge';
   labPrefix: string;
   keepAlive: boolean;
+  peer?: 'haproxy';
+  rx: 'threads' | 'sender';
 }
 
 function addressOf(i: number): string {
@@ -350,6 +360,7 @@ function procCpu(pid: number | undefined): { user: number; sys: number } | undef
 
 async function orchestrate(o: Opts): Promise<void> {
   const lab = await Lab.create(o.labPrefix);
+  let rxThreads: { lb: number; srv: number } | undefined;
   try {
     await lab.addNs('lb');
     await lab.addNs('srv');
@@ -370,6 +381,10 @@ async function orchestrate(o: Opts): Promise<void> {
       await lab.exec('lb', 'ip', ['link', 'set', 'eth0', 'up']);
       await lab.exec('srv', 'ip', ['link', 'set', 'eth0', 'up']);
     }
+    if (o.rx === 'threads') {
+      if (o.wire !== 'veth') throw new Error('--rx threads needs --wire veth (use --rx sender)');
+      rxThreads = { srv: await threadedRx(lab, 'srv'), lb: await threadedRx(lab, 'lb') };
+    }
     await lab.exec('lb', 'ip', ['route', 'add', '198.19.0.0/16', 'via', SRV]);
     await lab.exec('srv', 'ip', ['route', 'add', 'local', '198.19.0.0/16', 'dev', 'lo']);
     // silent hosts: last octet 1..13, every packet to them dropped in srv
@@ -378,7 +393,8 @@ async function orchestrate(o: Opts): Promise<void> {
       'nft',
       ['-f', '-'],
       `table inet lpnbench {\n chain in {\n type filter hook input priority 0; policy accept;\n` +
-        ` ip daddr 198.19.0.0/16 ip daddr & 0.0.0.255 0.0.0.1-0.0.0.${SILENT_LAST_OCTET} drop\n }\n}\n`,
+        ` ip daddr 198.19.0.0/16 tcp flags & (syn | ack) == syn counter name syns\n` +
+        ` ip daddr 198.19.0.0/16 ip daddr & 0.0.0.255 0.0.0.1-0.0.0.${SILENT_LAST_OCTET} drop\n }\n counter syns {}\n}\n`,
     );
     for (const k of ['net.core.somaxconn=8192', 'net.ipv4.tcp_max_syn_backlog=8192']) {
       await lab.exec('srv', 'sysctl', ['-qw', k]);
@@ -389,6 +405,18 @@ async function orchestrate(o: Opts): Promise<void> {
       srv.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       srv.once('exit', (c) => reject(new Error(`server exited ${c}`)));
     });
+    if (o.peer === 'haproxy') {
+      report(
+        o,
+        await haproxyPeer(o, lab, () => ({
+          srv: procCpu(srv.pid),
+          rxLb: procCpu(rxThreads?.lb),
+          rxSrv: procCpu(rxThreads?.srv),
+          syn: synCount(lab),
+        })),
+      );
+      return;
+    }
     const args = [
       ...(o.profile ? ['--cpu-prof', '--cpu-prof-dir=/tmp/lpn-nanny-prof'] : []),
       '--import',
@@ -412,8 +440,14 @@ async function orchestrate(o: Opts): Promise<void> {
       o.kinds.join(','),
       ...(o.keepAlive ? ['--keep-alive'] : []),
     ];
-    let srvCpu0: { user: number; sys: number } | undefined;
-    let srvCpu1: { user: number; sys: number } | undefined;
+    const sample = (): Sample => ({
+      srv: procCpu(srv.pid),
+      rxLb: procCpu(rxThreads?.lb),
+      rxSrv: procCpu(rxThreads?.srv),
+      syn: synCount(lab),
+    });
+    let s0: Sample | undefined;
+    let s1: Sample | undefined;
     console.error(`bench:nanny ${o.servers} real servers, ${o.timers} timers, ${o.warmup}+${o.duration} s …`);
     const out = await new Promise<string>((resolve, reject) => {
       const p = spawn('ip', ['netns', 'exec', lab.nsName('lb'), process.execPath, ...args], {
@@ -422,17 +456,13 @@ async function orchestrate(o: Opts): Promise<void> {
       let s = '';
       p.stdout.on('data', (d: Buffer) => {
         s += d;
-        if (!srvCpu0 && s.includes('MEASURE-START')) srvCpu0 = procCpu(srv.pid);
-        if (!srvCpu1 && s.includes('MEASURE-END')) srvCpu1 = procCpu(srv.pid);
+        if (!s0 && s.includes('MEASURE-START')) s0 = sample();
+        if (!s1 && s.includes('MEASURE-END')) s1 = sample();
       });
       p.once('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`prober exited ${code}`))));
     });
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    if (srvCpu0 && srvCpu1) {
-      const pct = (a: number, b: number) => Math.round(((b - a) / Number(r['seconds'])) * 1000) / 10;
-      r['serverCpu'] =
-        `${pct(srvCpu0.user + srvCpu0.sys, srvCpu1.user + srvCpu1.sys)} (${pct(srvCpu0.user, srvCpu1.user)} + ${pct(srvCpu0.sys, srvCpu1.sys)})`;
-    }
+    if (s0 && s1) await addSides(r, s0, s1, Number(r['seconds']));
     report(o, r);
   } finally {
     await lab.destroy();
@@ -443,11 +473,18 @@ async function orchestrate(o: Opts): Promise<void> {
 function tag(o: Opts): string {
   const n = o.servers % 1000 === 0 ? `${o.servers / 1000}k` : String(o.servers);
   const kinds = o.kinds.join(',') === 'tcp,http,send_expect' ? 'mixed' : o.kinds.join('+');
-  return [n, kinds, o.wire, ...(o.keepAlive ? ['keepalive'] : [])].join('-');
+  return [
+    n,
+    kinds,
+    o.wire,
+    ...(o.rx === 'sender' ? ['rxsender'] : []),
+    ...(o.keepAlive ? ['keepalive'] : []),
+    ...(o.peer ? [o.peer] : []),
+  ].join('-');
 }
 
 function report(o: Opts, r: Record<string, unknown>): void {
-  const j = (v: unknown): string => JSON.stringify(v);
+  const j = (v: unknown): string => (v === undefined ? '—' : JSON.stringify(v));
   const lines = [
     `# bench:nanny — ${new Date().toISOString()}`,
     '',
@@ -455,17 +492,30 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `Setup: ${o.servers} real servers (${PER_VS} per virtual; probe kinds ${o.kinds.join(' / ')} by virtual), ` +
       `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; HTTP keep-alive ${o.keepAlive ? 'on' : 'off'}; failing by address: 5 % silent host ` +
       `(nftables drop), 5 % refused, 3 % hang, 2 % HTTP 503; timers: ${o.timers}; measured ${o.duration} s after ` +
-      `${o.warmup} s warm-up. Prober process only (the servers run in another process). ` +
-      `Wire: ${o.wire === 'veth' ? 'one veth pair router–servers' : 'veth to a bridge in a third namespace'}.`,
+      `${o.warmup} s warm-up. ${o.peer === 'haproxy' ? `Prober: ${String(r['prober'])} (the peer), not lvs-pulse.` : 'Prober: lvs-pulse NannyPool.'} Prober process only (the servers run in another process). ` +
+      `Wire: ${o.wire === 'veth' ? 'one veth pair router–servers' : 'veth to a bridge in a third namespace'}; ` +
+      (o.rx === 'threads'
+        ? "each end's received packets processed by its own NAPI kernel thread (threaded NAPI), as on separate machines."
+        : "received packets processed in the sender's context (veth's default: part of the servers' TCP work is charged to the prober)."),
     '',
     '| figure | value | target |',
     '|---|---|---|',
     `| CPU, % of one core (user + system) | ${r['cpuPercentOfOneCore']} (${r['cpuUserPercent']} + ${r['cpuSystemPercent']}) | < 50 |`,
     `| RSS peak, MB | ${r['rssMB']} | < 300 |`,
     `| CPU per probe, µs | ${r['cpuMicrosPerProbe']} | < ${Math.round((0.5 * o.interval * 1000) / o.servers)} |`,
+    ...(r['routerCpu'] !== undefined
+      ? [
+          `| router: prober + its receive thread, % of one core | ${r['routerCpu']} | < 50 |`,
+          `| prober's receive thread (NAPI kthread), % of one core (user + system) | ${r['rxLbCpu']} | |`,
+        ]
+      : []),
     `| lab's server process (all listeners), % of one core (user + system) | ${r['serverCpu'] ?? '?'} | |`,
+    ...(r['rxSrvCpu'] !== undefined
+      ? [`| servers' receive thread, % of one core | ${r['rxSrvCpu']} | |`]
+      : []),
     `| machine load average (1/5/15 min) at the end | ${r['loadAverage']} | |`,
-    `| probes per second | ${r['probesPerSecond']} | ${Math.round((o.servers * 1000) / o.interval)} |`,
+    `| probes per second | ${r['probesPerSecond'] ?? '—'} | ${Math.round((o.servers * 1000) / o.interval)} |`,
+    `| TCP connection attempts (SYNs) per second, counted in the servers' namespace | ${r['synsPerSecond'] ?? '?'} | |`,
     `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
     `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
     `| event-loop utilization, % / main thread waiting for a CPU, % of the time | ${r['eventLoopUtilization']} / ${r['runQueueWaitPercent']} | |`,
@@ -489,6 +539,188 @@ function report(o: Opts, r: Record<string, unknown>): void {
   console.error(`wrote ${file}`);
 }
 
+type Cpu = { user: number; sys: number };
+/** What is sampled around the measured window besides the prober: the servers, the rx threads, SYNs. */
+interface Sample {
+  srv?: Cpu;
+  rxLb?: Cpu;
+  rxSrv?: Cpu;
+  syn: Promise<number>;
+}
+
+/** Adds the servers', the rx threads' and the router's (prober + its rx thread) CPU and the SYN rate to `r`. */
+async function addSides(r: Record<string, unknown>, s0: Sample, s1: Sample, seconds: number): Promise<void> {
+  const pct = (x: number) => Math.round((x / seconds) * 1000) / 10;
+  const fmt = (a?: Cpu, b?: Cpu) =>
+    a && b
+      ? `${pct(b.user + b.sys - a.user - a.sys)} (${pct(b.user - a.user)} + ${pct(b.sys - a.sys)})`
+      : undefined;
+  r['synsPerSecond'] = Math.round(((await s1.syn) - (await s0.syn)) / seconds);
+  r['serverCpu'] = fmt(s0.srv, s1.srv);
+  r['rxLbCpu'] = fmt(s0.rxLb, s1.rxLb);
+  r['rxSrvCpu'] = fmt(s0.rxSrv, s1.rxSrv);
+  if (s0.rxLb && s1.rxLb) {
+    const rx = pct(s1.rxLb.user + s1.rxLb.sys - s0.rxLb.user - s0.rxLb.sys);
+    r['routerCpu'] = Math.round((Number(r['cpuPercentOfOneCore']) + rx) * 10) / 10;
+  }
+}
+
+/**
+ * Gives `ns`'s eth0 a threaded NAPI receive path (GRO on makes veth use NAPI; `threaded` moves the poll to a
+ * kernel thread `napi/eth0-N`): what that end receives is then processed in its own thread, as a separate
+ * machine's NIC would, instead of in the sending process's syscall. Call it for both ends. Returns the
+ * thread's pid.
+ */
+async function threadedRx(lab: Lab, ns: string): Promise<number> {
+  const napiPids = (): Set<number> =>
+    new Set(
+      execFileSync('ps', ['-e', '-o', 'pid=,comm='])
+        .toString()
+        .split('\n')
+        .filter((l) => /\bnapi\/eth0-\d+$/.test(l.trim()))
+        .map((l) => Number.parseInt(l, 10)),
+    );
+  need('ethtool', '--rx threads', '--rx sender');
+  const before = napiPids();
+  // veth hands a TCP packet to the peer's NAPI only when the sending device does no TSO (veth.c,
+  // veth_skb_is_eligible_for_gro); probes are single small segments, so TSO off changes nothing else
+  await lab.exec(ns, 'ethtool', ['-K', 'eth0', 'gro', 'on', 'tso', 'off']);
+  await lab.exec(ns, 'tee', ['/sys/class/net/eth0/threaded'], '1\n');
+  const added = [...napiPids()].filter((p) => !before.has(p));
+  if (added.length !== 1)
+    throw new Error(`threaded NAPI on ${ns}/eth0: expected one new napi thread, saw ${added.length}`);
+  return added[0]!;
+}
+
+/** Throws a clear error when `tool` is not installed. */
+function need(tool: string, what: string, instead?: string): void {
+  try {
+    execFileSync(tool, ['--version'], { stdio: 'ignore' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(
+        `${what} needs ${tool} (apt-get install ${tool})${instead ? `, or use ${instead}` : ''}`,
+      );
+  }
+}
+
+/** The servers' namespace's count of TCP SYNs to 198.19.0.0/16 (both probers are counted the same way). */
+async function synCount(lab: Lab): Promise<number> {
+  const r = await lab.exec('srv', 'nft', ['list', 'counter', 'inet', 'lpnbench', 'syns']);
+  return Number(/packets (\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
+}
+
+/**
+ * The same lab and probe mix checked by HAProxy (one thread) instead of our pool: a production health
+ * checker written in C, for a ratio in the same run. tcp = `check` (plain connect), http = `option httpchk
+ * GET /` (2xx/3xx), send_expect = `tcp-check send` + `expect string`; inter, timeout, rise and fall as ours.
+ */
+async function haproxyPeer(o: Opts, lab: Lab, sample: () => Sample): Promise<Record<string, unknown>> {
+  const model = buildModel(o);
+  const sock = `/tmp/lpn-haproxy-${process.pid}.sock`;
+  const cfgFile = `/tmp/lpn-haproxy-${process.pid}.cfg`;
+  const lines = [
+    'global',
+    '  nbthread 1',
+    '  maxconn 4000',
+    `  stats socket ${sock} mode 600 level admin`,
+    'defaults',
+    `  timeout connect ${o.timeout}ms`,
+    `  timeout check ${o.timeout}ms`,
+    '  timeout client 5s',
+    '  timeout server 5s',
+  ];
+  for (const v of model.virtualServers) {
+    const m = v.monitor;
+    lines.push(`backend ${v.name}`);
+    if (m.kind === 'http') {
+      lines.push('  mode http', '  option httpchk GET /');
+    } else {
+      lines.push('  mode tcp');
+      if (m.kind === 'send_expect') {
+        lines.push('  option tcp-check', '  tcp-check connect');
+        lines.push(`  tcp-check send "${(m.send ?? '').replaceAll('\r', '\\r').replaceAll('\n', '\\n')}"`);
+        lines.push(`  tcp-check expect string "${m.expect ?? ''}"`);
+      } else if (m.kind !== 'tcp') throw new Error(`--peer haproxy: no equivalent for probe kind ${m.kind}`);
+    }
+    lines.push(`  default-server check inter ${m.intervalMs}ms fall ${m.fall} rise ${m.rise}`);
+    for (const rs of v.realServers) lines.push(`  server ${rs.name} ${rs.address}:${rs.port}`);
+  }
+  writeFileSync(cfgFile, `${lines.join('\n')}\n`);
+  need('haproxy', '--peer haproxy');
+  const version = execFileSync('haproxy', ['-v']).toString().split('\n')[0]!.trim();
+  const hap = spawn('ip', ['netns', 'exec', lab.nsName('lb'), 'haproxy', '-db', '-f', cfgFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => hap.once('exit', r));
+  try {
+    const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+    console.error(`bench:nanny peer ${version}, ${o.servers} real servers, ${o.warmup}+${o.duration} s …`);
+    await sleep(o.warmup);
+    const c0 = procCpu(hap.pid);
+    const s0 = sample();
+    const t0 = performance.now();
+    await sleep(o.duration);
+    const c1 = procCpu(hap.pid);
+    const s1 = sample();
+    const wall = (performance.now() - t0) / 1000;
+    if (!c0 || !c1) throw new Error('haproxy is not running');
+    const statCsv = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const c = createConnection(sock, () => c.end('show stat\n'));
+      c.on('data', (d) => (out += d));
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+    });
+    const head = statCsv.split('\n')[0]!.replace(/^# /, '').split(',');
+    const col = (name: string) => head.indexOf(name);
+    const states = { up: 0, down: 0, other: 0 };
+    let wrong = 0;
+    let expectedDown = 0;
+    const kindOf = new Map(model.virtualServers.map((v) => [v.name, v.monitor.kind]));
+    for (const row of statCsv.split('\n').slice(1)) {
+      const f = row.split(',');
+      const sv = f[col('svname')];
+      if (!sv?.startsWith('rs')) continue;
+      const st = f[col('status')] ?? '';
+      const up = st.startsWith('UP');
+      const down = st.startsWith('DOWN');
+      if (up) states.up++;
+      else if (down) states.down++;
+      else states.other++;
+      const want = expectDown(Number(sv.slice(2)), kindOf.get(f[col('pxname')] ?? '') ?? 'tcp');
+      if (want) expectedDown++;
+      if (want !== down) wrong++;
+    }
+    const status = readFileSync(`/proc/${hap.pid}/status`, 'utf8');
+    const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+    const pct = (x: number) => Math.round((x / wall) * 1000) / 10;
+    const syns = (await s1.syn) - (await s0.syn);
+    const r: Record<string, unknown> = {
+      prober: `${version}, nbthread 1`,
+      seconds: wall,
+      cpuPercentOfOneCore: pct(c1.user + c1.sys - c0.user - c0.sys),
+      cpuUserPercent: pct(c1.user - c0.user),
+      cpuSystemPercent: pct(c1.sys - c0.sys),
+      cpuMicrosPerProbe: Math.round(((c1.user + c1.sys - c0.user - c0.sys) * 1e6) / Math.max(1, syns)),
+      rssMB: Math.round(hwmKb / 1024),
+
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+      states,
+      expectedDown,
+      wrongState: wrong,
+    };
+    await addSides(r, s0, s1, wall);
+    return r;
+  } finally {
+    hap.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (hap.exitCode === null) hap.kill('SIGKILL');
+    rmSync(cfgFile, { force: true });
+    rmSync(sock, { force: true });
+  }
+}
+
 const cmd = new Command()
   .option('--role <role>', 'internal: orchestrator | prober | server', 'orchestrator')
   .option('--servers <n>', 'real servers', '10000')
@@ -507,6 +739,12 @@ const cmd = new Command()
     'veth (one veth pair) | bridge (both ends on a bridge in a third namespace)',
     'veth',
   )
+  .option(
+    '--rx <mode>',
+    "threads (each end's received packets handled by its own NAPI kernel thread, as separate machines' NICs) | sender (veth's default: in the sending process)",
+    'threads',
+  )
+  .option('--peer <name>', 'run the same lab with a peer health checker instead of ours: haproxy')
   .option('--keep-alive', 'HTTP probes keep their connection open between probes (monitor.http.keepAlive)')
   .option('--lab-prefix <p>', 'namespace prefix of the lab', 'n')
   .option('--profile', 'write a CPU profile of the prober to /tmp/lpn-nanny-prof')
@@ -524,7 +762,13 @@ const opts: Opts = {
   wire: raw['wire'] === 'bridge' ? 'bridge' : 'veth',
   labPrefix: String(raw['labPrefix']),
   keepAlive: Boolean(raw['keepAlive']),
+  peer: raw['peer'] === 'haproxy' ? 'haproxy' : undefined,
+  rx: raw['rx'] === 'sender' ? 'sender' : 'threads',
 };
+if (raw['peer'] && raw['peer'] !== 'haproxy') {
+  console.error(`--peer: unknown peer ${raw['peer']} (haproxy)`);
+  process.exit(2);
+}
 if (raw['role'] === 'server') server();
 else if (raw['role'] === 'prober') void prober(opts);
 else {

@@ -116,6 +116,7 @@ function monitor(v: unknown, protocol: string, port: number): MonitorConfig {
   }
   const src = ip(o.source_address);
   if (src !== undefined) m.sourceAddress = src;
+  if (bool(o.tcp_full_handshake, false)) m.tcpFullHandshake = true;
   const fb = str(o.feedback) ?? 'none';
   if (fb === 'exit-code') m.feedback = { kind: 'exit-code' };
   else if (fb.startsWith('header:')) m.feedback = { kind: 'header', name: fb.slice('header:'.length) };
@@ -423,6 +424,7 @@ export function modelToDocument(m: LvsModel): Document {
             : undefined,
           dns: mo.dns ? { name: mo.dns.name, type: mo.dns.type } : undefined,
           source_address: mo.sourceAddress,
+          tcp_full_handshake: mo.tcpFullHandshake === true ? true : undefined,
         },
         real_servers: vs.realServers.map((r) => ({
           name: r.name,

@@ -166,6 +166,7 @@ export function dumpLvsCf(m: LvsModel): string {
       v('dns_type', mo.dns.type);
     }
     v('probe_source', mo.sourceAddress);
+    if (mo.tcpFullHandshake) v('tcp_full_handshake', '1');
     for (const rs of vs.realServers) {
       const r = (key: string, value: string | number | undefined) => kv('\t\t', key, value);
       out.push('', `\tserver ${cfString(rs.name)} {`);

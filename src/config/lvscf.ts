@@ -267,6 +267,7 @@ export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, KeyDef>>
     dns_name: ['monitor.dns.name', 'str'],
     dns_type: ['monitor.dns.type', 'str'],
     probe_source: ['monitor.source_address', 'ip'],
+    tcp_full_handshake: ['monitor.tcp_full_handshake', 'bool'],
     slow_start: ['monitor.slow_start_ms', 'sec'],
     load_interval: ['monitor.load_interval_ms', 'sec'],
     feedback: ['monitor.feedback', 'str'],

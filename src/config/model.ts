@@ -157,6 +157,12 @@ export interface MonitorConfig {
   /** Source address to probe from. */
   sourceAddress?: string;
   /**
+   * Optional (nanny, TCP connect probe): complete the three-way handshake, so the real server accepts the
+   * connection before it is reset. Absent = false: SYN, SYN-ACK, reset (half-open, as HAProxy's checks);
+   * the server's application never sees the probe. See docs/nanny.md.
+   */
+  tcpFullHandshake?: boolean;
+  /**
    * Optional dynamic weight feedback (keepalived misc_dynamic style): `exit-code` for send_program (0 up at
    * the configured weight, 1 down, 2..255 up with weight code − 2), or `header`: an HTTP(S) response header
    * whose integer value sets the weight. Absent = none.

@@ -300,6 +300,13 @@ export const virtualServerSchema: SchemaNode = {
       }),
     },
     source_address: leaf('Source address to probe from.', 'lvs-ip', null, { lvscf: 'probe_source' }),
+    tcp_full_handshake: leaf(
+      'TCP connect probe: complete the handshake, so the real server accepts the connection before it is reset. ' +
+        "Off: SYN, SYN-ACK, reset (half-open, as HAProxy's checks): the server's application never sees the probe.",
+      'lvs-bool',
+      false,
+      { lvscf: 'tcp_full_handshake' },
+    ),
   },
   real_servers: leaf('The real servers (each a mapping, see the real server keys).', 'lvs-items', [], {
     lvscf: 'server NAME { ... }',

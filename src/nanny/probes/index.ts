@@ -34,7 +34,9 @@ export function createProbe(monitor: MonitorConfig, rs: RealServer, protocol: Pr
       case 'none':
         return noneProbe();
       case 'tcp':
-        return protocol === 'udp' ? udpProbe(t, se) : tcpConnectProbe(t);
+        return protocol === 'udp'
+          ? udpProbe(t, se)
+          : tcpConnectProbe(t, { fullHandshake: monitor.tcpFullHandshake });
       case 'send_expect':
         return protocol === 'udp' ? udpProbe(t, se) : sendExpectProbe(t, se);
       case 'udp':

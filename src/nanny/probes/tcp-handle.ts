@@ -5,9 +5,15 @@
  * allow-list since Node 10, still there in Node 22); when it is missing or behaves unexpectedly,
  * `fastTcpConnectProbe` returns undefined and the caller falls back to net.connect. Set
  * `LVS_PULSE_NANNY_NO_FAST_TCP=1` to force the fallback.
+ *
+ * Sockets here delay the handshake's last ACK (delayedAckHandle): a TCP connect probe is half-open (SYN,
+ * SYN-ACK, RST) unless asked for the full handshake, and a request rides with the ACK. That saves a
+ * segment per probe and, for connect probes, the server's accept. `LVS_PULSE_NANNY_NO_DELACK=1` turns it
+ * off (to measure the difference).
  */
 import { isIPv6 } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { libc, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, withDeadline } from './common';
 import type { Exchange } from './exchange';
@@ -21,6 +27,7 @@ interface TcpHandle {
   bind6(address: string, port: number, flags: number): number;
   connect(req: ConnectReq, address: string, port: number): number;
   connect6(req: ConnectReq, address: string, port: number): number;
+  open(fd: number): number;
   reset?(cb: () => void): number;
   close(cb?: () => void): void;
 }
@@ -101,6 +108,59 @@ function streamWrap(): StreamWrap | undefined {
   return streams ?? undefined;
 }
 
+interface SockCalls {
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  close(fd: number): number;
+}
+let sockCalls: SockCalls | null | undefined;
+const INT_ZERO = Buffer.alloc(4);
+function sockets(): SockCalls | undefined {
+  if (sockCalls !== undefined) return sockCalls ?? undefined;
+  sockCalls = null;
+  if (process.env['LVS_PULSE_NANNY_NO_DELACK']) return undefined;
+  try {
+    const c = libc();
+    const setsockopt = c.lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+    sockCalls = {
+      socket: c.socket,
+      close: c.close,
+      setsockopt: (fd, level, name, val, len) => setsockopt(fd, level, name, val, len) as number,
+    };
+  } catch {
+    sockCalls = null;
+  }
+  return sockCalls ?? undefined;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const IPPROTO_TCP = 6;
+const TCP_QUICKACK = 12;
+
+/**
+ * A TCP handle on a socket whose handshake ACK is delayed: TCP_QUICKACK off before connect puts the socket
+ * in "pingpong" mode, so the kernel holds the last ACK of the handshake (up to 200 ms) instead of sending
+ * it. The ACK then rides on the request's first segment, or is never sent when the probe resets at once
+ * (a half-open check: SYN, SYN-ACK, RST). HAProxy's checks do the same. libuv cannot set an option
+ * between creating the socket and connecting, so the socket is made here (libc through koffi) and handed
+ * to the handle with `open(fd)`. Falls back to a plain handle (a full handshake) when that fails.
+ */
+function delayedAckHandle(b: TcpWrap, v6: boolean): TcpHandle {
+  const s = sockets();
+  if (s) {
+    const fd = s.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+      const h = new b.TCP(b.constants.SOCKET);
+      if (s.setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, INT_ZERO, 4) === 0 && h.open(fd) === 0) return h;
+      h.close();
+      s.close(fd);
+    }
+  }
+  return new b.TCP(b.constants.SOCKET);
+}
+
 function ignoreRead(): void {}
 function noop(): void {}
 
@@ -113,10 +173,12 @@ function errName(status: number): string {
 }
 
 /**
- * Up iff a TCP connection is established within the timeout; the connection is then reset (no TIME_WAIT
- * left behind). Returns undefined when the fast path is unavailable.
+ * Up iff a TCP connection is established within the timeout (our side got the SYN-ACK); the connection is
+ * then reset (no TIME_WAIT left behind). `halfOpen`: the handshake's last ACK is never sent, so the server
+ * drops the half-open connection at the reset and its application never accepts it. Returns undefined
+ * when the fast path is unavailable.
  */
-export function fastTcpConnectProbe(t: ProbeTarget): Probe | undefined {
+export function fastTcpConnectProbe(t: ProbeTarget, halfOpen = true): Probe | undefined {
   const b = tcpWrap();
   if (!b) return undefined;
   const v6 = isIPv6(t.address);
@@ -124,7 +186,7 @@ export function fastTcpConnectProbe(t: ProbeTarget): Probe | undefined {
   const SOCKET = b.constants.SOCKET;
   return () =>
     withDeadline(t.timeoutMs, (finish) => {
-      const h = new TCP(SOCKET);
+      const h = halfOpen ? delayedAckHandle(b, v6) : new TCP(SOCKET);
       let connected = false;
       let closed = false;
       if (t.sourceAddress) {
@@ -169,9 +231,9 @@ export function fastExchange(t: ProbeTarget, make: () => Exchange, keepAlive = f
   const b = tcpWrap();
   const s = streamWrap();
   if (!b || !s) return undefined;
+  const wrap: TcpWrap = b;
   const v6 = isIPv6(t.address);
-  const { TCP, TCPConnectWrap } = b;
-  const SOCKET = b.constants.SOCKET;
+  const { TCPConnectWrap } = b;
   const { WriteWrap, streamBaseState: state, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = s;
   let parked: TcpHandle | undefined;
   let disposed = false;
@@ -251,7 +313,7 @@ export function fastExchange(t: ProbeTarget, make: () => Exchange, keepAlive = f
         else if (!state[kLastWriteWasAsync]) x.afterSend?.(finish);
       }
       function open(): void {
-        h = new TCP(SOCKET);
+        h = delayedAckHandle(wrap, v6);
         connected = false;
         if (t.sourceAddress) {
           const e = isIPv6(t.sourceAddress) ? h.bind6(t.sourceAddress, 0, 0) : h.bind(t.sourceAddress, 0);

@@ -15,11 +15,13 @@ import { fastTcpConnectProbe } from './tcp-handle';
 export { closeFast } from './exchange';
 
 /**
- * Up iff a TCP connection is established within the timeout; closed at once (reset). Uses the fast
- * handle-based path when available (tcp-handle.ts), net.connect otherwise.
+ * Up iff a TCP connection is established within the timeout; closed at once (reset). Half-open by default
+ * (SYN, SYN-ACK, reset: the server's application never sees it); `fullHandshake` sends the last ACK first.
+ * Uses the fast handle-based path when available (tcp-handle.ts), net.connect (always a full handshake)
+ * otherwise.
  */
-export function tcpConnectProbe(t: ProbeTarget): Probe {
-  return fastTcpConnectProbe(t) ?? netTcpConnectProbe(t);
+export function tcpConnectProbe(t: ProbeTarget, o: { fullHandshake?: boolean } = {}): Probe {
+  return fastTcpConnectProbe(t, !o.fullHandshake) ?? netTcpConnectProbe(t);
 }
 
 /** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */

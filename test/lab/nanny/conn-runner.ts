@@ -4,6 +4,7 @@
  *   {"op":"probe","id":…,"spec":ProbeSpec}  → the result of one run of probe `id` (built on first use)
  *   {"op":"dispose","id":…}                 → disposes probe `id`
  *   {"op":"timewait"}                       → { timeWait: sockets in TIME-WAIT in this namespace }
+ *   {"op":"segs"}                           → { outSegs: TCP segments this namespace has sent }
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -19,6 +20,15 @@ function timeWait(): number {
     .split('\n')
     .slice(1)
     .filter((l) => l.trim().split(/\s+/)[3] === '06').length;
+}
+
+function outSegs(): number {
+  // /proc/net/snmp: a "Tcp:" header line, then a "Tcp:" value line
+  const [head, values] = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Tcp:'))
+    .map((l) => l.trim().split(/\s+/));
+  return Number(values![head!.indexOf('OutSegs')]);
 }
 
 async function main(): Promise<void> {
@@ -37,6 +47,8 @@ async function main(): Promise<void> {
       probes.get(cmd.id!)?.dispose?.();
       probes.delete(cmd.id!);
       console.log('{}');
+    } else if (cmd.op === 'segs') {
+      console.log(JSON.stringify({ outSegs: outSegs() }));
     } else if (cmd.op === 'timewait') {
       console.log(JSON.stringify({ timeWait: timeWait() }));
     }

@@ -116,7 +116,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   };
 
   for (const path of ['fast', 'net'] as const) {
-    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT`, async () => {
+    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT; tcp is half-open on the fast path`, async () => {
       const p = probers[path];
       await stats();
       const kinds: [string, ProbeSpec][] = [
@@ -131,8 +131,37 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         }
       }
       const st = await stats();
-      assert.deepEqual(st['8081'], { conns: 9, ends: { reset: 9, fin: 0 } });
+      // the fast path's connect probe never completes the handshake: the server accepts only the other 6
+      const n = path === 'fast' ? 6 : 9;
+      assert.deepEqual(st['8081'], { conns: n, ends: { reset: n, fin: 0 } });
       assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
+    });
+
+    it(`${path} path: segments sent per probe (the handshake's ACK is held: none for tcp, riding on the request otherwise)`, async () => {
+      const p = probers[path];
+      const segs = async () => (await p.ask<{ outSegs: number }>('{"op":"segs"}')).outSegs;
+      // per probe: segments sent, and connections the server accepted
+      const perProbe = async (id: string, s: ProbeSpec): Promise<[number, number]> => {
+        await stats();
+        const before = await segs();
+        for (let i = 0; i < 3; i++) assert.equal((await probe(p, `${path}-segs-${id}`, s)).ok, true, id);
+        const sent = ((await segs()) - before) / 3;
+        return [sent, (await stats())['8081'].conns / 3];
+      };
+      const tcp = await perProbe('tcp', spec('tcp', 8081));
+      const full = await perProbe('full', spec('tcp', 8081, { tcpFullHandshake: true }));
+      const se = await perProbe(
+        'se',
+        spec('send_expect', 8081, { send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.0 200' }),
+      );
+      if (path === 'fast') {
+        // SYN, RST (never accepted) | SYN, ACK, RST | SYN, request with the ACK, RST
+        assert.deepEqual({ tcp, full, se }, { tcp: [2, 0], full: [3, 1], se: [3, 1] });
+      } else {
+        // net.connect cannot hold the ACK: every probe sends SYN, ACK, … and is accepted
+        assert.deepEqual({ tcp, full }, { tcp: [3, 1], full: [3, 1] });
+        assert.ok(se[0] >= 4 && se[1] === 1, `send/expect ${se}`);
+      }
     });
 
     it(`${path} path: HTTP keep-alive reuses one connection; a server-side close or a dead service is seen`, async () => {

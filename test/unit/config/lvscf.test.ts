@@ -189,7 +189,7 @@ describe('config/lvscf: parser', () => {
         'arp_refresh = 30\narp_form = request\nprimary_priority = 150\nbackup_priority = 50\nlink_interfaces = eth0 eth1\nmetrics_listen = 127.0.0.1:9539\n' +
         'piranha_compat = 1\nvirtual v {\n address = 198.18.0.10\n probe = https\n http_path = /health\n http_status = 200 204\n http_host = example.test\n' +
         ' http_sni = example.test\n http_insecure = 1\n http_keep_alive = 1\n http_body_regex = "ok|up"\n interval = 0.2\n timeout = 0.1\n rise = 3\n fall = 2\n jitter = 0.02\n' +
-        ' probe_source = 198.18.0.11\n slow_start = 10\n load_interval = 2\n feedback = header:X-Weight\n load_monitor = http://198.18.0.21:9000/load\n sorry_server = 198.18.0.99 8080\n' +
+        ' probe_source = 198.18.0.11\n tcp_full_handshake = 1\n slow_start = 10\n load_interval = 2\n feedback = header:X-Weight\n load_monitor = http://198.18.0.21:9000/load\n sorry_server = 198.18.0.99 8080\n' +
         ' server s {\n  address = 198.18.0.21\n  forwarding = tunnel\n  weight = 0\n }\n}\n',
     );
     const hb = model.heartbeat;
@@ -245,6 +245,7 @@ describe('config/lvscf: parser', () => {
       [200, 100, 3, 2, 20, 10000],
     );
     assert.equal(mo.sourceAddress, '198.18.0.11');
+    assert.equal(mo.tcpFullHandshake, true);
     assert.deepEqual(mo.feedback, { kind: 'header', name: 'X-Weight' });
     assert.equal(mo.loadIntervalMs, 2000);
     assert.deepEqual(load(dumpConfig(model, 'lvs.cf')).model, model, 'extensions survive an lvs.cf dump');
