@@ -41,6 +41,7 @@ import {
   type RecordableHistogram,
 } from 'node:perf_hooks';
 import { Command } from 'commander';
+import { buildSync } from 'esbuild';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../src/config/model';
 import { Lab } from '../src/lab/netns';
 import { nullLog } from '../src/lib/log';
@@ -417,11 +418,22 @@ async function orchestrate(o: Opts): Promise<void> {
       );
       return;
     }
+    // the prober runs as plain JavaScript, as the daemon does from dist/: under tsx, esbuild's keepNames
+    // wraps every named closure in an Object.defineProperty call, paid per probe
+    const bundle = join(__dirname, '.tmp-nanny-prober.cjs');
+    buildSync({
+      entryPoints: [self],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      outfile: bundle,
+      logLevel: 'error',
+    });
     const args = [
       ...(o.profile ? ['--cpu-prof', '--cpu-prof-dir=/tmp/lpn-nanny-prof'] : []),
-      '--import',
-      'tsx',
-      self,
+      bundle,
       '--role',
       'prober',
       '--servers',
