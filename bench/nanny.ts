@@ -530,11 +530,11 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `| TCP connection attempts (SYNs) per second, counted in the servers' namespace | ${r['synsPerSecond'] ?? '?'} | |`,
     `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
     `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
-    `| event-loop utilization, % / main thread waiting for a CPU, % of the time | ${r['eventLoopUtilization']} / ${r['runQueueWaitPercent']} | |`,
+    `| event-loop utilization, % / main thread waiting for a CPU, % of the time | ${r['eventLoopUtilization'] ?? '—'} / ${r['runQueueWaitPercent'] ?? '—'} | |`,
     `| event-loop delay p50 / p99 / max, ms | ${j(r['eventLoopDelayMs'])} | |`,
     `| 20 ms heartbeat timer lateness p99 / max, ms | ${j(r['heartbeat20msLatenessMs'])} | |`,
-    `| failed probes, % | ${r['failedShare']} | ${Math.round((Number(r['expectedDown']) / o.servers) * 1000) / 10} |`,
-    `| inconclusive probes (timeouts during our own stall), % | ${r['inconclusiveShare']} | 0 |`,
+    `| failed probes, % | ${r['failedShare'] ?? '—'} | ${Math.round((Number(r['expectedDown']) / o.servers) * 1000) / 10} |`,
+    `| inconclusive probes (timeouts during our own stall), % | ${r['inconclusiveShare'] ?? '—'} | 0 |`,
     `| states at end | ${j(r['states'])} | down ${r['expectedDown']} |`,
     `| servers in the wrong state at end | ${r['wrongState']} | 0 |`,
     ...(Number(r['wrongState']) > 0 ? ['', `Wrong-state sample: ${j(r['wrongSample'])}`] : []),
@@ -662,11 +662,20 @@ async function haproxyPeer(o: Opts, lab: Lab, sample: () => Sample): Promise<Rec
   need('haproxy', '--peer haproxy');
   const version = execFileSync('haproxy', ['-v']).toString().split('\n')[0]!.trim();
   const hap = spawn('ip', ['netns', 'exec', lab.nsName('lb'), 'haproxy', '-db', '-f', cfgFile], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // HAProxy logs every server's state change to stderr without a log target: keep only the tail, for errors
+  let stderrTail = '';
+  hap.stderr!.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-2000);
   });
   const exited = new Promise<number | null>((r) => hap.once('exit', r));
   try {
-    const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+    const died = exited.then((code) => {
+      throw new Error(`haproxy exited (${code}):\n${stderrTail}`);
+    });
+    died.catch(() => {}); // handled by the race below; also rejects after our own kill at the end
+    const sleep = (s: number) => Promise.race([new Promise((r) => setTimeout(r, s * 1000)), died]);
     console.error(`bench:nanny peer ${version}, ${o.servers} real servers, ${o.warmup}+${o.duration} s …`);
     await sleep(o.warmup);
     const c0 = procCpu(hap.pid);
