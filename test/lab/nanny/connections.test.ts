@@ -15,6 +15,7 @@ import type { ProbeSpec } from './runner';
 import { waitReady } from './util';
 
 const SRV = '198.18.1.21';
+const SRV6 = '2001:db8:1::21';
 
 /** A child speaking one JSON line per command. */
 class Session {
@@ -54,11 +55,16 @@ interface PortStats {
 }
 type Stats = Record<'8080' | '8081', PortStats>;
 
-function spec(kind: MonitorConfig['kind'], port: number, over: Partial<MonitorConfig> = {}): ProbeSpec {
+function spec(
+  kind: MonitorConfig['kind'],
+  port: number,
+  over: Partial<MonitorConfig> = {},
+  address = SRV,
+): ProbeSpec {
   return {
     id: '',
     monitor: monitorConfig({ kind, timeoutMs: 400, ...over }),
-    rs: { name: `c${port}`, address: SRV, port, weight: 1, active: true },
+    rs: { name: `c${port}`, address, port, weight: 1, active: true },
   };
 }
 const keepAlive = (path = '/'): Partial<MonitorConfig> => ({
@@ -69,6 +75,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   this.timeout(60000);
   let lab: Lab | undefined;
   let server: Session;
+  let server6: Session;
   const probers: Record<'fast' | 'net', Session> = {} as Record<'fast' | 'net', Session>;
 
   before(async function () {
@@ -86,19 +93,29 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     await lab.exec('srv', 'ip', ['addr', 'add', `${SRV}/24`, 'dev', 'eth0']);
     await lab.exec('lb', 'ip', ['link', 'set', 'eth0', 'up']);
     await lab.exec('srv', 'ip', ['link', 'set', 'eth0', 'up']);
-    const tsx = (file: string, env: NodeJS.ProcessEnv = {}) =>
-      lab!.spawn(file.includes('server') ? 'srv' : 'lb', process.execPath, ['--import', 'tsx', file], {
-        env: { ...process.env, ...env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+    await lab.exec('lb', 'ip', ['-6', 'addr', 'add', '2001:db8:1::11/64', 'dev', 'eth0', 'nodad']);
+    await lab.exec('srv', 'ip', ['-6', 'addr', 'add', `${SRV6}/64`, 'dev', 'eth0', 'nodad']);
+    const tsx = (file: string, env: NodeJS.ProcessEnv = {}, args: string[] = []) =>
+      lab!.spawn(
+        file.includes('server') ? 'srv' : 'lb',
+        process.execPath,
+        ['--import', 'tsx', file, ...args],
+        {
+          env: { ...process.env, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
     const srv = tsx(join(__dirname, 'conn-server.ts'));
     const fast = tsx(join(__dirname, 'conn-runner.ts'));
     const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_FAST_TCP: '1' });
+    const srv6 = tsx(join(__dirname, 'conn-server.ts'), {}, [SRV6]);
     server = new Session(srv);
+    server6 = new Session(srv6);
     probers.fast = new Session(fast);
     probers.net = new Session(net);
     await Promise.all([
       waitReady(srv, 'conn server'),
+      waitReady(srv6, 'conn server (IPv6)'),
       waitReady(fast, 'fast runner'),
       waitReady(net, 'net runner'),
     ]);
@@ -116,7 +133,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   };
 
   for (const path of ['fast', 'net'] as const) {
-    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT; tcp is half-open on the fast path`, async () => {
+    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT${path === 'fast' ? '; tcp is half-open' : ''}`, async () => {
       const p = probers[path];
       await stats();
       const kinds: [string, ProbeSpec][] = [
@@ -137,7 +154,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
       assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
     });
 
-    it(`${path} path: segments sent per probe (the handshake's ACK is held: none for tcp, riding on the request otherwise)`, async () => {
+    it(`${path} path: segments sent per probe and connections accepted (${path === 'fast' ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : 'net.Socket cannot hold the ACK'})`, async () => {
       const p = probers[path];
       const segs = async () => (await p.ask<{ outSegs: number }>('{"op":"segs"}')).outSegs;
       // per probe: segments sent, and connections the server accepted
@@ -214,4 +231,26 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
       assert.equal((await stats())['8080'].conns, 6);
     });
   }
+
+  it('IPv6, fast path: half-open tcp, full handshake and send/expect (the held-ACK socket is AF_INET6)', async () => {
+    const p = probers.fast;
+    const s6 = () => server6.ask<Stats>('stats');
+    await s6();
+    const kinds: [string, ProbeSpec, number][] = [
+      ['tcp', spec('tcp', 8081, {}, SRV6), 0],
+      ['full', spec('tcp', 8081, { tcpFullHandshake: true }, SRV6), 3],
+      ['se', spec('send_expect', 8081, { send: 'x\r\n', expect: 'HTTP/1.0 200' }, SRV6), 3],
+    ];
+    for (const [id, s, accepted] of kinds) {
+      for (let i = 0; i < 3; i++) {
+        const r = await probe(p, `v6-${id}`, s);
+        assert.equal(r.ok, true, `${id}: ${JSON.stringify(r)}`);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual((await s6())['8081'], { conns: accepted, ends: { reset: accepted, fin: 0 } }, id);
+    }
+    const refused = await probe(p, 'v6-refused', spec('tcp', 8089, {}, SRV6));
+    assert.equal(refused.ok, false);
+    assert.match(refused.detail, /connection refused/);
+  });
 });
