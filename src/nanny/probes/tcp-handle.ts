@@ -113,12 +113,15 @@ interface SockCalls {
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   close(fd: number): number;
 }
+/** libc's socket calls for delayedAckHandle; null when unavailable (then: plain handles). */
 let sockCalls: SockCalls | null | undefined;
 const INT_ZERO = Buffer.alloc(4);
 function sockets(): SockCalls | undefined {
   if (sockCalls !== undefined) return sockCalls ?? undefined;
   sockCalls = null;
   if (process.env['LVS_PULSE_NANNY_NO_DELACK']) return undefined;
+  // open(fd) hands our socket to the handle; without it (another Node), plain handles: a full handshake
+  if (typeof tcpWrap()?.TCP.prototype.open !== 'function') return undefined;
   try {
     const c = libc();
     const setsockopt = c.lib.func('int setsockopt(int, int, int, const void *, uint32_t)');

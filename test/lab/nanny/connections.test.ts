@@ -76,7 +76,8 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   let lab: Lab | undefined;
   let server: Session;
   let server6: Session;
-  const probers: Record<'fast' | 'net', Session> = {} as Record<'fast' | 'net', Session>;
+  type Path = 'fast' | 'net' | 'nodelack';
+  const probers = {} as Record<Path, Session>;
 
   before(async function () {
     if (process.getuid?.() !== 0) {
@@ -108,16 +109,19 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     const srv = tsx(join(__dirname, 'conn-server.ts'));
     const fast = tsx(join(__dirname, 'conn-runner.ts'));
     const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_FAST_TCP: '1' });
+    const nodelack = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_DELACK: '1' });
     const srv6 = tsx(join(__dirname, 'conn-server.ts'), {}, [SRV6]);
     server = new Session(srv);
     server6 = new Session(srv6);
     probers.fast = new Session(fast);
     probers.net = new Session(net);
+    probers.nodelack = new Session(nodelack);
     await Promise.all([
       waitReady(srv, 'conn server'),
       waitReady(srv6, 'conn server (IPv6)'),
       waitReady(fast, 'fast runner'),
       waitReady(net, 'net runner'),
+      waitReady(nodelack, 'fast runner without the held ACK'),
     ]);
   });
 
@@ -132,7 +136,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     return server.ask<Stats>('stats');
   };
 
-  for (const path of ['fast', 'net'] as const) {
+  for (const path of ['fast', 'net', 'nodelack'] as const) {
     it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT${path === 'fast' ? '; tcp is half-open' : ''}`, async () => {
       const p = probers[path];
       await stats();
@@ -154,7 +158,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
       assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
     });
 
-    it(`${path} path: segments sent per probe and connections accepted (${path === 'fast' ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : 'net.Socket cannot hold the ACK'})`, async () => {
+    it(`${path} path: segments sent per probe and connections accepted (${path === 'fast' ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : path === 'net' ? 'net.Socket cannot hold the ACK' : 'LVS_PULSE_NANNY_NO_DELACK: plain handles'})`, async () => {
       const p = probers[path];
       const segs = async () => (await p.ask<{ outSegs: number }>('{"op":"segs"}')).outSegs;
       // per probe: segments sent, and connections the server accepted
@@ -175,7 +179,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         // SYN, RST (never accepted) | SYN, ACK, RST | SYN, request with the ACK, RST
         assert.deepEqual({ tcp, full, se }, { tcp: [2, 0], full: [3, 1], se: [3, 1] });
       } else {
-        // net.connect cannot hold the ACK: every probe sends SYN, ACK, … and is accepted
+        // without the held ACK (net.Socket, or turned off): every probe sends SYN, ACK, … and is accepted
         assert.deepEqual({ tcp, full }, { tcp: [3, 1], full: [3, 1] });
         assert.ok(se[0] >= 4 && se[1] === 1, `send/expect ${se}`);
       }
