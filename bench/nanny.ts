@@ -472,7 +472,7 @@ async function orchestrate(o: Opts): Promise<void> {
         if (!s1 && s.includes('MEASURE-END')) s1 = sample();
       });
       p.once('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`prober exited ${code}`))));
-    });
+    }).finally(() => rmSync(bundle, { force: true }));
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
     if (s0 && s1) await addSides(r, s0, s1, Number(r['seconds']));
     report(o, r);
