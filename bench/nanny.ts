@@ -406,16 +406,15 @@ async function orchestrate(o: Opts): Promise<void> {
       srv.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       srv.once('exit', (c) => reject(new Error(`server exited ${c}`)));
     });
+    // what is sampled around the measured window, whichever prober runs
+    const sample = (): Sample => ({
+      srv: procCpu(srv.pid),
+      rxLb: procCpu(rxThreads?.lb),
+      rxSrv: procCpu(rxThreads?.srv),
+      syn: synCount(lab),
+    });
     if (o.peer === 'haproxy') {
-      report(
-        o,
-        await haproxyPeer(o, lab, () => ({
-          srv: procCpu(srv.pid),
-          rxLb: procCpu(rxThreads?.lb),
-          rxSrv: procCpu(rxThreads?.srv),
-          syn: synCount(lab),
-        })),
-      );
+      report(o, await haproxyPeer(o, lab, sample));
       return;
     }
     // the prober runs as plain JavaScript, as the daemon does from dist/: under tsx, esbuild's keepNames
@@ -452,12 +451,6 @@ async function orchestrate(o: Opts): Promise<void> {
       o.kinds.join(','),
       ...(o.keepAlive ? ['--keep-alive'] : []),
     ];
-    const sample = (): Sample => ({
-      srv: procCpu(srv.pid),
-      rxLb: procCpu(rxThreads?.lb),
-      rxSrv: procCpu(rxThreads?.srv),
-      syn: synCount(lab),
-    });
     let s0: Sample | undefined;
     let s1: Sample | undefined;
     console.error(`bench:nanny ${o.servers} real servers, ${o.timers} timers, ${o.warmup}+${o.duration} s …`);

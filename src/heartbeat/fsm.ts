@@ -279,10 +279,8 @@ export class FailoverFsm {
     const paths = this.cfg.paths.join('+');
     if (l === undefined)
       return `peer ${this.peerName()} not heard since start (${fmt(now - this.startedAt)}) on ${paths}`;
-    const excused =
-      this.resumedAt !== undefined && this.resumedAt > l
-        ? ` (${fmt(now - this.resumedAt)} since our own stall ended)`
-        : '';
+    const from = this.silenceFrom()!;
+    const excused = from > l ? ` (${fmt(now - from)} since our own stall ended)` : '';
     return `peer ${this.peerName()} silent for ${fmt(now - l)} on ${paths}${excused}`;
   }
 
