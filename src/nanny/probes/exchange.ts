@@ -1,7 +1,8 @@
 /**
  * A request/reply exchange over one TCP (or TLS) connection, the shape of the send/expect and HTTP probes:
  * connect, write an optional payload, feed every chunk read to the probe's logic until it decides, and
- * report an orderly close. Two transports run the same logic:
+ * report an orderly close. Three transports run the same logic:
+ * - our own probe sockets on one epoll set (epoll.ts; plain TCP, a fresh connection per probe);
  * - the fast path on libuv's TCP handle (tcp-handle.ts; plain TCP only), about a third of net.Socket's
  *   user CPU per probe;
  * - net.Socket / tls.TLSSocket (TLS, and the fallback).
@@ -10,6 +11,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, withDeadline } from './common';
+import { epollExchange } from './epoll';
 import { fastExchange } from './tcp-handle';
 
 /** `finish(ok, detail, weight?)` as given by withDeadline: the first call decides. */
@@ -40,8 +42,8 @@ export interface TlsOptions {
 /** Builds a probe running `make()`'s exchange against `t`, over TLS when `tls` is given. */
 export function exchangeProbe(t: ProbeTarget, make: () => Exchange, tls?: TlsOptions): Probe {
   if (!tls) {
-    const fast = fastExchange(t, make);
-    if (fast) return fast;
+    const libuv = (): Probe => fastExchange(t, make) ?? netExchangeProbe(t, make);
+    return epollExchange(t, make, libuv) ?? libuv();
   }
   return netExchangeProbe(t, make, tls);
 }

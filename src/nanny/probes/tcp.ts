@@ -10,6 +10,7 @@ import {
   withDeadline,
 } from './common';
 import { closeFast, type Exchange, exchangeProbe } from './exchange';
+import { epollTcpConnectProbe } from './epoll';
 import { fastTcpConnectProbe } from './tcp-handle';
 
 export { closeFast } from './exchange';
@@ -17,11 +18,12 @@ export { closeFast } from './exchange';
 /**
  * Up iff a TCP connection is established within the timeout; closed at once (reset). Half-open by default
  * (SYN, SYN-ACK, reset: the server's application never sees it); `fullHandshake` sends the last ACK first.
- * Uses the fast handle-based path when available (tcp-handle.ts), net.connect (always a full handshake)
- * otherwise.
+ * Runs on the probe-socket engine (epoll.ts) when available, else on libuv's TCP handle (tcp-handle.ts),
+ * else on net.connect (always a full handshake).
  */
 export function tcpConnectProbe(t: ProbeTarget, o: { fullHandshake?: boolean } = {}): Probe {
-  return fastTcpConnectProbe(t, !o.fullHandshake) ?? netTcpConnectProbe(t);
+  const libuv = (): Probe => fastTcpConnectProbe(t, !o.fullHandshake) ?? netTcpConnectProbe(t);
+  return (o.fullHandshake ? undefined : epollTcpConnectProbe(t, libuv)) ?? libuv();
 }
 
 /** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */

@@ -5,8 +5,9 @@
  *   {"op":"dispose","id":…}                 → disposes probe `id`
  *   {"op":"timewait"}                       → { timeWait: sockets in TIME-WAIT in this namespace }
  *   {"op":"segs"}                           → { outSegs: TCP segments this namespace has sent }
+ *   {"op":"sockets"}                        → { sockets: sockets this process has open }
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createProbe } from '../../../src/nanny/probes/index';
 import type { Probe } from '../../../src/nanny/types';
@@ -31,6 +32,18 @@ function outSegs(): number {
   return Number(values![head!.indexOf('OutSegs')]);
 }
 
+function sockets(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
+    } catch {
+      /* closed meanwhile (readdir's own descriptor) */
+    }
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
   console.log('ready');
   for await (const line of createInterface({ input: process.stdin })) {
@@ -49,6 +62,8 @@ async function main(): Promise<void> {
       console.log('{}');
     } else if (cmd.op === 'segs') {
       console.log(JSON.stringify({ outSegs: outSegs() }));
+    } else if (cmd.op === 'sockets') {
+      console.log(JSON.stringify({ sockets: sockets() }));
     } else if (cmd.op === 'timewait') {
       console.log(JSON.stringify({ timeWait: timeWait() }));
     }

@@ -2,7 +2,8 @@
  * How probe connections end and are reused, against real servers in lab namespaces: a prober namespace
  * (`lb`, 198.18.1.11) and a server namespace (`srv`, 198.18.1.21) on one veth pair. The server counts
  * connections and whether each ended with a reset or a FIN (conn-server.ts); the prober keeps its probes
- * across commands (conn-runner.ts), on the TCP-handle fast path and on the net.Socket fallback.
+ * across commands (conn-runner.ts), on the probe-socket engine (epoll), on the TCP-handle fast path, on
+ * the net.Socket fallback and on plain handles without the held ACK.
  */
 import { monitorConfig } from '../../../src/config/build';
 import assert from 'node:assert/strict';
@@ -76,7 +77,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   let lab: Lab | undefined;
   let server: Session;
   let server6: Session;
-  type Path = 'fast' | 'net' | 'nodelack';
+  type Path = 'epoll' | 'fast' | 'net' | 'nodelack';
   const probers = {} as Record<Path, Session>;
 
   before(async function () {
@@ -107,18 +108,21 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         },
       );
     const srv = tsx(join(__dirname, 'conn-server.ts'));
-    const fast = tsx(join(__dirname, 'conn-runner.ts'));
+    const epoll = tsx(join(__dirname, 'conn-runner.ts'));
+    const fast = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_EPOLL: '1' });
     const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_FAST_TCP: '1' });
     const nodelack = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_DELACK: '1' });
     const srv6 = tsx(join(__dirname, 'conn-server.ts'), {}, [SRV6]);
     server = new Session(srv);
     server6 = new Session(srv6);
+    probers.epoll = new Session(epoll);
     probers.fast = new Session(fast);
     probers.net = new Session(net);
     probers.nodelack = new Session(nodelack);
     await Promise.all([
       waitReady(srv, 'conn server'),
       waitReady(srv6, 'conn server (IPv6)'),
+      waitReady(epoll, 'epoll runner'),
       waitReady(fast, 'fast runner'),
       waitReady(net, 'net runner'),
       waitReady(nodelack, 'fast runner without the held ACK'),
@@ -136,8 +140,9 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     return server.ask<Stats>('stats');
   };
 
-  for (const path of ['fast', 'net', 'nodelack'] as const) {
-    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT${path === 'fast' ? '; tcp is half-open' : ''}`, async () => {
+  for (const path of ['epoll', 'fast', 'net', 'nodelack'] as const) {
+    const held = path === 'epoll' || path === 'fast'; // the handshake's ACK is held
+    it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT${held ? '; tcp is half-open' : ''}`, async () => {
       const p = probers[path];
       await stats();
       const kinds: [string, ProbeSpec][] = [
@@ -152,13 +157,13 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         }
       }
       const st = await stats();
-      // the fast path's connect probe never completes the handshake: the server accepts only the other 6
-      const n = path === 'fast' ? 6 : 9;
+      // a held-ACK connect probe never completes the handshake: the server accepts only the other 6
+      const n = held ? 6 : 9;
       assert.deepEqual(st['8081'], { conns: n, ends: { reset: n, fin: 0 } });
       assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
     });
 
-    it(`${path} path: segments sent per probe and connections accepted (${path === 'fast' ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : path === 'net' ? 'net.Socket cannot hold the ACK' : 'LVS_PULSE_NANNY_NO_DELACK: plain handles'})`, async () => {
+    it(`${path} path: segments sent per probe and connections accepted (${held ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : path === 'net' ? 'net.Socket cannot hold the ACK' : 'LVS_PULSE_NANNY_NO_DELACK: plain handles'})`, async () => {
       const p = probers[path];
       const segs = async () => (await p.ask<{ outSegs: number }>('{"op":"segs"}')).outSegs;
       // per probe: segments sent, and connections the server accepted
@@ -175,7 +180,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         'se',
         spec('send_expect', 8081, { send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.0 200' }),
       );
-      if (path === 'fast') {
+      if (held) {
         // SYN, RST (never accepted) | SYN, ACK, RST | SYN, request with the ACK, RST
         assert.deepEqual({ tcp, full, se }, { tcp: [2, 0], full: [3, 1], se: [3, 1] });
       } else {
@@ -236,25 +241,45 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     });
   }
 
-  it('IPv6, fast path: half-open tcp, full handshake and send/expect (the held-ACK socket is AF_INET6)', async () => {
-    const p = probers.fast;
-    const s6 = () => server6.ask<Stats>('stats');
-    await s6();
-    const kinds: [string, ProbeSpec, number][] = [
-      ['tcp', spec('tcp', 8081, {}, SRV6), 0],
-      ['full', spec('tcp', 8081, { tcpFullHandshake: true }, SRV6), 3],
-      ['se', spec('send_expect', 8081, { send: 'x\r\n', expect: 'HTTP/1.0 200' }, SRV6), 3],
-    ];
-    for (const [id, s, accepted] of kinds) {
-      for (let i = 0; i < 3; i++) {
-        const r = await probe(p, `v6-${id}`, s);
-        assert.equal(r.ok, true, `${id}: ${JSON.stringify(r)}`);
-      }
-      await new Promise((r) => setTimeout(r, 150));
-      assert.deepEqual((await s6())['8081'], { conns: accepted, ends: { reset: accepted, fin: 0 } }, id);
+  it('epoll path: one socket per real server, kept between probes; dispose closes it', async () => {
+    const p = probers.epoll;
+    const sockets = async () => (await p.ask<{ sockets: number }>('{"op":"sockets"}')).sockets;
+    const before = await sockets();
+    const se = spec('send_expect', 8081, { send: 'GET / HTTP/1.0\r\n\r\n', expect: 'HTTP/1.0 200' });
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await probe(p, 'keep-tcp', spec('tcp', 8081))).ok, true);
+      assert.equal((await probe(p, 'keep-se', se)).ok, true);
+      // a failure in between leaves the socket usable: refused, then up again on the same socket
+      const refused = await probe(p, 'keep-refused', spec('tcp', 8089));
+      assert.equal(refused.ok, false);
+      assert.match(refused.detail, /connection refused/);
     }
-    const refused = await probe(p, 'v6-refused', spec('tcp', 8089, {}, SRV6));
-    assert.equal(refused.ok, false);
-    assert.match(refused.detail, /connection refused/);
+    assert.equal(await sockets(), before + 3, 'three real servers, three sockets, whatever the probe count');
+    for (const id of ['keep-tcp', 'keep-se', 'keep-refused'])
+      await p.ask(JSON.stringify({ op: 'dispose', id }));
+    assert.equal(await sockets(), before);
   });
+
+  for (const path of ['epoll', 'fast'] as const)
+    it(`IPv6, ${path} path: half-open tcp, full handshake and send/expect (the held-ACK socket is AF_INET6)`, async () => {
+      const p = probers[path];
+      const s6 = () => server6.ask<Stats>('stats');
+      await s6();
+      const kinds: [string, ProbeSpec, number][] = [
+        ['tcp', spec('tcp', 8081, {}, SRV6), 0],
+        ['full', spec('tcp', 8081, { tcpFullHandshake: true }, SRV6), 3],
+        ['se', spec('send_expect', 8081, { send: 'x\r\n', expect: 'HTTP/1.0 200' }, SRV6), 3],
+      ];
+      for (const [id, s, accepted] of kinds) {
+        for (let i = 0; i < 3; i++) {
+          const r = await probe(p, `v6-${path}-${id}`, s);
+          assert.equal(r.ok, true, `${id}: ${JSON.stringify(r)}`);
+        }
+        await new Promise((r) => setTimeout(r, 150));
+        assert.deepEqual((await s6())['8081'], { conns: accepted, ends: { reset: accepted, fin: 0 } }, id);
+      }
+      const refused = await probe(p, `v6-refused-${path}`, spec('tcp', 8089, {}, SRV6));
+      assert.equal(refused.ok, false);
+      assert.match(refused.detail, /connection refused/);
+    });
 });

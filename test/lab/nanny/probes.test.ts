@@ -142,7 +142,7 @@ describe('nanny probes against real servers (lab)', function () {
     expectResult(m, 'se-bad-source', false, /source address not available|EADDRNOTAVAIL|address/i);
   });
 
-  it('the handle fast path and the net.Socket fallback agree (tcp, send/expect, http)', async () => {
+  it('the probe-socket engine, the handle fast path and the net.Socket fallback agree (tcp, send/expect, http)', async () => {
     const httpSend = 'GET / HTTP/1.0\r\n\r\n';
     const h = (over: Partial<NonNullable<MonitorConfig['http']>> = {}) => ({
       path: '/',
@@ -196,24 +196,26 @@ describe('nanny probes against real servers (lab)', function () {
       { id: 'http-garbage', monitor: mon({ kind: 'http', http: h() }), rs: rs(8082) },
       { id: 'http-hang', monitor: mon({ kind: 'http', timeoutMs: 300, http: h() }), rs: rs(8081) },
     ];
-    const fast = await once(specs);
-    const { stdout } = await lab!.exec('lb', 'env', [
-      'LVS_PULSE_NANNY_NO_FAST_TCP=1',
-      process.execPath,
-      '--import',
-      'tsx',
-      RUNNER,
-      'once',
-      JSON.stringify(specs),
-    ]);
-    const slow = new Map((JSON.parse(stdout) as (ProbeResult & { id: string })[]).map((r) => [r.id, r]));
-    for (const s of specs) {
-      const a = fast.get(s.id)!;
-      const b = slow.get(s.id)!;
-      assert.equal(a.ok, b.ok, `${s.id}: fast ${JSON.stringify(a)} net ${JSON.stringify(b)}`);
-      // a neighbour entry left FAILED by the first run makes the second see "host unreachable" at once
-      if (s.id !== 'silent') assert.equal(a.detail, b.detail, s.id);
-      assert.equal(a.weight, b.weight, s.id);
+    const fast = await once(specs); // the default: the probe-socket engine (epoll)
+    for (const env of ['LVS_PULSE_NANNY_NO_EPOLL=1', 'LVS_PULSE_NANNY_NO_FAST_TCP=1']) {
+      const { stdout } = await lab!.exec('lb', 'env', [
+        env,
+        process.execPath,
+        '--import',
+        'tsx',
+        RUNNER,
+        'once',
+        JSON.stringify(specs),
+      ]);
+      const slow = new Map((JSON.parse(stdout) as (ProbeResult & { id: string })[]).map((r) => [r.id, r]));
+      for (const s of specs) {
+        const a = fast.get(s.id)!;
+        const b = slow.get(s.id)!;
+        assert.equal(a.ok, b.ok, `${s.id}: epoll ${JSON.stringify(a)}, ${env}: ${JSON.stringify(b)}`);
+        // a neighbour entry left FAILED by the first run makes the second see "host unreachable" at once
+        if (s.id !== 'silent') assert.equal(a.detail, b.detail, `${s.id} (${env})`);
+        assert.equal(a.weight, b.weight, s.id);
+      }
     }
     assert.deepEqual(
       specs.map((s) => fast.get(s.id)!.ok),

@@ -1,0 +1,520 @@
+/**
+ * Probe sockets outside libuv: our own non-blocking sockets on one epoll set (libc through koffi), one
+ * socket per real server kept between probes. At 10,000 probes a second this is what the cost is made of:
+ * - a libuv handle per probe costs user time (the handle, its requests, their callbacks, the garbage: 17 µs
+ *   per `tcp` probe, 24–29 for send/expect and HTTP) and kernel time (socket, epoll_ctl twice, close);
+ * - here a probe is a few libc calls (about 0.3 µs each through koffi) on a socket made once: after each
+ *   probe `connect(AF_UNSPEC)` resets the connection (RST, no TIME_WAIT) and leaves the socket ready to
+ *   connect again. The socket stays in the epoll set, edge-triggered, so a probe needs no epoll_ctl.
+ * libuv cannot watch a descriptor it did not make (Node has no uv_poll), so the set is polled: every
+ * millisecond while a probe is in flight, without blocking (epoll_wait with timeout 0), and not at all
+ * when none is. That batches completions (about ten per poll at 10,000 probes a second) and adds at most a
+ * millisecond or two to a probe's time, nothing to its verdict. Deadlines are kept here too (one FIFO per
+ * timeout value), not a timer per probe; a deadline is judged after that poll's events, so a reply that
+ * arrived while our event loop was stalled still counts, and a timeout judged late is inconclusive, as
+ * withDeadline does for the other probes.
+ *
+ * Covers half-open TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive);
+ * everything else keeps libuv. The handshake's ACK is held (TCP_QUICKACK off before every connect, since
+ * a reset clears it), as tcp-handle.ts's delayedAckHandle does. Unavailable (returns undefined: callers use
+ * the libuv paths) off Linux, when koffi cannot load libc, or with `LVS_PULSE_NANNY_NO_EPOLL=1` (also
+ * implied by `LVS_PULSE_NANNY_NO_FAST_TCP` and `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
+ */
+import { getSystemErrorName } from 'node:util';
+import koffi from 'koffi';
+import { parseIP } from '../../lib/addr';
+import { libc, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
+import type { Probe, ProbeResult } from '../types';
+import { describeError, type ProbeTarget, since, stallLimit } from './common';
+import type { Exchange, Finish } from './exchange';
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const IPPROTO_TCP = 6;
+const TCP_QUICKACK = 12;
+const EPOLLIN = 0x1;
+const EPOLLOUT = 0x4;
+const EPOLLERR = 0x8;
+const EPOLLHUP = 0x10;
+const EPOLLRDHUP = 0x2000;
+const EPOLLET = 0x80000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CLOEXEC = 0o2000000;
+const EINTR = 4;
+const EAGAIN = 11;
+const EINPROGRESS = 115;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+const RLIMIT_NOFILE = 7;
+/** struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
+const EV_SIZE = process.arch === 'x64' ? 12 : 16;
+const EV_DATA = process.arch === 'x64' ? 4 : 8;
+const MAX_EVENTS = 256;
+const POLL_MS = 1;
+
+interface Sys {
+  socket(domain: number, type: number, protocol: number): number;
+  close(fd: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  epollCtl(ep: number, op: number, fd: number, ev: Buffer): number;
+  epollWait(ep: number, evs: Buffer, max: number, timeout: number): number;
+  errno(): number;
+}
+
+function bindSys(): { sys: Sys; ep: number; fdLimit: number } {
+  const c = libc();
+  const f = (proto: string) => c.lib.func(proto);
+  const bind = f('int bind(int, const void *, uint32_t)');
+  const connect = f('int connect(int, const void *, uint32_t)');
+  const setsockopt = f('int setsockopt(int, int, int, const void *, uint32_t)');
+  const getsockopt = f('int getsockopt(int, int, int, void *, void *)');
+  const send = f('long send(int, const void *, size_t, int)');
+  const recv = f('long recv(int, void *, size_t, int)');
+  const epollCreate1 = f('int epoll_create1(int)');
+  const epollCtl = f('int epoll_ctl(int, int, int, void *)');
+  const epollWait = f('int epoll_wait(int, void *, int, int)');
+  const getrlimit = f('int getrlimit(int, void *)');
+  const ep = epollCreate1(EPOLL_CLOEXEC) as number;
+  if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
+  const lim = Buffer.alloc(16);
+  const fdLimit = getrlimit(RLIMIT_NOFILE, lim) === 0 ? Number(lim.readBigUInt64LE(0)) : 1024;
+  const sys: Sys = {
+    socket: c.socket,
+    close: c.close,
+    bind: (fd, a, l) => bind(fd, a, l) as number,
+    connect: (fd, a, l) => connect(fd, a, l) as number,
+    setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
+    getsockopt: (fd, lv, n, v, l) => getsockopt(fd, lv, n, v, l) as number,
+    send: (fd, b, l, fl) => Number(send(fd, b, l, fl)),
+    recv: (fd, b, l, fl) => Number(recv(fd, b, l, fl)),
+    epollCtl: (e, op, fd, ev) => epollCtl(e, op, fd, ev) as number,
+    epollWait: (e, evs, max, t) => epollWait(e, evs, max, t) as number,
+    errno: c.errno,
+  };
+  return { sys, ep, fdLimit: Math.min(fdLimit, 1 << 24) };
+}
+
+function errName(errno: number): string {
+  try {
+    return describeError({ code: getSystemErrorName(-errno) });
+  } catch {
+    return `error ${errno}`;
+  }
+}
+
+/** Probes of one timeout value in start order, hence in deadline order. */
+class DeadlineQueue {
+  private conns: Conn[] = [];
+  private seqs: number[] = [];
+  private head = 0;
+
+  push(c: Conn): void {
+    this.conns.push(c);
+    this.seqs.push(c.seq);
+  }
+
+  expire(now: number): void {
+    const { conns, seqs } = this;
+    while (this.head < conns.length) {
+      const c = conns[this.head]!;
+      if (c.seq === seqs[this.head] && c.busy()) {
+        if (c.deadline > now) break;
+        c.timeout(now);
+      }
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > conns.length) {
+      this.conns = conns.slice(this.head);
+      this.seqs = seqs.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+class Engine {
+  readonly byFd: (Conn | undefined)[] = [];
+  readonly rbuf = Buffer.allocUnsafe(64 * 1024);
+  readonly ev = Buffer.alloc(EV_SIZE);
+  readonly soErr = Buffer.alloc(4);
+  readonly soLen = Buffer.alloc(4);
+  private readonly events = Buffer.alloc(EV_SIZE * MAX_EVENTS);
+  private readonly queues = new Map<number, DeadlineQueue>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private inFlight = 0;
+  private nextTag = 1;
+  /** Sockets held between probes; past `keepLimit` a socket is closed after its probe instead. */
+  sockets = 0;
+
+  constructor(
+    readonly sys: Sys,
+    private readonly ep: number,
+    readonly keepLimit: number,
+  ) {}
+
+  /** A new non-blocking TCP socket in the set, tagged for `c`; a negative errno on failure. */
+  open(c: Conn, family: number, source: Buffer | undefined): number {
+    const { sys } = this;
+    const fd = sys.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -sys.errno();
+    if (source && sys.bind(fd, source, source.length) !== 0) {
+      const e = sys.errno();
+      sys.close(fd);
+      return -e;
+    }
+    // the tag tells a stale event (harvested before its socket closed and its number was reused) apart
+    c.tag = this.nextTag = (this.nextTag + 1) >>> 0 || 1;
+    this.ev.writeUInt32LE((EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0, 0);
+    this.ev.writeUInt32LE(fd, EV_DATA);
+    this.ev.writeUInt32LE(c.tag, EV_DATA + 4);
+    if (sys.epollCtl(this.ep, EPOLL_CTL_ADD, fd, this.ev) !== 0) {
+      const e = sys.errno();
+      sys.close(fd);
+      return -e;
+    }
+    this.byFd[fd] = c;
+    this.sockets++;
+    return fd;
+  }
+
+  close(fd: number): void {
+    this.byFd[fd] = undefined;
+    this.sys.close(fd); // also leaves the epoll set
+    this.sockets--;
+  }
+
+  /** `c` started a probe: watch its deadline, poll while anything is in flight. */
+  started(c: Conn): void {
+    this.inFlight++;
+    let q = this.queues.get(c.timeoutMs);
+    if (!q) this.queues.set(c.timeoutMs, (q = new DeadlineQueue()));
+    q.push(c);
+    if (!this.timer) this.timer = setInterval(this.tick, POLL_MS);
+  }
+
+  ended(): void {
+    this.inFlight--;
+  }
+
+  private readonly tick = (): void => {
+    const { sys, events, byFd } = this;
+    for (let round = 0; round < 64; round++) {
+      const n = sys.epollWait(this.ep, events, MAX_EVENTS, 0);
+      for (let i = 0; i < n; i++) {
+        const o = i * EV_SIZE;
+        const c = byFd[events.readUInt32LE(o + EV_DATA)];
+        if (c && c.tag === events.readUInt32LE(o + EV_DATA + 4)) c.event(events.readUInt32LE(o));
+      }
+      if (n < MAX_EVENTS) break;
+    }
+    const now = performance.now();
+    for (const q of this.queues.values()) q.expire(now);
+    if (this.inFlight <= 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  };
+}
+
+let engine: Engine | null | undefined;
+
+/** The process's engine, made on first use; undefined when unavailable or turned off. */
+function getEngine(): Engine | undefined {
+  if (engine !== undefined) return engine ?? undefined;
+  engine = null;
+  const env = process.env;
+  if (process.platform !== 'linux') return undefined;
+  if (
+    env['LVS_PULSE_NANNY_NO_EPOLL'] ||
+    env['LVS_PULSE_NANNY_NO_FAST_TCP'] ||
+    env['LVS_PULSE_NANNY_NO_DELACK']
+  )
+    return undefined;
+  try {
+    const { sys, ep, fdLimit } = bindSys();
+    // keep a socket per real server while that leaves room for everything else (a quarter of the limit,
+    // at least 1024); beyond it a socket lives for one probe
+    engine = new Engine(sys, ep, Math.max(fdLimit - Math.max(1024, fdLimit / 4), fdLimit / 2));
+  } catch {
+    engine = null;
+  }
+  return engine ?? undefined;
+}
+
+/** `struct sockaddr_in` / `sockaddr_in6` for address:port; undefined for a scoped or bad address. */
+function sockaddr(address: string, port: number): { family: number; addr: Buffer } | undefined {
+  const ip = parseIP(address);
+  if (!ip) return undefined;
+  if (ip.family === 4) {
+    const a = Buffer.alloc(16);
+    a.writeUInt16LE(AF_INET, 0);
+    a.writeUInt16BE(port, 2);
+    a.set(ip.bytes, 4);
+    return { family: AF_INET, addr: a };
+  }
+  const a = Buffer.alloc(28);
+  a.writeUInt16LE(AF_INET6, 0);
+  a.writeUInt16BE(port, 2);
+  a.set(ip.bytes, 8);
+  return { family: AF_INET6, addr: a };
+}
+
+const enum Phase {
+  Idle,
+  Connecting,
+  Sending,
+  Reading,
+}
+
+const INT_ZERO = Buffer.alloc(4);
+const UNSPEC = Buffer.alloc(16); // sa_family AF_UNSPEC = 0: connect() with it resets the connection
+
+/** One real server's probe socket and the run in flight on it (a worker never runs two at once). */
+class Conn {
+  fd = -1;
+  tag = 0;
+  seq = 0;
+  deadline = 0;
+  private phase = Phase.Idle;
+  private start = 0;
+  private resolve: ((r: ProbeResult) => void) | undefined;
+  private x: Exchange | undefined;
+  private sent = 0;
+  private readonly executor = (resolve: (r: ProbeResult) => void): void => {
+    this.resolve = resolve;
+  };
+  readonly finishCb: Finish = (ok, detail, weight) => this.finish(ok, detail, weight);
+
+  constructor(
+    private readonly e: Engine,
+    private readonly family: number,
+    private readonly addr: Buffer,
+    private readonly source: Buffer | undefined,
+    readonly timeoutMs: number,
+    private readonly make: (() => Exchange) | undefined,
+  ) {}
+
+  busy(): boolean {
+    return this.phase !== Phase.Idle;
+  }
+
+  run(): Promise<ProbeResult> {
+    const p = new Promise<ProbeResult>(this.executor);
+    this.start = performance.now();
+    this.deadline = this.start + this.timeoutMs;
+    this.seq++;
+    this.phase = Phase.Connecting;
+    this.x = this.make?.();
+    this.e.started(this);
+    this.connect(true);
+    return p;
+  }
+
+  private connect(mayRetry: boolean): void {
+    const { sys } = this.e;
+    const reused = this.fd >= 0;
+    if (!reused) {
+      const fd = this.e.open(this, this.family, this.source);
+      if (fd < 0) return this.finish(false, errName(-fd));
+      this.fd = fd;
+    }
+    // held ACK: a half-open check never sends it; a request carries it (a reset clears the option)
+    sys.setsockopt(this.fd, IPPROTO_TCP, TCP_QUICKACK, INT_ZERO, 4);
+    if (sys.connect(this.fd, this.addr, this.addr.length) === 0) return this.connected(EPOLLOUT);
+    const errno = sys.errno();
+    if (errno === EINPROGRESS) return; // the outcome comes as an event
+    if (reused && mayRetry) {
+      // a kept socket in a state we did not expect: a fresh one decides, not our bookkeeping
+      this.dropSocket();
+      return this.connect(false);
+    }
+    this.finish(false, errName(errno));
+  }
+
+  /** An epoll event for this socket (edge-triggered: `mask` is its state when harvested). */
+  event(mask: number): void {
+    try {
+      switch (this.phase) {
+        case Phase.Connecting:
+          if (mask & (EPOLLERR | EPOLLHUP)) {
+            const err = this.soError();
+            if (err) return this.finish(false, errName(err));
+            if (!(mask & EPOLLOUT)) return this.finish(false, 'connection closed');
+          }
+          if (mask & EPOLLOUT) this.connected(mask);
+          return;
+        case Phase.Sending:
+          if (mask & EPOLLERR) return this.finish(false, `send failed: ${errName(this.soError())}`);
+          if (mask & EPOLLOUT) this.send(mask);
+          return;
+        case Phase.Reading:
+          if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.read();
+          return;
+        default:
+          return; // idle: the wakeup of our own reset
+      }
+    } catch (err) {
+      this.finish(false, `probe error: ${(err as Error)?.message ?? err}`);
+    }
+  }
+
+  private connected(mask: number): void {
+    if (!this.x) return this.finish(true, 'connected');
+    this.sent = 0;
+    this.phase = Phase.Sending;
+    this.send(mask);
+  }
+
+  private send(mask: number): void {
+    const { sys } = this.e;
+    const x = this.x!;
+    const p = x.payload;
+    while (p && this.sent < p.length) {
+      const chunk = this.sent ? p.subarray(this.sent) : p;
+      const n = sys.send(this.fd, chunk, chunk.length, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        this.sent += n;
+        continue;
+      }
+      const errno = sys.errno();
+      if (errno === EAGAIN) return; // the rest when the socket is writable again
+      if (errno !== EINTR) return this.finish(false, `send failed: ${errName(errno)}`);
+    }
+    this.phase = Phase.Reading;
+    x.afterSend?.(this.finishCb);
+    // a reply (or a banner, or a close) already here came with this very event: read it now
+    if (this.phase === Phase.Reading && mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.read();
+  }
+
+  private read(): void {
+    const { sys, rbuf } = this.e;
+    const x = this.x!;
+    while (this.phase === Phase.Reading) {
+      const n = sys.recv(this.fd, rbuf, rbuf.length, MSG_DONTWAIT);
+      if (n > 0) x.onData(Buffer.from(rbuf.subarray(0, n)), this.finishCb);
+      else if (n === 0) return x.onEnd(this.finishCb);
+      else {
+        const errno = sys.errno();
+        if (errno === EAGAIN) return;
+        if (errno !== EINTR) return this.finish(false, errName(errno));
+      }
+    }
+  }
+
+  /** The deadline passed with no verdict (called after this poll's events). */
+  timeout(now: number): void {
+    const late = now - this.deadline;
+    if (late > stallLimit(this.timeoutMs))
+      this.finish(
+        false,
+        `timeout after ${this.timeoutMs} ms (our event loop ${Math.round(late)} ms late)`,
+        undefined,
+        true,
+      );
+    else this.finish(false, `timeout after ${this.timeoutMs} ms`);
+  }
+
+  private soError(): number {
+    const { sys, soErr, soLen } = this.e;
+    soLen.writeUInt32LE(4, 0);
+    return sys.getsockopt(this.fd, SOL_SOCKET, SO_ERROR, soErr, soLen) === 0 ? soErr.readInt32LE(0) : 0;
+  }
+
+  private finish(ok: boolean, detail: string, weight?: number, inconclusive?: boolean): void {
+    if (this.phase === Phase.Idle) return;
+    const r: ProbeResult = { ok, detail, ms: since(this.start) };
+    if (weight !== undefined) r.weight = weight;
+    if (inconclusive) r.inconclusive = true;
+    const resolve = this.resolve!;
+    this.resolve = undefined;
+    this.x = undefined;
+    this.phase = Phase.Idle;
+    this.seq++;
+    this.e.ended();
+    this.reset();
+    resolve(r);
+  }
+
+  /** Ends the connection with a reset (or aborts the connect) and keeps the socket for the next probe. */
+  private reset(): void {
+    if (this.fd < 0) return;
+    const { sys } = this.e;
+    if (this.e.sockets > this.e.keepLimit || sys.connect(this.fd, UNSPEC, UNSPEC.length) !== 0) {
+      sys.connect(this.fd, UNSPEC, UNSPEC.length); // a reset, not a FIN and TIME_WAIT, before closing
+      return this.dropSocket();
+    }
+    this.soError(); // clears an error the reset may leave pending, which the next connect would report
+  }
+
+  private dropSocket(): void {
+    if (this.fd < 0) return;
+    this.e.close(this.fd);
+    this.fd = -1;
+  }
+
+  /** Closes the socket (the worker stopped or replaced this probe); a run in flight ends. */
+  dispose(): void {
+    this.finish(false, 'probe disposed');
+    this.dropSocket();
+  }
+}
+
+const collected = new FinalizationRegistry<Conn>((c) => c.dispose());
+
+/**
+ * Builds the probe on the engine: a half-open connect check without `make`, an exchange with it. Returns
+ * undefined when the engine is unavailable or the address is not one it takes (then the caller falls back).
+ * `fallback` runs a probe started while the previous run of the same probe is still in flight (a worker
+ * never does that).
+ */
+function engineProbe(
+  t: ProbeTarget,
+  make: (() => Exchange) | undefined,
+  fallback: () => Probe,
+): Probe | undefined {
+  const e = getEngine();
+  if (!e) return undefined;
+  const to = sockaddr(t.address, t.port);
+  if (!to) return undefined;
+  let source: Buffer | undefined;
+  if (t.sourceAddress) {
+    const s = sockaddr(t.sourceAddress, 0);
+    if (!s || s.family !== to.family) return undefined;
+    source = s.addr;
+  }
+  const c = new Conn(e, to.family, to.addr, source, t.timeoutMs, make);
+  let other: Probe | undefined;
+  const probe: Probe = () => (c.busy() ? (other ??= fallback())() : c.run());
+  probe.dispose = () => {
+    c.dispose();
+    other?.dispose?.();
+  };
+  collected.register(probe, c);
+  return probe;
+}
+
+/** Half-open TCP connect probe on the engine (see tcp-handle.ts's fastTcpConnectProbe for the semantics). */
+export function epollTcpConnectProbe(t: ProbeTarget, fallback: () => Probe): Probe | undefined {
+  return engineProbe(t, undefined, fallback);
+}
+
+/** A plain-TCP exchange (exchange.ts) on the engine, a fresh connection per probe. */
+export function epollExchange(
+  t: ProbeTarget,
+  make: () => Exchange,
+  fallback: () => Probe,
+): Probe | undefined {
+  return engineProbe(t, make, fallback);
+}
+
+/** Sockets the engine holds (for tests: one per real server, closed by dispose). */
+export function epollSockets(): number {
+  return engine ? engine.sockets : 0;
+}
