@@ -194,7 +194,10 @@ class Engine {
   started(c: Conn): void {
     this.inFlight++;
     let q = this.queues.get(c.timeoutMs);
-    if (!q) this.queues.set(c.timeoutMs, (q = new DeadlineQueue()));
+    if (!q) {
+      q = new DeadlineQueue();
+      this.queues.set(c.timeoutMs, q);
+    }
     q.push(c);
     if (!this.timer) this.timer = setInterval(this.tick, POLL_MS);
   }
@@ -322,18 +325,25 @@ class Conn {
     const reused = this.fd >= 0;
     if (!reused) {
       const fd = this.e.open(this, this.family, this.source);
-      if (fd < 0) return this.finish(false, errName(-fd));
+      if (fd < 0) {
+        this.finish(false, errName(-fd));
+        return;
+      }
       this.fd = fd;
     }
     // held ACK: a half-open check never sends it; a request carries it (a reset clears the option)
     sys.setsockopt(this.fd, IPPROTO_TCP, TCP_QUICKACK, INT_ZERO, 4);
-    if (sys.connect(this.fd, this.addr, this.addr.length) === 0) return this.connected(EPOLLOUT);
+    if (sys.connect(this.fd, this.addr, this.addr.length) === 0) {
+      this.connected(EPOLLOUT);
+      return;
+    }
     const errno = sys.errno();
     if (errno === EINPROGRESS) return; // the outcome comes as an event
     if (reused && mayRetry) {
       // a kept socket in a state we did not expect: a fresh one decides, not our bookkeeping
       this.dropSocket();
-      return this.connect(false);
+      this.connect(false);
+      return;
     }
     this.finish(false, errName(errno));
   }
@@ -345,13 +355,22 @@ class Conn {
         case Phase.Connecting:
           if (mask & (EPOLLERR | EPOLLHUP)) {
             const err = this.soError();
-            if (err) return this.finish(false, errName(err));
-            if (!(mask & EPOLLOUT)) return this.finish(false, 'connection closed');
+            if (err) {
+              this.finish(false, errName(err));
+              return;
+            }
+            if (!(mask & EPOLLOUT)) {
+              this.finish(false, 'connection closed');
+              return;
+            }
           }
           if (mask & EPOLLOUT) this.connected(mask);
           return;
         case Phase.Sending:
-          if (mask & EPOLLERR) return this.finish(false, `send failed: ${errName(this.soError())}`);
+          if (mask & EPOLLERR) {
+            this.finish(false, `send failed: ${errName(this.soError())}`);
+            return;
+          }
           if (mask & EPOLLOUT) this.send(mask);
           return;
         case Phase.Reading:
@@ -366,7 +385,10 @@ class Conn {
   }
 
   private connected(mask: number): void {
-    if (!this.x) return this.finish(true, 'connected');
+    if (!this.x) {
+      this.finish(true, 'connected');
+      return;
+    }
     this.sent = 0;
     this.phase = Phase.Sending;
     this.send(mask);
@@ -385,7 +407,10 @@ class Conn {
       }
       const errno = sys.errno();
       if (errno === EAGAIN) return; // the rest when the socket is writable again
-      if (errno !== EINTR) return this.finish(false, `send failed: ${errName(errno)}`);
+      if (errno !== EINTR) {
+        this.finish(false, `send failed: ${errName(errno)}`);
+        return;
+      }
     }
     this.phase = Phase.Reading;
     x.afterSend?.(this.finishCb);
@@ -399,11 +424,16 @@ class Conn {
     while (this.phase === Phase.Reading) {
       const n = sys.recv(this.fd, rbuf, rbuf.length, MSG_DONTWAIT);
       if (n > 0) x.onData(Buffer.from(rbuf.subarray(0, n)), this.finishCb);
-      else if (n === 0) return x.onEnd(this.finishCb);
-      else {
+      else if (n === 0) {
+        x.onEnd(this.finishCb);
+        return;
+      } else {
         const errno = sys.errno();
         if (errno === EAGAIN) return;
-        if (errno !== EINTR) return this.finish(false, errName(errno));
+        if (errno !== EINTR) {
+          this.finish(false, errName(errno));
+          return;
+        }
       }
     }
   }
@@ -446,9 +476,11 @@ class Conn {
   private reset(): void {
     if (this.fd < 0) return;
     const { sys } = this.e;
-    if (this.e.sockets > this.e.keepLimit || sys.connect(this.fd, UNSPEC, UNSPEC.length) !== 0) {
-      sys.connect(this.fd, UNSPEC, UNSPEC.length); // a reset, not a FIN and TIME_WAIT, before closing
-      return this.dropSocket();
+    // a reset (RST, no FIN and TIME_WAIT), also before closing a socket we do not keep
+    const reset = sys.connect(this.fd, UNSPEC, UNSPEC.length) === 0;
+    if (!reset || this.e.sockets > this.e.keepLimit) {
+      this.dropSocket();
+      return;
     }
     this.soError(); // clears an error the reset may leave pending, which the next connect would report
   }
@@ -491,7 +523,11 @@ function engineProbe(
   }
   const c = new Conn(e, to.family, to.addr, source, t.timeoutMs, make);
   let other: Probe | undefined;
-  const probe: Probe = () => (c.busy() ? (other ??= fallback())() : c.run());
+  const probe: Probe = () => {
+    if (!c.busy()) return c.run();
+    other ??= fallback();
+    return other();
+  };
   probe.dispose = () => {
     c.dispose();
     other?.dispose?.();
