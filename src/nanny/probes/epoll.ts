@@ -14,9 +14,10 @@
  * arrived while our event loop was stalled still counts, and a timeout judged late is inconclusive, as
  * withDeadline does for the other probes.
  *
- * Covers half-open TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive);
- * everything else keeps libuv. The handshake's ACK is held (TCP_QUICKACK off before every connect, since
- * a reset clears it), as tcp-handle.ts's delayedAckHandle does. Unavailable (returns undefined: callers use
+ * Covers TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive); everything
+ * else keeps libuv. The handshake's ACK is held (TCP_QUICKACK off before every connect, since a reset
+ * clears it), as tcp-handle.ts's delayedAckHandle does, when nothing needs it at once: it is sent for a
+ * full handshake and for an exchange that only waits for the server's banner. Unavailable (returns undefined: callers use
  * the libuv paths) off Linux, when koffi cannot load libc, or with `LVS_PULSE_NANNY_NO_EPOLL=1` (also
  * implied by `LVS_PULSE_NANNY_NO_FAST_TCP` and `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
  */
@@ -277,6 +278,7 @@ const enum Phase {
 }
 
 const INT_ZERO = Buffer.alloc(4);
+const INT_ONE = Buffer.from([1, 0, 0, 0]);
 const UNSPEC = Buffer.alloc(16); // sa_family AF_UNSPEC = 0: connect() with it resets the connection
 
 /** One real server's probe socket and the run in flight on it (a worker never runs two at once). */
@@ -290,6 +292,7 @@ class Conn {
   private resolve: ((r: ProbeResult) => void) | undefined;
   private x: Exchange | undefined;
   private sent = 0;
+  private holdAck = true;
   private readonly executor = (resolve: (r: ProbeResult) => void): void => {
     this.resolve = resolve;
   };
@@ -302,6 +305,7 @@ class Conn {
     private readonly source: Buffer | undefined,
     readonly timeoutMs: number,
     private readonly make: (() => Exchange) | undefined,
+    private readonly halfOpen: boolean,
   ) {}
 
   busy(): boolean {
@@ -315,6 +319,7 @@ class Conn {
     this.seq++;
     this.phase = Phase.Connecting;
     this.x = this.make?.();
+    this.holdAck = this.x ? this.x.payload !== undefined : this.halfOpen;
     this.e.started(this);
     this.connect(true);
     return p;
@@ -331,8 +336,9 @@ class Conn {
       }
       this.fd = fd;
     }
-    // held ACK: a half-open check never sends it; a request carries it (a reset clears the option)
-    sys.setsockopt(this.fd, IPPROTO_TCP, TCP_QUICKACK, INT_ZERO, 4);
+    // held ACK: a half-open check never sends it, a request carries it; sent at once for a full handshake
+    // or a banner to wait for (set every time: a reset clears it)
+    sys.setsockopt(this.fd, IPPROTO_TCP, TCP_QUICKACK, this.holdAck ? INT_ZERO : INT_ONE, 4);
     if (sys.connect(this.fd, this.addr, this.addr.length) === 0) {
       this.connected(EPOLLOUT);
       return;
@@ -509,6 +515,7 @@ const collected = new FinalizationRegistry<Conn>((c) => c.dispose());
 function engineProbe(
   t: ProbeTarget,
   make: (() => Exchange) | undefined,
+  halfOpen: boolean,
   fallback: () => Probe,
 ): Probe | undefined {
   const e = getEngine();
@@ -521,7 +528,7 @@ function engineProbe(
     if (!s || s.family !== to.family) return undefined;
     source = s.addr;
   }
-  const c = new Conn(e, to.family, to.addr, source, t.timeoutMs, make);
+  const c = new Conn(e, to.family, to.addr, source, t.timeoutMs, make, halfOpen);
   let other: Probe | undefined;
   const probe: Probe = () => {
     if (!c.busy()) return c.run();
@@ -536,9 +543,16 @@ function engineProbe(
   return probe;
 }
 
-/** Half-open TCP connect probe on the engine (see tcp-handle.ts's fastTcpConnectProbe for the semantics). */
-export function epollTcpConnectProbe(t: ProbeTarget, fallback: () => Probe): Probe | undefined {
-  return engineProbe(t, undefined, fallback);
+/**
+ * TCP connect probe on the engine (see tcp-handle.ts's fastTcpConnectProbe for the semantics): half-open
+ * unless `halfOpen` is false (then the handshake's ACK is sent before the reset).
+ */
+export function epollTcpConnectProbe(
+  t: ProbeTarget,
+  halfOpen: boolean,
+  fallback: () => Probe,
+): Probe | undefined {
+  return engineProbe(t, undefined, halfOpen, fallback);
 }
 
 /** A plain-TCP exchange (exchange.ts) on the engine, a fresh connection per probe. */
@@ -547,7 +561,7 @@ export function epollExchange(
   make: () => Exchange,
   fallback: () => Probe,
 ): Probe | undefined {
-  return engineProbe(t, make, fallback);
+  return engineProbe(t, make, true, fallback);
 }
 
 /** Sockets the engine holds (for tests: one per real server, closed by dispose). */

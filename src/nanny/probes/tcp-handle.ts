@@ -316,7 +316,8 @@ export function fastExchange(t: ProbeTarget, make: () => Exchange, keepAlive = f
         else if (!state[kLastWriteWasAsync]) x.afterSend?.(finish);
       }
       function open(): void {
-        h = delayedAckHandle(wrap, v6);
+        // a banner to wait for (no payload): the server accepts, and speaks, only once our ACK arrives
+        h = x.payload ? delayedAckHandle(wrap, v6) : new wrap.TCP(wrap.constants.SOCKET);
         connected = false;
         if (t.sourceAddress) {
           const e = isIPv6(t.sourceAddress) ? h.bind6(t.sourceAddress, 0, 0) : h.bind(t.sourceAddress, 0);

@@ -23,7 +23,7 @@ export { closeFast } from './exchange';
  */
 export function tcpConnectProbe(t: ProbeTarget, o: { fullHandshake?: boolean } = {}): Probe {
   const libuv = (): Probe => fastTcpConnectProbe(t, !o.fullHandshake) ?? netTcpConnectProbe(t);
-  return (o.fullHandshake ? undefined : epollTcpConnectProbe(t, libuv)) ?? libuv();
+  return epollTcpConnectProbe(t, !o.fullHandshake, libuv) ?? libuv();
 }
 
 /** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */

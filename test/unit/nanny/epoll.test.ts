@@ -1,0 +1,128 @@
+/**
+ * The probe-socket engine (epoll.ts) on the loopback (no lab, no root): one socket per real server kept
+ * between probes, errors that leave it usable, a run started while one is in flight, a banner, dispose.
+ * Its segments on the wire and its half-open connects are in the lab (test/lab/nanny/connections.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { epollExchange, epollSockets, epollTcpConnectProbe } from '../../../src/nanny/probes/epoll';
+import type { Exchange } from '../../../src/nanny/probes/exchange';
+import { sendExpectProbe } from '../../../src/nanny/probes/tcp';
+import type { Probe, ProbeResult } from '../../../src/nanny/types';
+
+const never = (): Probe => () => Promise.reject(new Error('fallback used'));
+
+describe('nanny probe-socket engine (loopback)', () => {
+  let server: Server;
+  let banner: Server;
+  let port = 0;
+  let bannerPort = 0;
+  const accepted: Socket[] = [];
+  before(async () => {
+    server = createServer((c) => {
+      accepted.push(c);
+      c.on('error', () => {});
+      c.on('data', (d) => c.write(`echo ${d}`));
+    });
+    banner = createServer((c) => {
+      c.on('error', () => {});
+      c.write('220 ready\r\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => banner.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as { port: number }).port;
+    bannerPort = (banner.address() as { port: number }).port;
+  });
+  after(() => {
+    server.close();
+    banner.close();
+  });
+
+  it('keeps one socket per probe across runs, refusals included, and dispose closes it', async () => {
+    const before = epollSockets();
+    const maybe = epollTcpConnectProbe({ address: '127.0.0.1', port, timeoutMs: 500 }, true, never);
+    const refused = epollTcpConnectProbe({ address: '127.0.0.1', port: 1, timeoutMs: 500 }, true, never);
+    assert.ok(maybe && refused, 'the engine is available on Linux');
+    const ok = maybe;
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(pick(await ok()), [true, 'connected']);
+      assert.deepEqual(pick(await refused()), [false, 'connection refused']);
+    }
+    assert.equal(epollSockets(), before + 2);
+    ok.dispose!();
+    refused.dispose!();
+    assert.equal(epollSockets(), before);
+    // a disposed probe that runs again opens a socket again
+    assert.deepEqual(pick(await ok()), [true, 'connected']);
+    ok.dispose!();
+  });
+
+  it('a run started while one is in flight goes to the fallback; the next runs on the engine again', async () => {
+    let fallbacks = 0;
+    const p = epollTcpConnectProbe({ address: '127.0.0.1', port, timeoutMs: 500 }, true, () => {
+      fallbacks++;
+      return async () => ({ ok: true, detail: 'fallback', ms: 0 });
+    })!;
+    const [a, b] = await Promise.all([p(), p()]);
+    assert.deepEqual(
+      [pick(a), pick(b)],
+      [
+        [true, 'connected'],
+        [true, 'fallback'],
+      ],
+    );
+    assert.deepEqual(pick(await p()), [true, 'connected']);
+    assert.equal(fallbacks, 1, 'built once');
+    p.dispose!();
+  });
+
+  it('exchanges: a request and its reply; a banner without a request', async () => {
+    const chunks: string[] = [];
+    const make = (): Exchange => ({
+      payload: Buffer.from('ping'),
+      onData: (chunk, finish) => {
+        chunks.push(chunk.toString());
+        if (chunks.join('').includes('ping')) finish(true, chunks.join(''));
+      },
+      onEnd: (finish) => finish(false, 'closed'),
+    });
+    const x = epollExchange({ address: '127.0.0.1', port, timeoutMs: 500 }, make, never)!;
+    assert.deepEqual(pick(await x()), [true, 'echo ping']);
+    x.dispose!();
+    // send/expect without `send`: the ACK goes at once, so the server accepts and speaks (a held ACK
+    // would leave the handshake to the 200 ms delayed-ACK timer: past this timeout)
+    const se = sendExpectProbe(
+      { address: '127.0.0.1', port: bannerPort, timeoutMs: 150 },
+      { expect: '220', useRegex: false },
+    );
+    const r = await se();
+    assert.equal(r.ok, true, r.detail);
+    se.dispose?.();
+  });
+
+  it('a timeout, twice on the same kept socket: down with the reason each time', async () => {
+    const hang = createServer((c) => c.on('error', () => {}));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+    const hp = (hang.address() as { port: number }).port;
+    const make = (): Exchange => ({
+      payload: Buffer.from('x'),
+      onData: (_c, finish) => finish(true, 'reply'),
+      onEnd: (finish) => finish(false, 'closed'),
+    });
+    const p = epollExchange({ address: '127.0.0.1', port: hp, timeoutMs: 60 }, make, never)!;
+    for (let i = 0; i < 2; i++) assert.deepEqual(pick(await p()), [false, 'timeout after 60 ms']);
+    p.dispose!();
+    hang.close();
+  });
+
+  it('a scoped IPv6 address is left to the libuv paths', () => {
+    assert.equal(
+      epollTcpConnectProbe({ address: 'fe80::1%lo', port: 80, timeoutMs: 100 }, true, never),
+      undefined,
+    );
+  });
+});
+
+function pick(r: ProbeResult): [boolean, string] {
+  return [r.ok, r.detail];
+}
