@@ -6,10 +6,20 @@
  * - here a probe is a few libc calls (about 0.3 µs each through koffi) on a socket made once: after each
  *   probe `connect(AF_UNSPEC)` resets the connection (RST, no TIME_WAIT) and leaves the socket ready to
  *   connect again. The socket stays in the epoll set, edge-triggered, so a probe needs no epoll_ctl.
- * libuv cannot watch a descriptor it did not make (Node has no uv_poll), so the set is polled: every
- * millisecond while a probe is in flight, without blocking (epoll_wait with timeout 0), and not at all
- * when none is. That batches completions (about ten per poll at 10,000 probes a second) and adds at most a
- * millisecond or two to a probe's time, nothing to its verdict. Deadlines are kept here too (one FIFO per
+ * libuv cannot watch a descriptor it did not make (Node has no uv_poll), so the engine watches its set
+ * itself, in two modes:
+ * - busy (polls find events): the set is polled without blocking (epoll_wait, timeout 0) every
+ *   millisecond. That batches completions (about ten per poll at 10,000 probes a second) and adds a
+ *   millisecond or two to a probe's time, nothing to its verdict;
+ * - quiet (a poll found nothing: probes waiting on slow or silent hosts): a blocking poll() on the epoll
+ *   descriptor runs in libuv's thread pool (a koffi async call: one pool thread while quiet) and wakes the
+ *   engine when anything is ready, plus one timer for the next deadline. An idle daemon then wakes per
+ *   event, as libuv would (polling every millisecond cost a few % of a core per probe left in flight,
+ *   since each wakeup of Node costs 0.1–0.2 ms of CPU on the test machine). An eventfd in the same poll()
+ *   ends the wait when no probe is left in flight, so the process can exit. Without koffi's async calls
+ *   the quiet mode backs off instead: polls every 2, 4, … up to 16 ms.
+ * No probe in flight, no polling at all.
+ * Deadlines are kept here too (one FIFO per
  * timeout value), not a timer per probe; a deadline is judged after that poll's events, so a reply that
  * arrived while our event loop was stalled still counts, and a timeout judged late is inconclusive, as
  * withDeadline does for the other probes.
@@ -55,6 +65,11 @@ const EV_SIZE = process.arch === 'x64' ? 12 : 16;
 const EV_DATA = process.arch === 'x64' ? 4 : 8;
 const MAX_EVENTS = 256;
 const POLL_MS = 1;
+/** Without the blocking watch: the longest wait between polls that find nothing. */
+const MAX_POLL_MS = 16;
+const POLLIN = 1;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
 
 interface Sys {
   socket(domain: number, type: number, protocol: number): number;
@@ -70,7 +85,7 @@ interface Sys {
   errno(): number;
 }
 
-function bindSys(): { sys: Sys; ep: number; fdLimit: number } {
+function bindSys(): { sys: Sys; ep: number; fdLimit: number; watcher: Watcher | undefined } {
   const c = libc();
   const f = (proto: string) => c.lib.func(proto);
   const bind = f('int bind(int, const void *, uint32_t)');
@@ -84,6 +99,23 @@ function bindSys(): { sys: Sys; ep: number; fdLimit: number } {
   const epollWait = f('int epoll_wait(int, void *, int, int)');
   const getrlimit = f('int getrlimit(int, void *)');
   const ep = epollCreate1(EPOLL_CLOEXEC) as number;
+  let watcher: Watcher | undefined;
+  try {
+    const poll = f('int poll(void *, unsigned long, int)');
+    const efd = f('int eventfd(unsigned int, int)')(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
+    const write = f('long write(int, const void *, size_t)');
+    const read = f('long read(int, void *, size_t)');
+    if (efd >= 0 && typeof poll.async === 'function')
+      watcher = new Watcher(
+        ep,
+        efd,
+        (fds, n, cb) => poll.async(fds, n, -1, (err: unknown, r: number) => cb(err ? -1 : r)),
+        (fd, b) => Number(write(fd, b, b.length)),
+        (fd, b) => Number(read(fd, b, b.length)),
+      );
+  } catch {
+    watcher = undefined; // quiet mode backs off instead
+  }
   if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
   const lim = Buffer.alloc(16);
   const fdLimit = getrlimit(RLIMIT_NOFILE, lim) === 0 ? Number(lim.readBigUInt64LE(0)) : 1024;
@@ -100,7 +132,7 @@ function bindSys(): { sys: Sys; ep: number; fdLimit: number } {
     epollWait: (e, evs, max, t) => epollWait(e, evs, max, t) as number,
     errno: c.errno,
   };
-  return { sys, ep, fdLimit: Math.min(fdLimit, 1 << 24) };
+  return { sys, ep, fdLimit: Math.min(fdLimit, 1 << 24), watcher };
 }
 
 function errName(errno: number): string {
@@ -108,6 +140,48 @@ function errName(errno: number): string {
     return describeError({ code: getSystemErrorName(-errno) });
   } catch {
     return `error ${errno}`;
+  }
+}
+
+/**
+ * A blocking poll() on the epoll descriptor (readable while anything in the set is ready) and an eventfd,
+ * run in libuv's thread pool; `start`'s callback runs on the main thread when the set has something ready,
+ * on cancel(), or on an error (then `broken`).
+ */
+class Watcher {
+  active = false;
+  broken = false;
+  private readonly fds = Buffer.alloc(16); // two struct pollfd
+  private readonly one = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  private readonly sink = Buffer.alloc(8);
+
+  constructor(
+    ep: number,
+    private readonly efd: number,
+    private readonly pollAsync: (fds: Buffer, n: number, cb: (r: number) => void) => void,
+    private readonly write: (fd: number, b: Buffer) => number,
+    private readonly read: (fd: number, b: Buffer) => number,
+  ) {
+    this.fds.writeInt32LE(ep, 0);
+    this.fds.writeInt16LE(POLLIN, 4);
+    this.fds.writeInt32LE(efd, 8);
+    this.fds.writeInt16LE(POLLIN, 12);
+  }
+
+  start(cb: () => void): void {
+    if (this.active || this.broken) return;
+    this.active = true;
+    this.pollAsync(this.fds, 2, (r) => {
+      this.active = false;
+      if (r < 0) this.broken = true; // never spin on a failing poll(): back to timed polls
+      this.read(this.efd, this.sink); // drain a cancel (EAGAIN when there was none)
+      cb();
+    });
+  }
+
+  /** Ends a wait in progress (its callback still runs). */
+  cancel(): void {
+    if (this.active) this.write(this.efd, this.one);
   }
 }
 
@@ -120,6 +194,17 @@ class DeadlineQueue {
   push(c: Conn): void {
     this.conns.push(c);
     this.seqs.push(c.seq);
+  }
+
+  /** The earliest deadline of a probe still in flight (Infinity: none). */
+  next(): number {
+    const { conns, seqs } = this;
+    while (this.head < conns.length) {
+      const c = conns[this.head]!;
+      if (c.seq === seqs[this.head] && c.busy()) return c.deadline;
+      this.head++;
+    }
+    return Number.POSITIVE_INFINITY;
   }
 
   expire(now: number): void {
@@ -148,16 +233,23 @@ class Engine {
   readonly soLen = Buffer.alloc(4);
   private readonly events = Buffer.alloc(EV_SIZE * MAX_EVENTS);
   private readonly queues = new Map<number, DeadlineQueue>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires (performance.now() time). */
+  private due = Number.POSITIVE_INFINITY;
+  /** Without a watcher: the wait before the next poll, POLL_MS while busy, doubling while quiet. */
+  private delay = POLL_MS;
   private inFlight = 0;
   private nextTag = 1;
   /** Sockets held between probes; past `keepLimit` a socket is closed after its probe instead. */
   sockets = 0;
+  /** Polls of the set so far (for tests: the quiet mode waits instead of polling). */
+  ticks = 0;
 
   constructor(
     readonly sys: Sys,
     private readonly ep: number,
     readonly keepLimit: number,
+    private readonly watcher: Watcher | undefined,
   ) {}
 
   /** A new non-blocking TCP socket in the set, tagged for `c`; a negative errno on failure. */
@@ -200,17 +292,41 @@ class Engine {
       this.queues.set(c.timeoutMs, q);
     }
     q.push(c);
-    if (!this.timer) this.timer = setInterval(this.tick, POLL_MS);
+    if (this.watcher?.active)
+      this.tickBy(c.deadline); // the watch sees its outcome
+    else {
+      this.delay = POLL_MS; // a reply is due soon: poll at the fast rate again
+      this.tickBy(performance.now() + POLL_MS);
+    }
+  }
+
+  /** Makes sure a tick runs by `at` (performance.now() time). */
+  private tickBy(at: number): void {
+    if (at === Number.POSITIVE_INFINITY) return;
+    if (this.timer) {
+      if (this.due <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.due = at;
+    this.timer = setTimeout(this.tick, Math.max(0, Math.ceil(at - performance.now())));
   }
 
   ended(): void {
     this.inFlight--;
   }
 
+  private readonly wake = (): void => this.tick();
+
   private readonly tick = (): void => {
+    this.ticks++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due = Number.POSITIVE_INFINITY;
     const { sys, events, byFd } = this;
+    let got = 0;
     for (let round = 0; round < 64; round++) {
       const n = sys.epollWait(this.ep, events, MAX_EVENTS, 0);
+      got += n;
       for (let i = 0; i < n; i++) {
         const o = i * EV_SIZE;
         const c = byFd[events.readUInt32LE(o + EV_DATA)];
@@ -220,9 +336,21 @@ class Engine {
     }
     const now = performance.now();
     for (const q of this.queues.values()) q.expire(now);
-    if (this.inFlight <= 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+    if (this.inFlight <= 0) {
+      this.watcher?.cancel(); // nothing to wait for: free the pool thread
+      return;
+    }
+    if (got > 0) {
+      this.delay = POLL_MS; // busy
+      this.tickBy(now + POLL_MS);
+    } else if (this.watcher && !this.watcher.broken) {
+      this.watcher.start(this.wake); // quiet: woken by the kernel, or by the next deadline
+      let next = Number.POSITIVE_INFINITY;
+      for (const q of this.queues.values()) next = Math.min(next, q.next());
+      this.tickBy(next);
+    } else {
+      this.delay = Math.min(this.delay * 2, MAX_POLL_MS);
+      this.tickBy(now + this.delay);
     }
   };
 }
@@ -242,10 +370,10 @@ function getEngine(): Engine | undefined {
   )
     return undefined;
   try {
-    const { sys, ep, fdLimit } = bindSys();
+    const { sys, ep, fdLimit, watcher } = bindSys();
     // keep a socket per real server while that leaves room for everything else (a quarter of the limit,
     // at least 1024); beyond it a socket lives for one probe
-    engine = new Engine(sys, ep, Math.max(fdLimit - Math.max(1024, fdLimit / 4), fdLimit / 2));
+    engine = new Engine(sys, ep, Math.max(fdLimit - Math.max(1024, fdLimit / 4), fdLimit / 2), watcher);
   } catch {
     engine = null;
   }
@@ -567,4 +695,9 @@ export function epollExchange(
 /** Sockets the engine holds (for tests: one per real server, closed by dispose). */
 export function epollSockets(): number {
   return engine ? engine.sockets : 0;
+}
+
+/** Polls of the engine's set so far (for tests). */
+export function epollTicks(): number {
+  return engine ? engine.ticks : 0;
 }

@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { epollExchange, epollSockets, epollTcpConnectProbe } from '../../../src/nanny/probes/epoll';
+import {
+  epollExchange,
+  epollSockets,
+  epollTcpConnectProbe,
+  epollTicks,
+} from '../../../src/nanny/probes/epoll';
 import type { Exchange } from '../../../src/nanny/probes/exchange';
 import { sendExpectProbe } from '../../../src/nanny/probes/tcp';
 import type { Probe, ProbeResult } from '../../../src/nanny/types';
@@ -113,6 +118,30 @@ describe('nanny probe-socket engine (loopback)', () => {
     for (let i = 0; i < 2; i++) assert.deepEqual(pick(await p()), [false, 'timeout after 60 ms']);
     p.dispose!();
     hang.close();
+  });
+
+  it('a slow reply is waited for, not polled for: a handful of polls in 300 ms, and the verdict at once', async () => {
+    const slow = createServer((c) => {
+      c.on('error', () => {});
+      c.on('data', () => setTimeout(() => c.write('late'), 300));
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const sp = (slow.address() as { port: number }).port;
+    const make = (): Exchange => ({
+      payload: Buffer.from('x'),
+      onData: (chunk, finish) => finish(true, chunk.toString()),
+      onEnd: (finish) => finish(false, 'closed'),
+    });
+    const p = epollExchange({ address: '127.0.0.1', port: sp, timeoutMs: 2000 }, make, never)!;
+    const before = epollTicks();
+    const r = await p();
+    const polls = epollTicks() - before;
+    p.dispose!();
+    slow.close();
+    assert.deepEqual(pick(r), [true, 'late']);
+    assert.ok(r.ms >= 290 && r.ms < 1000, `${r.ms} ms`);
+    // a poll every millisecond would be ~300, backing off to 16 ms ~25; woken by the kernel: a few
+    assert.ok(polls <= 8, `${polls} polls`);
   });
 
   it('a scoped IPv6 address is left to the libuv paths', () => {
