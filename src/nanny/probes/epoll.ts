@@ -312,7 +312,12 @@ class Engine {
   }
 
   ended(): void {
-    this.inFlight--;
+    if (--this.inFlight > 0) return;
+    // nothing left to wait for (the last probe ended, or was disposed): no timer, no pool thread
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due = Number.POSITIVE_INFINITY;
+    this.watcher?.cancel();
   }
 
   private readonly wake = (): void => this.tick();

@@ -144,6 +144,29 @@ describe('nanny probe-socket engine (loopback)', () => {
     assert.ok(polls <= 8, `${polls} polls`);
   });
 
+  it('disposing the last probe in flight leaves nothing to keep the process alive', async () => {
+    const hang = createServer((c) => c.on('error', () => {}));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+    const hp = (hang.address() as { port: number }).port;
+    const make = (): Exchange => ({
+      payload: Buffer.from('x'),
+      onData: (_c, finish) => finish(true, 'reply'),
+      onEnd: (finish) => finish(false, 'closed'),
+    });
+    const p = epollExchange({ address: '127.0.0.1', port: hp, timeoutMs: 60000 }, make, never)!;
+    const run = p();
+    await new Promise((r) => setTimeout(r, 100)); // quiet: the engine waits on its set
+    const active = () =>
+      (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo();
+    const timersBefore = active().filter((x) => x === 'Timeout').length;
+    p.dispose!();
+    assert.deepEqual(pick(await run), [false, 'probe disposed']);
+    await new Promise((r) => setImmediate(r));
+    hang.close();
+    // the engine's deadline timer (60 s away) is gone with the probe
+    assert.equal(active().filter((x) => x === 'Timeout').length, timersBefore - 1);
+  });
+
   it('a scoped IPv6 address is left to the libuv paths', () => {
     assert.equal(
       epollTcpConnectProbe({ address: 'fe80::1%lo', port: 80, timeoutMs: 100 }, true, never),
