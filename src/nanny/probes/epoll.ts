@@ -621,7 +621,9 @@ class Conn {
       this.dropSocket();
       return;
     }
-    this.soError(); // clears an error the reset may leave pending, which the next connect would report
+    // The reset leaves ECONNRESET pending (its wakeup shows EPOLLERR, ignored while idle); the next connect
+    // clears it (tcp_connect_init), checked on this kernel after an established, a refused and a
+    // never-answered connection: no getsockopt needed here.
   }
 
   private dropSocket(): void {

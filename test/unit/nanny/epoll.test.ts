@@ -120,6 +120,31 @@ describe('nanny probe-socket engine (loopback)', () => {
     hang.close();
   });
 
+  it('a timeout, then a reply, on the same kept socket: the reset of the first leaves no error for the second', async () => {
+    let n = 0;
+    const moody = createServer((c) => {
+      c.on('error', () => {});
+      const first = n++ === 0;
+      c.on('data', () => {
+        if (!first) c.write('ok');
+      });
+    });
+    await new Promise<void>((r) => moody.listen(0, '127.0.0.1', () => r()));
+    const mp = (moody.address() as { port: number }).port;
+    const make = (): Exchange => ({
+      payload: Buffer.from('x'),
+      onData: (chunk, finish) => finish(true, chunk.toString()),
+      onEnd: (finish) => finish(false, 'closed'),
+    });
+    const p = epollExchange({ address: '127.0.0.1', port: mp, timeoutMs: 80 }, make, never)!;
+    assert.deepEqual(pick(await p()), [false, 'timeout after 80 ms']);
+    const held = epollSockets();
+    for (let i = 0; i < 3; i++) assert.deepEqual(pick(await p()), [true, 'ok']);
+    assert.equal(epollSockets(), held, 'the same socket throughout');
+    p.dispose!();
+    moody.close();
+  });
+
   it('a slow reply is waited for, not polled for: a handful of polls in 300 ms, and the verdict at once', async () => {
     const slow = createServer((c) => {
       c.on('error', () => {});
