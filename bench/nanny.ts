@@ -20,11 +20,12 @@
  * NAPI kernel thread (needs ethtool), as another machine's NIC would take them; the router's figure is
  * then the prober process + its receive thread. --rx sender keeps veth's default.
  * --peer haproxy: the same lab and probe mix checked by HAProxy (one thread) instead of our pool, for a
- * ratio against a production C health checker in the same conditions.
+ * ratio against a production C health checker in the same conditions. --compare haproxy: ours, HAProxy,
+ * ours again, then a table of the three with the ratios (…-compare-haproxy-….md besides each run's file).
  *
  * Options: --servers N (10000) --duration S (60) --warmup S (15) --timers heap|per-entry (heap)
  *          --interval MS (1000) --timeout MS (500) --kinds LIST (tcp,http,send_expect) --wire veth|bridge
- *          --rx threads|sender --peer haproxy --keep-alive --profile --lab-prefix P
+ *          --rx threads|sender --peer haproxy --compare haproxy --keep-alive --profile --lab-prefix P
  * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-rxsender][-keepalive][-haproxy]
  * [-noepoll|-nodelack|-netsocket].md (the last when LVS_PULSE_NANNY_NO_EPOLL / _NO_DELACK / _NO_FAST_TCP is set).
  * Needs root.
@@ -360,7 +361,7 @@ function procCpu(pid: number | undefined): { user: number; sys: number } | undef
   }
 }
 
-async function orchestrate(o: Opts): Promise<void> {
+async function orchestrate(o: Opts): Promise<Record<string, unknown>> {
   const lab = await Lab.create(o.labPrefix);
   let rxThreads: { lb: number; srv: number } | undefined;
   try {
@@ -415,8 +416,9 @@ async function orchestrate(o: Opts): Promise<void> {
       syn: synCount(lab),
     });
     if (o.peer === 'haproxy') {
-      report(o, await haproxyPeer(o, lab, sample));
-      return;
+      const r = await haproxyPeer(o, lab, sample);
+      report(o, r);
+      return r;
     }
     // the prober runs as plain JavaScript, as the daemon does from dist/: under tsx, esbuild's keepNames
     // wraps every named closure in an Object.defineProperty call, paid per probe
@@ -470,6 +472,7 @@ async function orchestrate(o: Opts): Promise<void> {
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
     if (s0 && s1) await addSides(r, s0, s1, Number(r['seconds']));
     report(o, r);
+    return r;
   } finally {
     await lab.destroy();
   }
@@ -550,6 +553,47 @@ function report(o: Opts, r: Record<string, unknown>): void {
   console.log(text);
   const file = writeResult(
     `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-${o.timers}-${tag(o)}.md`,
+    text,
+  );
+  console.error(`wrote ${file}`);
+}
+
+/**
+ * --compare haproxy: ours, HAProxy, ours again, each in a fresh lab, one after the other (the sandwich
+ * spreads the machine's drift over both); prints and writes each run's file, then the ratios.
+ */
+async function compare(o: Opts): Promise<void> {
+  const runs: [string, Record<string, unknown>][] = [];
+  for (const [name, peer] of [
+    ['lvs-pulse', undefined],
+    ['HAProxy', 'haproxy'],
+    ['lvs-pulse', undefined],
+  ] as const) {
+    runs.push([name, await orchestrate({ ...o, peer })]);
+  }
+  const num = (r: Record<string, unknown>, k: string) => Number(r[k]);
+  const peer = runs[1]![1];
+  const ratio = (r: Record<string, unknown>, k: string) =>
+    num(peer, k) > 0 ? (num(r, k) / num(peer, k)).toFixed(2) : '—';
+  const lines = [
+    `# bench:nanny --compare haproxy — ${new Date().toISOString()}`,
+    '',
+    `${o.servers} real servers at ${Math.round((o.servers * 1000) / o.interval)} probes/s, kinds ${o.kinds.join(' / ')}, ` +
+      `${o.duration} s measured after ${o.warmup} s, each run in a fresh lab; the router = the prober + its receive thread` +
+      `${o.rx === 'threads' ? '' : ' (--rx sender: no receive thread figure)'}.`,
+    '',
+    '| run | router, % of one core | prober, % of one core (user + sys) | RSS, MB | wrong state at end | router ÷ HAProxy | prober ÷ HAProxy |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map(
+      ([name, r]) =>
+        `| ${name} | ${r['routerCpu'] ?? '—'} | ${r['cpuPercentOfOneCore']} (${r['cpuUserPercent']} + ${r['cpuSystemPercent']}) | ${r['rssMB']} | ${r['wrongState']} | ${ratio(r, 'routerCpu')} | ${ratio(r, 'cpuPercentOfOneCore')} |`,
+    ),
+    '',
+  ];
+  const text = lines.join('\n');
+  console.log(text);
+  const file = writeResult(
+    `nanny-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}-compare-haproxy-${tag({ ...o, peer: undefined })}.md`,
     text,
   );
   console.error(`wrote ${file}`);
@@ -770,6 +814,7 @@ const cmd = new Command()
     'threads',
   )
   .option('--peer <name>', 'run the same lab with a peer health checker instead of ours: haproxy')
+  .option('--compare <name>', 'ours, the peer, ours again, then the ratios: haproxy')
   .option('--keep-alive', 'HTTP probes keep their connection open between probes (monitor.http.keepAlive)')
   .option('--lab-prefix <p>', 'namespace prefix of the lab', 'n')
   .option('--profile', 'write a CPU profile of the prober to /tmp/lpn-nanny-prof')
@@ -790,9 +835,11 @@ const opts: Opts = {
   peer: raw['peer'] === 'haproxy' ? 'haproxy' : undefined,
   rx: raw['rx'] === 'sender' ? 'sender' : 'threads',
 };
-if (raw['peer'] && raw['peer'] !== 'haproxy') {
-  console.error(`--peer: unknown peer ${raw['peer']} (haproxy)`);
-  process.exit(2);
+for (const k of ['peer', 'compare']) {
+  if (raw[k] && raw[k] !== 'haproxy') {
+    console.error(`--${k}: unknown peer ${raw[k]} (haproxy)`);
+    process.exit(2);
+  }
 }
 if (raw['role'] === 'server') server();
 else if (raw['role'] === 'prober') void prober(opts);
@@ -801,7 +848,7 @@ else {
     console.error('bench:nanny needs root (network namespaces)');
     process.exit(2);
   }
-  orchestrate(opts).catch((err) => {
+  (raw['compare'] ? compare(opts) : orchestrate(opts)).catch((err) => {
     console.error(err);
     process.exit(1);
   });
