@@ -18,18 +18,18 @@
  *   since each wakeup of Node costs 0.1–0.2 ms of CPU on the test machine). An eventfd in the same poll()
  *   ends the wait when no probe is left in flight, so the process can exit. Without koffi's async calls
  *   the quiet mode backs off instead: polls every 2, 4, … up to 16 ms.
- * No probe in flight, no polling at all.
- * Deadlines are kept here too (one FIFO per
- * timeout value), not a timer per probe; a deadline is judged after that poll's events, so a reply that
- * arrived while our event loop was stalled still counts, and a timeout judged late is inconclusive, as
- * withDeadline does for the other probes.
+ * No probe in flight, no polling at all. Deadlines are kept here too (one FIFO per timeout value), not a
+ * timer per probe; a deadline is judged after that poll's events, so a reply that arrived while our event
+ * loop was stalled still counts, and a timeout judged late is inconclusive, as withDeadline does for the
+ * other probes.
  *
  * Covers TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive); everything
  * else keeps libuv. The handshake's ACK is held (TCP_QUICKACK off before every connect, since a reset
  * clears it), as tcp-handle.ts's delayedAckHandle does, when nothing needs it at once: it is sent for a
- * full handshake and for an exchange that only waits for the server's banner. Unavailable (returns undefined: callers use
- * the libuv paths) off Linux, when koffi cannot load libc, or with `LVS_PULSE_NANNY_NO_EPOLL=1` (also
- * implied by `LVS_PULSE_NANNY_NO_FAST_TCP` and `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
+ * full handshake and for an exchange that only waits for the server's banner. Unavailable (returns
+ * undefined: callers use the libuv paths) off Linux, when koffi cannot load libc, or with
+ * `LVS_PULSE_NANNY_NO_EPOLL=1` (also implied by `LVS_PULSE_NANNY_NO_FAST_TCP` and
+ * `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
  */
 import { getSystemErrorName } from 'node:util';
 import koffi from 'koffi';
@@ -99,6 +99,7 @@ function bindSys(): { sys: Sys; ep: number; fdLimit: number; watcher: Watcher | 
   const epollWait = f('int epoll_wait(int, void *, int, int)');
   const getrlimit = f('int getrlimit(int, void *)');
   const ep = epollCreate1(EPOLL_CLOEXEC) as number;
+  if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
   let watcher: Watcher | undefined;
   try {
     const poll = f('int poll(void *, unsigned long, int)');
@@ -116,7 +117,6 @@ function bindSys(): { sys: Sys; ep: number; fdLimit: number; watcher: Watcher | 
   } catch {
     watcher = undefined; // quiet mode backs off instead
   }
-  if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
   const lim = Buffer.alloc(16);
   const fdLimit = getrlimit(RLIMIT_NOFILE, lim) === 0 ? Number(lim.readBigUInt64LE(0)) : 1024;
   const sys: Sys = {
