@@ -32,7 +32,6 @@
  * `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
  */
 import { getSystemErrorName } from 'node:util';
-import koffi from 'koffi';
 import { parseIP } from '../../lib/addr';
 import { libc, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
 import type { Probe, ProbeResult } from '../types';
@@ -403,12 +402,12 @@ function sockaddr(address: string, port: number): { family: number; addr: Buffer
   return { family: AF_INET6, addr: a };
 }
 
-const enum Phase {
-  Idle,
-  Connecting,
-  Sending,
-  Reading,
-}
+/** A probe run's phase (plain constants: the hot path compares small integers). */
+const IDLE = 0;
+const CONNECTING = 1;
+const SENDING = 2;
+const READING = 3;
+type Phase = typeof IDLE | typeof CONNECTING | typeof SENDING | typeof READING;
 
 const INT_ZERO = Buffer.alloc(4);
 const INT_ONE = Buffer.from([1, 0, 0, 0]);
@@ -420,7 +419,7 @@ class Conn {
   tag = 0;
   seq = 0;
   deadline = 0;
-  private phase = Phase.Idle;
+  private phase: Phase = IDLE;
   private start = 0;
   private resolve: ((r: ProbeResult) => void) | undefined;
   private x: Exchange | undefined;
@@ -442,7 +441,7 @@ class Conn {
   ) {}
 
   busy(): boolean {
-    return this.phase !== Phase.Idle;
+    return this.phase !== IDLE;
   }
 
   run(): Promise<ProbeResult> {
@@ -450,7 +449,7 @@ class Conn {
     this.start = performance.now();
     this.deadline = this.start + this.timeoutMs;
     this.seq++;
-    this.phase = Phase.Connecting;
+    this.phase = CONNECTING;
     this.x = this.make?.();
     this.holdAck = this.x ? this.x.payload !== undefined : this.halfOpen;
     this.e.started(this);
@@ -491,7 +490,7 @@ class Conn {
   event(mask: number): void {
     try {
       switch (this.phase) {
-        case Phase.Connecting:
+        case CONNECTING:
           if (mask & (EPOLLERR | EPOLLHUP)) {
             const err = this.soError();
             if (err) {
@@ -505,14 +504,14 @@ class Conn {
           }
           if (mask & EPOLLOUT) this.connected(mask);
           return;
-        case Phase.Sending:
+        case SENDING:
           if (mask & EPOLLERR) {
             this.finish(false, `send failed: ${errName(this.soError())}`);
             return;
           }
           if (mask & EPOLLOUT) this.send(mask);
           return;
-        case Phase.Reading:
+        case READING:
           if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.read();
           return;
         default:
@@ -529,7 +528,7 @@ class Conn {
       return;
     }
     this.sent = 0;
-    this.phase = Phase.Sending;
+    this.phase = SENDING;
     this.send(mask);
   }
 
@@ -551,16 +550,16 @@ class Conn {
         return;
       }
     }
-    this.phase = Phase.Reading;
+    this.phase = READING;
     x.afterSend?.(this.finishCb);
     // a reply (or a banner, or a close) already here came with this very event: read it now
-    if (this.phase === Phase.Reading && mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.read();
+    if (this.phase === READING && mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.read();
   }
 
   private read(): void {
     const { sys, rbuf } = this.e;
     const x = this.x!;
-    while (this.phase === Phase.Reading) {
+    while (this.phase === READING) {
       const n = sys.recv(this.fd, rbuf, rbuf.length, MSG_DONTWAIT);
       if (n > 0) x.onData(Buffer.from(rbuf.subarray(0, n)), this.finishCb);
       else if (n === 0) {
@@ -597,14 +596,14 @@ class Conn {
   }
 
   private finish(ok: boolean, detail: string, weight?: number, inconclusive?: boolean): void {
-    if (this.phase === Phase.Idle) return;
+    if (this.phase === IDLE) return;
     const r: ProbeResult = { ok, detail, ms: since(this.start) };
     if (weight !== undefined) r.weight = weight;
     if (inconclusive) r.inconclusive = true;
     const resolve = this.resolve!;
     this.resolve = undefined;
     this.x = undefined;
-    this.phase = Phase.Idle;
+    this.phase = IDLE;
     this.seq++;
     this.e.ended();
     this.reset();
