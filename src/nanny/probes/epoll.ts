@@ -14,10 +14,10 @@
  * - quiet (a poll found nothing: probes waiting on slow or silent hosts): a blocking poll() on the epoll
  *   descriptor runs in libuv's thread pool (a koffi async call: one pool thread while quiet) and wakes the
  *   engine when anything is ready, plus one timer for the next deadline. An idle daemon then wakes per
- *   event, as libuv would (polling every millisecond cost 5 % of a core for one probe left in flight,
- *   since each wakeup of Node costs 0.1–0.2 ms of CPU on the test machine). An eventfd in the same poll()
- *   ends the wait when no probe is left in flight, so the process can exit. Without koffi's async calls
- *   the quiet mode backs off instead: polls every 2, 4, … up to 16 ms.
+ *   event, as libuv would (polling every millisecond cost 5 % of a core for one probe left in flight: an
+ *   idle Node pays 0.1–0.2 ms of CPU per sparse wakeup on the test machine). An eventfd in the same
+ *   poll() ends the wait when no probe is left in flight, so the process can exit. Without koffi's async
+ *   calls the quiet mode backs off instead: polls every 2, 4, … up to 16 ms.
  * No probe in flight, no polling at all. Deadlines are kept here too (one FIFO per timeout value), not a
  * timer per probe; a deadline is judged after that poll's events, so a reply that arrived while our event
  * loop was stalled still counts, and a timeout judged late is inconclusive, as withDeadline does for the
