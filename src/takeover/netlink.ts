@@ -10,16 +10,14 @@
  * Idempotent like the iproute edge: EEXIST = already present, EADDRNOTAVAIL = already absent.
  */
 import koffi from 'koffi';
-import { libc as sharedLibc } from '../lib/libc';
 import { parseIP } from '../lib/addr';
+import { MSG_DONTWAIT, SOCK_CLOEXEC, libc as sharedLibc } from '../lib/libc';
 import { type AddressSpec, type AddressTable, IpRoute } from './iproute';
 import type { InterfaceInfo } from './vips';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
-const MSG_DONTWAIT = 0x40;
 const RTM_NEWADDR = 20;
 const RTM_DELADDR = 21;
 const NLMSG_ERROR = 2;

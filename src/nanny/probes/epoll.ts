@@ -33,7 +33,7 @@
  */
 import { getSystemErrorName } from 'node:util';
 import { parseIP } from '../../lib/addr';
-import { libc, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
+import { libc, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
 import type { Probe, ProbeResult } from '../types';
 import { describeError, type ProbeTarget, since, stallLimit } from './common';
 import type { Exchange, Finish } from './exchange';
@@ -52,11 +52,9 @@ const EPOLLHUP = 0x10;
 const EPOLLRDHUP = 0x2000;
 const EPOLLET = 0x80000000;
 const EPOLL_CTL_ADD = 1;
-const EPOLL_CLOEXEC = 0o2000000;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
-const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const RLIMIT_NOFILE = 7;
 /** struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
@@ -67,8 +65,6 @@ const POLL_MS = 1;
 /** Without the blocking watch: the longest wait between polls that find nothing. */
 const MAX_POLL_MS = 16;
 const POLLIN = 1;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
 
 interface Sys {
   socket(domain: number, type: number, protocol: number): number;
@@ -97,12 +93,13 @@ function bindSys(): { sys: Sys; ep: number; fdLimit: number; watcher: Watcher | 
   const epollCtl = f('int epoll_ctl(int, int, int, void *)');
   const epollWait = f('int epoll_wait(int, void *, int, int)');
   const getrlimit = f('int getrlimit(int, void *)');
-  const ep = epollCreate1(EPOLL_CLOEXEC) as number;
+  // EPOLL_CLOEXEC, like EFD_CLOEXEC / EFD_NONBLOCK below, is the O_ flag, as are SOCK_CLOEXEC / _NONBLOCK
+  const ep = epollCreate1(SOCK_CLOEXEC) as number;
   if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
   let watcher: Watcher | undefined;
   try {
     const poll = f('int poll(void *, unsigned long, int)');
-    const efd = f('int eventfd(unsigned int, int)')(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
+    const efd = f('int eventfd(unsigned int, int)')(0, SOCK_NONBLOCK | SOCK_CLOEXEC) as number;
     const write = f('long write(int, const void *, size_t)');
     const read = f('long read(int, void *, size_t)');
     if (efd >= 0 && typeof poll.async === 'function')
@@ -206,19 +203,12 @@ class DeadlineQueue {
     return Number.POSITIVE_INFINITY;
   }
 
+  /** Times out every probe whose deadline is past (next() then skips it: its run ended). */
   expire(now: number): void {
-    const { conns, seqs } = this;
-    while (this.head < conns.length) {
-      const c = conns[this.head]!;
-      if (c.seq === seqs[this.head] && c.busy()) {
-        if (c.deadline > now) break;
-        c.timeout(now);
-      }
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > conns.length) {
-      this.conns = conns.slice(this.head);
-      this.seqs = seqs.slice(this.head);
+    for (let d = this.next(); d <= now; d = this.next()) this.conns[this.head]!.timeout(now);
+    if (this.head > 1024 && this.head * 2 > this.conns.length) {
+      this.conns = this.conns.slice(this.head);
+      this.seqs = this.seqs.slice(this.head);
       this.head = 0;
     }
   }
