@@ -4,7 +4,7 @@
  * Its segments on the wire and its half-open connects are in the lab (test/lab/nanny/connections.test.ts).
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import {
   epollExchange,
   epollSockets,
@@ -17,26 +17,33 @@ import type { Probe, ProbeResult } from '../../../src/nanny/types';
 
 const never = (): Probe => () => Promise.reject(new Error('fallback used'));
 
+/** A loopback server calling `onConn` for each connection, once it listens. */
+async function serve(onConn: (c: Socket) => void): Promise<{ port: number; close(): void }> {
+  const s = createServer((c) => {
+    c.on('error', () => {});
+    onConn(c);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return { port: (s.address() as { port: number }).port, close: () => s.close() };
+}
+
+/** An exchange that writes `x` and is up with the first chunk it reads, as its detail. */
+const sendX = (): Exchange => ({
+  payload: Buffer.from('x'),
+  onData: (chunk, finish) => finish(true, chunk.toString()),
+  onEnd: (finish) => finish(false, 'closed'),
+});
+
 describe('nanny probe-socket engine (loopback)', () => {
-  let server: Server;
-  let banner: Server;
+  let server: { port: number; close(): void };
+  let banner: { port: number; close(): void };
   let port = 0;
   let bannerPort = 0;
-  const accepted: Socket[] = [];
   before(async () => {
-    server = createServer((c) => {
-      accepted.push(c);
-      c.on('error', () => {});
-      c.on('data', (d) => c.write(`echo ${d}`));
-    });
-    banner = createServer((c) => {
-      c.on('error', () => {});
-      c.write('220 ready\r\n');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    await new Promise<void>((r) => banner.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as { port: number }).port;
-    bannerPort = (banner.address() as { port: number }).port;
+    server = await serve((c) => c.on('data', (d) => c.write(`echo ${d}`)));
+    banner = await serve((c) => c.write('220 ready\r\n'));
+    port = server.port;
+    bannerPort = banner.port;
   });
   after(() => {
     server.close();
@@ -106,15 +113,8 @@ describe('nanny probe-socket engine (loopback)', () => {
   });
 
   it('a timeout, twice on the same kept socket: down with the reason each time', async () => {
-    const hang = createServer((c) => c.on('error', () => {}));
-    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
-    const hp = (hang.address() as { port: number }).port;
-    const make = (): Exchange => ({
-      payload: Buffer.from('x'),
-      onData: (_c, finish) => finish(true, 'reply'),
-      onEnd: (finish) => finish(false, 'closed'),
-    });
-    const p = epollExchange({ address: '127.0.0.1', port: hp, timeoutMs: 60 }, make, never)!;
+    const hang = await serve(() => {});
+    const p = epollExchange({ address: '127.0.0.1', port: hang.port, timeoutMs: 60 }, sendX, never)!;
     for (let i = 0; i < 2; i++) assert.deepEqual(pick(await p()), [false, 'timeout after 60 ms']);
     p.dispose!();
     hang.close();
@@ -122,21 +122,13 @@ describe('nanny probe-socket engine (loopback)', () => {
 
   it('a timeout, then a reply, on the same kept socket: the reset of the first leaves no error for the second', async () => {
     let n = 0;
-    const moody = createServer((c) => {
-      c.on('error', () => {});
+    const moody = await serve((c) => {
       const first = n++ === 0;
       c.on('data', () => {
         if (!first) c.write('ok');
       });
     });
-    await new Promise<void>((r) => moody.listen(0, '127.0.0.1', () => r()));
-    const mp = (moody.address() as { port: number }).port;
-    const make = (): Exchange => ({
-      payload: Buffer.from('x'),
-      onData: (chunk, finish) => finish(true, chunk.toString()),
-      onEnd: (finish) => finish(false, 'closed'),
-    });
-    const p = epollExchange({ address: '127.0.0.1', port: mp, timeoutMs: 80 }, make, never)!;
+    const p = epollExchange({ address: '127.0.0.1', port: moody.port, timeoutMs: 80 }, sendX, never)!;
     assert.deepEqual(pick(await p()), [false, 'timeout after 80 ms']);
     const held = epollSockets();
     for (let i = 0; i < 3; i++) assert.deepEqual(pick(await p()), [true, 'ok']);
@@ -146,18 +138,8 @@ describe('nanny probe-socket engine (loopback)', () => {
   });
 
   it('a slow reply is waited for, not polled for: a handful of polls in 300 ms, and the verdict at once', async () => {
-    const slow = createServer((c) => {
-      c.on('error', () => {});
-      c.on('data', () => setTimeout(() => c.write('late'), 300));
-    });
-    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
-    const sp = (slow.address() as { port: number }).port;
-    const make = (): Exchange => ({
-      payload: Buffer.from('x'),
-      onData: (chunk, finish) => finish(true, chunk.toString()),
-      onEnd: (finish) => finish(false, 'closed'),
-    });
-    const p = epollExchange({ address: '127.0.0.1', port: sp, timeoutMs: 2000 }, make, never)!;
+    const slow = await serve((c) => c.on('data', () => setTimeout(() => c.write('late'), 300)));
+    const p = epollExchange({ address: '127.0.0.1', port: slow.port, timeoutMs: 2000 }, sendX, never)!;
     const before = epollTicks();
     const r = await p();
     const polls = epollTicks() - before;
@@ -170,15 +152,8 @@ describe('nanny probe-socket engine (loopback)', () => {
   });
 
   it('disposing the last probe in flight leaves nothing to keep the process alive', async () => {
-    const hang = createServer((c) => c.on('error', () => {}));
-    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
-    const hp = (hang.address() as { port: number }).port;
-    const make = (): Exchange => ({
-      payload: Buffer.from('x'),
-      onData: (_c, finish) => finish(true, 'reply'),
-      onEnd: (finish) => finish(false, 'closed'),
-    });
-    const p = epollExchange({ address: '127.0.0.1', port: hp, timeoutMs: 60000 }, make, never)!;
+    const hang = await serve(() => {});
+    const p = epollExchange({ address: '127.0.0.1', port: hang.port, timeoutMs: 60000 }, sendX, never)!;
     const run = p();
     await new Promise((r) => setTimeout(r, 100)); // quiet: the engine waits on its set
     const active = () =>
