@@ -59,7 +59,7 @@ export function heartbeatConfig(over: Partial<HeartbeatConfig> = {}): HeartbeatC
     preemptDelayMs: 0,
     handoverTimeoutMs: 1000,
     rtPriority: 0,
-    worker: 'off',
+    isolation: 'off',
     ...over,
   };
 }

@@ -209,7 +209,7 @@ export function documentToModel(doc: Document): LvsModel {
       preemptDelayMs: num(hb.preempt_delay_ms, 0),
       handoverTimeoutMs: num(hb.handover_timeout_ms, D.HANDOVER_TIMEOUT_MS),
       rtPriority: num(hb.rt_priority, 0),
-      worker: isolation(hb.worker),
+      isolation: isolation(hb.worker),
     },
     announce: {
       count: num(an.count, D.ARP_COUNT),
@@ -330,7 +330,7 @@ export function modelToDocument(m: LvsModel): Document {
       preempt_delay_ms: hb.preemptDelayMs,
       handover_timeout_ms: hb.handoverTimeoutMs,
       rt_priority: hb.rtPriority,
-      worker: hb.worker,
+      worker: hb.isolation,
     },
     announce: {
       count: m.announce.count,

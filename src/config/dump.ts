@@ -71,7 +71,7 @@ export function dumpLvsCf(m: LvsModel): string {
   g('preempt_delay', sec(hb.preemptDelayMs));
   g('handover_timeout', sec(hb.handoverTimeoutMs));
   g('rt_priority', hb.rtPriority);
-  g('heartbeat_worker', hb.worker);
+  g('heartbeat_worker', hb.isolation);
   const a = m.announce;
   g('arp_count', a.count);
   g('arp_interval', sec(a.intervalMs));

@@ -85,7 +85,7 @@ export interface HeartbeatConfig {
    * Where the send/receive/deadline logic runs: a child process of its own (default; as keepalived's VRRP
    * child), a worker thread in the daemon's process, or 'off' (the daemon's main thread).
    */
-  worker: HeartbeatIsolation;
+  isolation: HeartbeatIsolation;
 }
 
 /** `heartbeat.worker`: child process, worker thread, or the main thread. */

@@ -235,7 +235,7 @@ export class HeartbeatEngine extends EventEmitter {
     else
       this.log.info(`heartbeat: ${r.detail}`, {
         op: 'sched',
-        ...(this.model.heartbeat.worker === 'off'
+        ...(this.model.heartbeat.isolation === 'off'
           ? { note: 'whole main thread is real-time; heartbeat.worker confines it' }
           : {}),
       });

@@ -159,7 +159,7 @@ export class Heartbeat extends EventEmitter {
   /** Opens the sockets and starts listening (one deadtime before claiming anything). */
   async start(): Promise<void> {
     if (this.engine || this.host) throw new Error('heartbeat: already started');
-    const mode = this.opts.model.heartbeat.worker;
+    const mode = this.opts.model.heartbeat.isolation;
     if (mode !== 'off') warnRealtimeMain(this.opts.log);
     if (mode === 'off') {
       const e = new HeartbeatEngine(this.opts);
@@ -301,7 +301,7 @@ export class Heartbeat extends EventEmitter {
    * switching `heartbeat.worker`.
    */
   reconfigure(model: LvsModel): void {
-    if (model.heartbeat.worker !== this.opts.model.heartbeat.worker)
+    if (model.heartbeat.isolation !== this.opts.model.heartbeat.isolation)
       this.opts.log.warn('heartbeat.worker changed: takes effect at the next restart', { op: 'reload' });
     if (this.engine) this.engine.reconfigure(model);
     else this.post({ cmd: 'reconfigure', model });

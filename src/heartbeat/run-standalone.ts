@@ -69,7 +69,7 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       preemptDelayMs: c.preemptDelayMs ?? 0,
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
       rtPriority: c.rtPriority ?? 0,
-      worker: c.worker === true ? 'thread' : c.worker || 'off',
+      isolation: c.worker === true ? 'thread' : c.worker || 'off',
     }),
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
     monitorLinks: c.monitorLinks ?? false,

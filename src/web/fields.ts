@@ -214,7 +214,7 @@ export const REDUNDANCY_FIELDS: FieldDef[] = [
     'piranha_compat',
   ),
   f('heartbeat.rtPriority', 'Real-time priority (0 = off)', 'int', 'heartbeat.rt_priority', 'rt_priority'),
-  f('heartbeat.worker', 'Heartbeat runs in', 'enum', 'heartbeat.worker', 'heartbeat_worker', {
+  f('heartbeat.isolation', 'Heartbeat runs in', 'enum', 'heartbeat.worker', 'heartbeat_worker', {
     options: ['process', 'thread', 'off'],
   }),
   f('announce.count', 'ARP/NA frames per burst', 'int', 'announce.count', 'arp_count'),

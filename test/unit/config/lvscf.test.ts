@@ -173,8 +173,8 @@ describe('config/lvscf: parser', () => {
       ['1', 'thread'],
       ['0', 'off'],
     ] as const)
-      assert.equal(load(`${BASE}heartbeat_worker = ${v}\n`).model.heartbeat.worker, want, v);
-    assert.equal(load(BASE).model.heartbeat.worker, 'process', 'default');
+      assert.equal(load(`${BASE}heartbeat_worker = ${v}\n`).model.heartbeat.isolation, want, v);
+    assert.equal(load(BASE).model.heartbeat.isolation, 'process', 'default');
     const r = parseLvsCf('heartbeat_worker = 2\n', 'w.cf');
     assert.match(r.diagnostics[0]!.message, /must be process, thread or off/);
     assert.equal(r.diagnostics[0]!.line, 1);
@@ -204,7 +204,7 @@ describe('config/lvscf: parser', () => {
         hb.preemptDelayMs,
         hb.handoverTimeoutMs,
         hb.rtPriority,
-        hb.worker,
+        hb.isolation,
         hb.piranhaCompat,
       ],
       [50, 250, 'hmac', '/k', '/k.old', true, 1500, 300, 10, 'thread', true],

@@ -45,7 +45,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     o: { worker?: HeartbeatIsolation; rtPriority?: number } = {},
   ) {
     const m = model(keyFile);
-    if (o.worker) m.heartbeat.worker = o.worker;
+    if (o.worker) m.heartbeat.isolation = o.worker;
     if (o.rtPriority !== undefined) m.heartbeat.rtPriority = o.rtPriority;
     const log = new MemoryLog();
     const hb = new Heartbeat({ model: m, node, log, configHash: '0123456789abcdef' });
