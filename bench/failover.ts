@@ -5,7 +5,7 @@
  * Crash = both links of the active router cut at the switch in ONE `ip -batch` (so every heartbeat path dies
  * at the same instant, as in a power loss), then kill -9 of its daemon. The client starts a new HTTP request
  * to the VIP every 5 ms; a request counts as served only if answered within 50 ms; the outage is the longest
- * run of unserved starts (src/lab/prober.ts). Takeover = cut → first ARP for the VIP seen on the client's
+ * run of unserved starts (lab/prober.ts). Takeover = cut → first ARP for the VIP seen on the client's
  * wire (tcpdump), the same yardstick for every contender; for lvs-pulse also cut → decision (daemon log).
  * Planned switchover = SIGTERM of the active's daemon: failed requests and SIGTERM → first ARP.
  *
@@ -24,8 +24,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../src/config';
 import { buildLbRuleset } from '../src/ipvs/nftrules';
-import { LabPair, ROOT, type RouterName, stopProber } from '../src/lab/pair';
-import { LAB_NET } from '../src/lab/topology';
+import { LabPair, ROOT, type RouterName, stopProber } from '../lab/pair';
+import { LAB_NET } from '../lab/topology';
 
 interface Trial {
   outageMs: number;

@@ -4,7 +4,7 @@
  *   node --import tsx bench/garp-latency.ts [--trials 30] [--vips 1] [--load 0] [--edge netlink|ip]
  *                                          [--no-rehearsal] [--out FILE]
  *
- * A Takeover runs in router r2 of the standard lab (src/lab/topology.ts). For each trial the agent takes
+ * A Takeover runs in router r2 of the standard lab (lab/topology.ts). For each trial the agent takes
  * the wall-clock time (performance.timeOrigin + performance.now(), µs resolution) right before calling
  * claim() — the decision — and tcpdump (`-tt --time-stamp-precision=micro --immediate-mode`) records when
  * each ARP frame passed r2's eth0 (sender side) and the client's eth0 (receiver side). Latency = first frame
@@ -17,7 +17,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildLvsLab, LAB_NET } from '../src/lab/topology';
+import { buildLvsLab, LAB_NET } from '../lab/topology';
 import { model, virtualServer } from '../test/unit/takeover/support';
 import { Agent } from '../test/lab/takeover/agent-client';
 

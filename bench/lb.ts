@@ -15,7 +15,7 @@ import { type Exec, execProcess } from '../src/ipvs/exec';
 import { LbTable } from '../src/ipvs/index';
 import { buildRuleset } from '../src/ipvs/nftrules';
 import { desiredTable, weightKey } from '../src/ipvs/table';
-import { isRoot, Lab } from '../src/lab/netns';
+import { isRoot, Lab } from '../lab/netns';
 import { nullLog } from '../src/lib/log';
 import {
   type BenchShape,

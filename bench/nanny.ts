@@ -45,7 +45,7 @@ import {
 import { Command } from 'commander';
 import { buildSync } from 'esbuild';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../src/config/model';
-import { Lab } from '../src/lab/netns';
+import { Lab } from '../lab/netns';
 import { nullLog } from '../src/lib/log';
 import { NannyPool } from '../src/nanny/pool';
 import { type Clock, type Scheduler, systemClock, type TimerEntry } from '../src/nanny/scheduler';

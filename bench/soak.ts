@@ -22,8 +22,8 @@ import { Command } from 'commander';
 import { DEADTIME_MS } from '../src/config/defaults';
 import { request } from '../src/daemon/control';
 import type { StatusJson } from '../src/daemon/status';
-import { LabPair, type RouterName } from '../src/lab/pair';
-import { LAB_NET } from '../src/lab/topology';
+import { LabPair, type RouterName } from '../lab/pair';
+import { LAB_NET } from '../lab/topology';
 
 /** lvs.cf global lines per profile. `fast` is docs/fast-profile.md. */
 export const PROFILES: Record<string, string[]> = {

@@ -15,7 +15,7 @@ import { percentiles } from './report';
 import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLvsLab, LAB_NET } from '../src/lab/topology';
+import { buildLvsLab, LAB_NET } from '../lab/topology';
 import { Agent } from '../test/lab/takeover/agent-client';
 import { model, virtualServer } from '../test/unit/takeover/support';
 

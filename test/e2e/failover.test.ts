@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../../src/daemon/control';
-import { isRoot } from '../../src/lab/netns';
-import { LabPair, stopProber } from '../../src/lab/pair';
-import { LAB_NET } from '../../src/lab/topology';
+import { isRoot } from '../../lab/netns';
+import { LabPair, stopProber } from '../../lab/pair';
+import { LAB_NET } from '../../lab/topology';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

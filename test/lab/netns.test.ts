@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { isRoot, labDown, listLabNamespaces } from '../../src/lab/netns';
-import { buildLvsLab, LAB_NET, type LvsLab } from '../../src/lab/topology';
+import { isRoot, labDown, listLabNamespaces } from '../../lab/netns';
+import { buildLvsLab, LAB_NET, type LvsLab } from '../../lab/topology';
 
 describe('lab: namespace topology', function () {
   this.timeout(60000);
@@ -27,7 +27,7 @@ describe('lab: namespace topology', function () {
     const srv = lab.spawn('rs1', process.execPath, [
       '--import',
       'tsx',
-      'src/lab/whoami-server.ts',
+      'lab/whoami-server.ts',
       'rs1',
       '8080',
     ]);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { keygen } from '../../../src/heartbeat/keys';
-import { LAB_NET, type LvsLab, buildLvsLab } from '../../../src/lab/topology';
+import { LAB_NET, type LvsLab, buildLvsLab } from '../../../lab/topology';
 import { HbRunner } from './runner';
 
 const R1 = LAB_NET.routers.r1;

@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { Lab } from '../../../src/lab/netns';
+import type { Lab } from '../../../lab/netns';
 
 const RUNNER = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
 

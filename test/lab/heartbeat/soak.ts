@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keygen } from '../../../src/heartbeat/keys';
-import { buildLvsLab, LAB_NET } from '../../../src/lab/topology';
+import { buildLvsLab, LAB_NET } from '../../../lab/topology';
 import { HbRunner } from './runner';
 
 async function main(): Promise<void> {

@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline';
 import { LbTable } from '../../../src/ipvs';
 import type { Exec } from '../../../src/ipvs/exec';
 import { execProcess } from '../../../src/ipvs/exec';
-import { isRoot } from '../../../src/lab/netns';
-import { buildLvsLab, LAB_NET, type LvsLab } from '../../../src/lab/topology';
+import { isRoot } from '../../../lab/netns';
+import { buildLvsLab, LAB_NET, type LvsLab } from '../../../lab/topology';
 import { MemoryLog } from '../../../src/lib/log';
 import { model, rs, vs } from '../../unit/ipvs/fixture';
 
@@ -52,7 +52,7 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
       const web = lab.spawn(r.ns, process.execPath, [
         '--import',
         'tsx',
-        'src/lab/whoami-server.ts',
+        'lab/whoami-server.ts',
         name,
         '80',
       ]);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { MonitorConfig } from '../../../src/config/model';
-import { Lab } from '../../../src/lab/netns';
+import { Lab } from '../../../lab/netns';
 import type { ProbeResult } from '../../../src/nanny/types';
 import type { ProbeSpec } from './runner';
 import { waitReady } from './util';

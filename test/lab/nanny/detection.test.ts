@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as D from '../../../src/config/defaults';
 import type { LvsModel, MonitorConfig, RealServer } from '../../../src/config/model';
-import { Lab } from '../../../src/lab/netns';
+import { Lab } from '../../../lab/netns';
 import { waitReady } from './util';
 
 const RUNNER = join(__dirname, 'runner.ts');

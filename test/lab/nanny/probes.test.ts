@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorConfig } from '../../../src/config/build';
 import type { MonitorConfig, RealServer } from '../../../src/config/model';
-import { Lab } from '../../../src/lab/netns';
+import { Lab } from '../../../lab/netns';
 import type { LoadReading, ProbeResult } from '../../../src/nanny/types';
 import type { ProbeSpec } from './runner';
 import { selfSignedCert, waitReady } from './util';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LvsModel } from '../../../src/config/model';
-import type { Lab } from '../../../src/lab/netns';
+import type { Lab } from '../../../lab/netns';
 
 const AGENT = join(__dirname, 'agent.ts');
 const ROOT = join(__dirname, '..', '..', '..');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LvsModel } from '../../../src/config/model';
-import { LAB_NET, type LvsLab, buildLvsLab } from '../../../src/lab/topology';
+import { LAB_NET, type LvsLab, buildLvsLab } from '../../../lab/topology';
 import { applyRealServerPlan, realServerPlan } from '../../../src/takeover/realserver';
 import { model, virtualServer } from '../../unit/takeover/support';
 import { Agent } from './agent-client';

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { Command } from 'commander';
-import { request } from '../daemon/control';
+import { request } from '../src/daemon/control';
 import { hasCommand, LabPair, type RouterName } from './pair';
 
 const NEEDED: [cmd: string, pkg: string][] = [

@@ -9,16 +9,20 @@ import { once } from 'node:events';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { request } from '../daemon/control';
-import type { StatusJson } from '../daemon/status';
+import { request } from '../src/daemon/control';
+import type { StatusJson } from '../src/daemon/status';
 import { buildLvsLab, LAB_NET, type LvsLab } from './topology';
 
-export const ROOT = resolve(__dirname, '..', '..');
+// lab/pair.ts runs from lab/ (tsx) or build-lab/lab/ (built).
+export const ROOT = resolve(__dirname, '..', ...(__dirname.includes('build-lab') ? ['..'] : []));
 export type RouterName = 'r1' | 'r2';
 
 /** How to run a TypeScript/JS entry point: compiled JS when built (fast start), else through tsx. */
 export function nodeEntry(rel: string): string[] {
-  const js = join(ROOT, 'dist', rel.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+  // src/ is built into dist/ (shipped); lab/ into build-lab/ (not shipped: package.json "files").
+  const js = rel.startsWith('src/')
+    ? join(ROOT, 'dist', rel.replace(/^src\//, '').replace(/\.ts$/, '.js'))
+    : join(ROOT, 'build-lab', rel.replace(/\.ts$/, '.js'));
   if (existsSync(js) && !process.env.LVS_PULSE_USE_TSX) return [js];
   return ['--import', 'tsx', join(ROOT, rel)];
 }
@@ -178,7 +182,7 @@ export class LabPair {
   }
 
   async startServer(ns: string): Promise<void> {
-    const child = this.lab.spawn(ns, process.execPath, [...nodeEntry('src/lab/whoami-server.ts'), ns, '80']);
+    const child = this.lab.spawn(ns, process.execPath, [...nodeEntry('lab/whoami-server.ts'), ns, '80']);
     this.servers.set(ns, child);
     await once(child.stdout!, 'data');
   }
@@ -307,7 +311,7 @@ export class LabPair {
   /** Starts the outage prober in the client namespace. */
   startProber(args: string[] = []): ChildProcess {
     return this.lab.spawn('client', process.execPath, [
-      ...nodeEntry('src/lab/prober.ts'),
+      ...nodeEntry('lab/prober.ts'),
       `http://${LAB_NET.vip}/`,
       ...args,
     ]);
