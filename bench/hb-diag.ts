@@ -15,10 +15,14 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 /** The environment that makes the pulse daemons' heartbeat processes write diagnostics to `file`. */
 export function hbDiagEnv(file: string): NodeJS.ProcessEnv {
-  const self = join(__dirname, 'hb-diag.ts');
+  // --require (synchronous, CommonJS) rather than --import: Node 20 registers tsx's ESM hooks off-thread,
+  // too late for a second --import of a .ts file in the same NODE_OPTIONS.
+  const preload = [require.resolve('tsx/cjs'), join(__dirname, 'hb-diag.ts')];
   return {
     LVS_PULSE_HB_DIAG: file,
-    NODE_OPTIONS: [process.env.NODE_OPTIONS, '--import tsx', `--import ${self}`].filter(Boolean).join(' '),
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, ...preload.map((p) => `--require ${p}`)]
+      .filter(Boolean)
+      .join(' '),
   };
 }
 
