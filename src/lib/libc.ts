@@ -86,11 +86,13 @@ export class UnixDatagramSender {
 // Heartbeat: real-time scheduling and process control (src/heartbeat/sched.ts, src/heartbeat/child.ts).
 // keepalived's vrrp_rt_priority and its VRRP child's parent-death handling, for the heartbeat process.
 
-/** `sched_setscheduler` policies. */
+/** `sched_setscheduler` policy: normal time sharing. */
 export const SCHED_OTHER = 0;
+/** `sched_setscheduler` policy: real-time round robin. */
 export const SCHED_RR = 2;
 /** `prctl` option: the signal this process gets when its parent dies. */
 export const PR_SET_PDEATHSIG = 1;
+/** Signal number of SIGKILL (for PR_SET_PDEATHSIG). */
 export const SIGKILL = 9;
 
 /** The scheduling and process-control calls of libc the heartbeat uses. */
