@@ -13,8 +13,10 @@
  *
  * Options: --minutes 10  --probes 1000  --busy 4  --gc 20 (MB/s)  --profile default|fast
  *          --extra 'line;line' (more lvs.cf global lines)  --tag T (file name suffix)
+ *          --hb-diag FILE (the heartbeat processes' stall diagnostics, bench/hb-diag.ts)
  * Writes bench/results/soak-<profile>[-tag]-<date>.md; exit status 0 only with zero false failovers.
  */
+import { hbDiagEnv } from './hb-diag';
 import { writeResult } from './report';
 import type { ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -108,6 +110,10 @@ async function main(): Promise<void> {
     .option('--profile <name>', 'default | fast', 'default')
     .option('--extra <lines>', 'extra lvs.cf global lines, ";"-separated', '')
     .option('--tag <t>', 'suffix for the result file name', '')
+    .option(
+      '--hb-diag <file>',
+      "append the heartbeat processes' stall diagnostics to FILE (bench/hb-diag.ts)",
+    )
     .parse()
     .opts<{
       minutes: string;
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
       profile: string;
       extra: string;
       tag: string;
+      hbDiag?: string;
     }>();
   const globals = [
     ...(PROFILES[o.profile] ?? []),
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
     prefix: 'sk',
     globals,
     bulk: Number(o.probes),
-    env: { LVS_PULSE_DEBUG_GC_PRESSURE: o.gc },
+    env: { LVS_PULSE_DEBUG_GC_PRESSURE: o.gc, ...(o.hbDiag ? hbDiagEnv(o.hbDiag) : {}) },
   });
   const stop = async (code: number) => {
     await pair.destroy();
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
     const md = [
       `# Soak, profile ${o.profile}${o.tag ? ` (${o.tag})` : ''}, ${started.toISOString()}`,
       '',
-      `Machine: ${cpus().length} × ${cpus()[0]?.model}, shared with other work (load average ${load0} before, ${load1} at the end, including ours). Settings: ${globals.join(', ') || 'shipped defaults'} (heartbeat worker + SCHED_RR 10 are the shipped defaults unless overridden here).`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model}, shared with other work (load average ${load0} before, ${load1} at the end, including ours). Settings: ${globals.join(', ') || 'shipped defaults'} (heartbeat process + SCHED_RR 10 are the shipped defaults unless overridden here).`,
       `Load: ${o.busy} busy-loop processes (half in each router namespace; the namespaces share the machine's ${cpus().length} cores), ${o.probes} real servers probed by each daemon, ${o.gc} MB/s of garbage in each daemon's main thread.`,
       '',
       '| figure | value |',

@@ -24,9 +24,11 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
-/** heartbeat.worker: a mode name, or the earlier boolean (true = worker thread, false = main thread). */
-const isolation = (v: unknown): HeartbeatIsolation =>
-  v === true ? 'thread' : v === false ? 'off' : v === 'thread' || v === 'off' ? v : 'process';
+/**
+ * heartbeat.worker: a mode name, or the earlier boolean (false = main thread). The worker thread is gone:
+ * `thread` and `true` run as `process`.
+ */
+const isolation = (v: unknown): HeartbeatIsolation => (v === false || v === 'off' ? 'off' : 'process');
 const ip = (v: unknown): string | undefined => {
   const s = str(v);
   return s === undefined ? undefined : (canonicalIP(s) ?? s);

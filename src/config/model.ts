@@ -82,14 +82,17 @@ export interface HeartbeatConfig {
   /** SCHED_RR priority for the heartbeat thread (0 = off), like keepalived's vrrp_rt_priority. */
   rtPriority: number;
   /**
-   * Where the send/receive/deadline logic runs: a child process of its own (default; as keepalived's VRRP
-   * child), a worker thread in the daemon's process, or 'off' (the daemon's main thread).
+   * Where the send/receive/deadline logic runs: a heartbeat process of its own (default; as keepalived's
+   * VRRP child), or 'off' (the daemon's main thread: for tests and labs, not for production).
    */
   isolation: HeartbeatIsolation;
 }
 
-/** `heartbeat.worker`: child process, worker thread, or the main thread. */
-export type HeartbeatIsolation = 'process' | 'thread' | 'off';
+/**
+ * `heartbeat.isolation`: `process` (a heartbeat process of its own, the default) or `off` (the daemon's main
+ * thread, for tests and labs only: a stall of the main thread then reads as death to the peer).
+ */
+export type HeartbeatIsolation = 'process' | 'off';
 
 /** Gratuitous ARP / unsolicited NA announcement policy. */
 export interface AnnounceConfig {

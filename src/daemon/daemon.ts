@@ -118,7 +118,7 @@ export class Daemon {
     await this.lb.init();
     this.lb.on('fault', (f: { on: boolean; detail: string }) => {
       this.publish('lb-fault', f.detail, { on: f.on });
-      if (this.model.hardShutdown) this.hb?.setFault('child', f.on, f.detail);
+      if (this.model.hardShutdown) this.hb?.setFault('lb', f.on, f.detail);
     });
 
     this.nanny = new NannyPool({

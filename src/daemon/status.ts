@@ -3,8 +3,10 @@
  * human rendering (like `ipvsadm -Ln`, with each real server's state, weight and last probe).
  * Fields are only ever added, never renamed or removed, within schema version 1.
  */
+import type { RouterState } from '../heartbeat/index.js';
 
-export type Role = 'starting' | 'standby' | 'active' | 'fault' | 'stopping';
+/** @deprecated the router's state is {@link RouterState} (src/heartbeat/state.ts); this alias goes once daemon.ts uses it. */
+export type Role = RouterState;
 
 export interface RealServerStatus {
   name: string;
@@ -32,15 +34,15 @@ export interface VirtualServerStatus {
 
 export interface TransitionRecord {
   at: string;
-  from: Role;
-  to: Role;
+  from: RouterState;
+  to: RouterState;
   reason: string;
   evidence: string;
 }
 
 export interface StatusJson {
   schema: 1;
-  role: Role;
+  role: RouterState;
   node: 'primary' | 'backup';
   since: string;
   config: { path: string; hash: string; loaded_at: string };
@@ -48,7 +50,7 @@ export interface StatusJson {
   warnings: string[];
   peer: {
     address: string;
-    state?: string;
+    state?: RouterState;
     last_heard_ms: Record<string, number | null>;
     config_mismatch: boolean;
   };

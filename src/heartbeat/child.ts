@@ -1,41 +1,127 @@
 /**
- * Child-process host for the heartbeat (`heartbeat.worker = process`, the default), as keepalived runs VRRP
- * in a process of its own. A worker thread shares its process's memory map, allocator and V8 platform
- * threads with the daemon's main thread; under probe load and GC pressure a SCHED_RR worker was measured
- * 24–88 ms late (priority inversion on what it shares). A process shares none of that.
+ * The heartbeat process: a small Node process of its own running one HeartbeatEngine, as keepalived runs
+ * VRRP in a child of its own. Probe load, LB applies and garbage collection in the daemon cannot delay its
+ * keepalives or deadlines; a worker thread could (it shares the daemon's memory map, allocator and V8 helper
+ * threads — the figures are in docs/protocol.md).
  *
- * Started by index.ts with fork() and an IPC channel ('advanced' serialization); the first message is the
- * HostInit, then HostCommands (protocol: host.ts). Dies with the daemon: PR_SET_PDEATHSIG(SIGKILL), and
- * exits when the IPC channel closes, so no orphan keeps sending heartbeats for a dead daemon.
+ * Forked by the supervisor (supervisor.ts) with an IPC channel; the protocol is ipc.ts. It dies with the
+ * daemon: PR_SET_PDEATHSIG(SIGKILL), and it exits when the IPC channel closes, so no orphan keeps sending
+ * heartbeats for a dead daemon.
  */
-import koffi from 'koffi';
 import { readdirSync } from 'node:fs';
-import { type HostCommand, type HostInit, runHost } from './host.js';
+import { PR_SET_PDEATHSIG, SIGKILL, schedLibc } from '../lib/libc.js';
+import type { Log, LogFields } from '../lib/log.js';
+import { HeartbeatEngine } from './engine.js';
+import {
+  CHILD_ENV,
+  type HeartbeatCommand,
+  type HeartbeatEvent,
+  type HeartbeatInit,
+  statusEveryMs,
+} from './ipc.js';
 import { setProcessRealtime } from './sched.js';
+import type { HeartbeatSettings } from './settings.js';
 
-/** This process's thread ids. */
-const threadIds = (): number[] => readdirSync('/proc/self/task').map(Number);
+/** The channel to the daemon, as the heartbeat process sees it. */
+export interface ParentChannel {
+  /** Sends one event. */
+  post(e: HeartbeatEvent): void;
+  /** Registers the handler of every later command. */
+  onCommand(handler: (c: HeartbeatCommand) => void): void;
+  /** Closes the channel once everything posted has been written. */
+  close(): void;
+}
 
-const PR_SET_PDEATHSIG = 1;
-const SIGKILL = 9;
-const MCL_CURRENT = 1;
-const MCL_FUTURE = 2;
-const MCL_ONFAULT = 4;
+/** A Log that posts each record to the daemon, which logs it. */
+function postingLog(post: (e: HeartbeatEvent) => void, base: LogFields = {}): Log {
+  const at =
+    (level: 'error' | 'warn' | 'info' | 'debug') =>
+    (msg: string, fields?: LogFields): void =>
+      post({
+        ev: 'log',
+        level,
+        msg,
+        // A transition's own time, µs, taken here: the daemon logs the record later, after the IPC hop.
+        fields:
+          fields?.op === 'transition'
+            ? {
+                ...base,
+                ...fields,
+                decided_ms: Number((performance.timeOrigin + performance.now()).toFixed(3)),
+              }
+            : { ...base, ...fields },
+      });
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    child: (f) => postingLog(post, { ...base, ...f }),
+  };
+}
 
-/** Kill this process when the daemon dies; mlockall when asked. Best effort: reported, never fatal. */
-function bindToParent(expectedParent: number, lock: boolean): string[] {
+/**
+ * Runs an engine from `settings`, serving `ch` until a 'stop' command: reports its events and a status
+ * snapshot every {@link statusEveryMs}, carries out each command. Returns the engine.
+ */
+export function serveHeartbeat(settings: HeartbeatSettings, ch: ParentChannel): HeartbeatEngine {
+  const post = (e: HeartbeatEvent) => ch.post(e);
+  const engine = new HeartbeatEngine({ settings, log: postingLog(post) });
+  engine.on('transition', (t) => post({ ev: 'transition', t, status: engine.status() }));
+  engine.on('reannounce', (r) => post({ ev: 'reannounce', r }));
+  engine.on('peer-config-mismatch', (m) => post({ ev: 'peer-config-mismatch', m }));
+  let every = statusEveryMs(settings.keepaliveMs);
+  let timer = setInterval(() => post({ ev: 'status', status: engine.status() }), every);
+  ch.onCommand((c) => {
+    switch (c.cmd) {
+      case 'takeover':
+        engine.requestTakeover();
+        break;
+      case 'release':
+        engine.requestRelease();
+        break;
+      case 'fault':
+        engine.setFault(c.source, c.on, c.detail);
+        break;
+      case 'reconfigure':
+        engine.reconfigure(c.settings);
+        if (statusEveryMs(c.settings.keepaliveMs) !== every) {
+          every = statusEveryMs(c.settings.keepaliveMs);
+          clearInterval(timer);
+          timer = setInterval(() => post({ ev: 'status', status: engine.status() }), every);
+        }
+        break;
+      case 'config-hash':
+        engine.setConfigHash(c.hash);
+        break;
+      case 'stop':
+        engine.stop({ graceful: c.graceful }).then(
+          () => {
+            clearInterval(timer);
+            post({ ev: 'stopped', status: engine.status() });
+            ch.close();
+          },
+          (err: Error) => post({ ev: 'error', msg: err.message }),
+        );
+        break;
+    }
+  });
+  engine.start().then(
+    () => post({ ev: 'started', status: engine.status() }),
+    (err: Error) => {
+      clearInterval(timer);
+      post({ ev: 'error', msg: err.message });
+    },
+  );
+  return engine;
+}
+
+/** Kill this process when the daemon dies. Best effort: returns what happened, for the log. */
+function bindToParent(expectedParent: number): string[] {
   const notes: string[] = [];
   try {
-    const lib = koffi.load('libc.so.6');
-    const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) !== 0)
-      notes.push(`prctl(PDEATHSIG) errno ${koffi.errno()}`);
-    if (lock) {
-      const mlockall = lib.func('int mlockall(int)');
-      if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) !== 0)
-        notes.push(`mlockall errno ${koffi.errno()}`);
-      else notes.push('memory locked (mlockall)');
-    }
+    const c = schedLibc();
+    if (c.prctl(PR_SET_PDEATHSIG, SIGKILL) !== 0) notes.push(`prctl(PDEATHSIG) errno ${c.errno()}`);
   } catch (err) {
     notes.push(`libc unavailable: ${(err as Error).message}`);
   }
@@ -44,82 +130,19 @@ function bindToParent(expectedParent: number, lock: boolean): string[] {
   return notes;
 }
 
-/**
- * Debugging aid (LVS_PULSE_HB_DIAG=FILE): every 5 s append the worst GC pause and event-loop delay of this
- * process to FILE, to tell the heartbeat process's own stalls from the kernel's and the peer's.
- */
-function diagnostics(file: string): void {
-  const { appendFileSync } = require('node:fs') as typeof import('node:fs');
-  const { PerformanceObserver, monitorEventLoopDelay } =
-    require('node:perf_hooks') as typeof import('node:perf_hooks');
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  // The time spent inside dgram send() (the sendmsg syscall, and on veth the softirq work it triggers).
-  const dgram = require('node:dgram') as typeof import('node:dgram');
-  const origSend = dgram.Socket.prototype.send;
-  let sendMax = 0;
-  dgram.Socket.prototype.send = function (this: unknown, ...args: unknown[]) {
-    const t0 = performance.now();
-    try {
-      return (origSend as (...a: unknown[]) => void).apply(this, args);
-    } finally {
-      const d = performance.now() - t0;
-      if (d > sendMax) sendMax = d;
-    }
-  } as typeof origSend;
-  // A 1 ms probe timer: on each late wake-up (> 5 ms), how much CPU this process used meanwhile tells
-  // running (JS, GC, syscalls) from waiting (not scheduled, blocked).
-  let stalls: string[] = [];
-  let lastT = performance.now();
-  let lastCpu = process.cpuUsage();
-  let lastSw = process.resourceUsage();
-  setInterval(() => {
-    const t = performance.now();
-    const gap = t - lastT;
-    if (gap > 5 && stalls.length < 5) {
-      const cpu = process.cpuUsage(lastCpu);
-      const ru = process.resourceUsage();
-      stalls.push(
-        `${gap.toFixed(1)}ms(cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} vcsw ${ru.voluntaryContextSwitches - lastSw.voluntaryContextSwitches} ivcsw ${ru.involuntaryContextSwitches - lastSw.involuntaryContextSwitches} minflt ${ru.minorPageFault - lastSw.minorPageFault})`,
-      );
-    }
-    lastT = t;
-    lastCpu = process.cpuUsage();
-    lastSw = process.resourceUsage();
-  }, 1).unref();
-  let gcMax = 0;
-  let gcKind = 0;
-  new PerformanceObserver((l) => {
-    for (const e of l.getEntries())
-      if (e.duration > gcMax) {
-        gcMax = e.duration;
-        gcKind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
-      }
-  }).observe({ entryTypes: ['gc'] });
-  setInterval(() => {
-    const rss = Math.round(process.memoryUsage.rss() / 1e6);
-    appendFileSync(
-      file,
-      `${new Date().toISOString()} pid=${process.pid} gcMaxMs=${gcMax.toFixed(2)} gcKind=${gcKind} loopMaxMs=${(loop.max / 1e6).toFixed(2)} loopP99Ms=${(loop.percentile(99) / 1e6).toFixed(2)} sendMaxMs=${sendMax.toFixed(2)} rssMB=${rss} stalls=${stalls.join(',')}\n`,
-    );
-    gcMax = 0;
-    sendMax = 0;
-    stalls = [];
-    loop.reset();
-  }, 5000).unref();
-}
+/** This process's thread ids. */
+const threadIds = (): number[] => readdirSync('/proc/self/task').map(Number);
 
-if (process.send && process.env.LVS_PULSE_HB_CHILD) {
-  if (process.env.LVS_PULSE_HB_DIAG) diagnostics(process.env.LVS_PULSE_HB_DIAG);
-  const send = process.send.bind(process);
-  const notes = bindToParent(Number(process.env.LVS_PULSE_HB_CHILD), process.env.LVS_PULSE_HB_MLOCK === '1');
+/** The process entry: bind to the daemon, wait for the settings, then serve. */
+function main(send: (e: HeartbeatEvent, cb?: () => void) => void): void {
+  const notes = bindToParent(Number(process.env[CHILD_ENV]));
   // Parent gone (or closed the channel): stop at once; the peer takes over after its deadtime.
   process.on('disconnect', () => process.exit(0));
-  let handler: ((c: HostCommand) => void) | undefined;
-  process.on('message', (m: { init?: HostInit; cmd?: string }) => {
+  let handler: ((c: HeartbeatCommand) => void) | undefined;
+  process.on('message', (m: Partial<HeartbeatInit> & { cmd?: string }) => {
     if (m.init && !handler) {
-      const init = m.init;
-      runHost(init, {
+      const settings = m.init;
+      serveHeartbeat(settings, {
         post: (e) => {
           if (process.connected) send(e);
         },
@@ -127,14 +150,18 @@ if (process.send && process.env.LVS_PULSE_HB_CHILD) {
           handler = h;
         },
         // The callback runs once everything posted before it is written; then the channel can go.
-        close: () => send({ ev: 'bye' }, undefined, undefined, () => process.disconnect()),
+        close: () => send({ ev: 'bye' }, () => process.disconnect()),
       });
-      if (init.model.heartbeat.rtPriority > 0)
-        notes.push(setProcessRealtime(init.model.heartbeat.rtPriority, threadIds()).detail);
+      if (settings.rtPriority > 0) notes.push(setProcessRealtime(settings.rtPriority, threadIds()).detail);
       for (const n of notes)
         send({ ev: 'log', level: 'info', msg: `heartbeat process: ${n}`, fields: { op: 'start' } });
       return;
     }
-    if (handler && m.cmd) handler(m as HostCommand);
+    if (handler && m.cmd) handler(m as HeartbeatCommand);
   });
+}
+
+if (process.send && process.env[CHILD_ENV]) {
+  const s = process.send.bind(process);
+  main((e, cb) => (cb ? s(e, undefined, undefined, cb) : s(e)));
 }

@@ -9,7 +9,7 @@
  * |   2 |   1 | version (1) |
  * |   3 |   1 | type: 1 keepalive, 2 farewell, 3 claim |
  * |   4 |   1 | state: 0 starting, 1 standby, 2 active, 3 fault, 4 stopping |
- * |   5 |   1 | flags: bit0 link fault, bit1 child fault, bit2 preempt |
+ * |   5 |   1 | flags: bit0 link fault, bit1 LB fault, bit2 preempt |
  * |   6 |   1 | path: 0 public, 1 private, 2 multicast |
  * |   7 |   1 | reserved, 0 |
  * |   8 |   2 | priority |
@@ -26,34 +26,56 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { RouterState } from './state.js';
 
+/** The first two bytes of every message: `LP`. */
 export const MAGIC = 0x4c50;
+/** The wire format version this code speaks. */
 export const VERSION = 1;
+/** Bytes covered by the MAC (everything before it). */
 export const HEADER_LENGTH = 72;
+/** Bytes of the truncated HMAC-SHA256 at the end of a message. */
 export const MAC_LENGTH = 16;
+/** Length of every version-1 message. */
 export const MESSAGE_LENGTH = HEADER_LENGTH + MAC_LENGTH;
 
+/** The message types, in wire order (type byte = index + 1). */
 export const MESSAGE_TYPES = ['keepalive', 'farewell', 'claim'] as const;
 /** keepalive: periodic status; farewell: "I am leaving active/the pair, take over now"; claim: "I am (or want to be) active". */
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-export const WIRE_STATES = ['starting', 'standby', 'active', 'fault', 'stopping'] as const;
-export type WireState = (typeof WIRE_STATES)[number];
+/** The state byte of each router state. Fixed by the wire format: never renumber. */
+export const STATE_CODES: Readonly<Record<RouterState, number>> = {
+  starting: 0,
+  standby: 1,
+  active: 2,
+  fault: 3,
+  stopping: 4,
+};
 
+/** State byte → router state (undefined for a byte no state has). */
+const STATE_BY_CODE: (RouterState | undefined)[] = [];
+for (const [state, code] of Object.entries(STATE_CODES)) STATE_BY_CODE[code] = state as RouterState;
+
+/** The heartbeat paths, in wire order (path byte = index). */
 export const PATHS = ['public', 'private', 'multicast'] as const;
 /** The heartbeat path a packet travels: unicast public, unicast private, or the multicast group. */
 export type PathName = (typeof PATHS)[number];
 
+/** The flags byte: the sender's faults and whether it asks to preempt. */
 export interface MessageFlags {
+  /** A monitored link of the sender is down (monitor_links). */
   linkFault: boolean;
-  childFault: boolean;
+  /** The sender's LB table cannot be applied (hard_shutdown). */
+  lbFault: boolean;
+  /** A claim that asks a lower-priority active to hand over (preempt). */
   preempt: boolean;
 }
 
 /** A decoded (or to-be-encoded) heartbeat message. Ids and hashes are 16-hex-digit strings. */
 export interface HeartbeatMessage {
   type: MessageType;
-  state: WireState;
+  state: RouterState;
   flags: MessageFlags;
   path: PathName;
   priority: number;
@@ -94,6 +116,7 @@ export const DROP_REASONS = [
   'self',
   'unconfirmed-boot',
 ] as const;
+/** One of {@link DROP_REASONS}. */
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** A shared key with its fingerprint (first 4 bytes of SHA-256 of the key, never 0). */
@@ -119,8 +142,8 @@ export function configHashOf(text: string): string {
   return createHash('sha256').update(text).digest().subarray(0, 8).toString('hex');
 }
 
-const ZERO_ID = '0000000000000000';
-export { ZERO_ID };
+/** The all-zero id: "none" for a boot id echo, never a valid boot id. */
+export const ZERO_ID = '0000000000000000';
 
 /** Address (IPv4 or IPv6 text) → 16 bytes (IPv4 as ::ffff:a.b.c.d). Throws on anything else. */
 export function addressToBytes(address: string): Buffer {
@@ -197,8 +220,10 @@ export function encode(msg: HeartbeatMessage, key?: HeartbeatKey): Buffer {
   buf.writeUInt16BE(MAGIC, 0);
   buf[2] = VERSION;
   buf[3] = MESSAGE_TYPES.indexOf(msg.type) + 1;
-  buf[4] = WIRE_STATES.indexOf(msg.state);
-  buf[5] = (msg.flags.linkFault ? 1 : 0) | (msg.flags.childFault ? 2 : 0) | (msg.flags.preempt ? 4 : 0);
+  const state = STATE_CODES[msg.state];
+  if (state === undefined) throw new Error(`heartbeat: no wire code for state ${String(msg.state)}`);
+  buf[4] = state;
+  buf[5] = (msg.flags.linkFault ? 1 : 0) | (msg.flags.lbFault ? 2 : 0) | (msg.flags.preempt ? 4 : 0);
   buf[6] = PATHS.indexOf(msg.path);
   buf.writeUInt16BE(msg.priority, 8);
   buf.writeUInt32BE(Math.min(msg.keepaliveUs, 0xffffffff), 12);
@@ -214,6 +239,7 @@ export function encode(msg: HeartbeatMessage, key?: HeartbeatKey): Buffer {
   return buf;
 }
 
+/** A decoded message (with the key that verified it, when authenticated), or why the packet was dropped. */
 export type DecodeResult =
   | { ok: true; msg: HeartbeatMessage; key?: HeartbeatKey }
   | { ok: false; reason: DropReason; detail?: string };
@@ -250,14 +276,14 @@ export function decode(buf: Buffer, auth: 'hmac' | 'none', keys: KeyRing): Decod
     usedKey = key;
   }
   const type = MESSAGE_TYPES[buf[3]! - 1];
-  const state = WIRE_STATES[buf[4]!];
+  const state = STATE_BY_CODE[buf[4]!];
   const path = PATHS[buf[6]!];
   if (!type || !state || !path || (buf[5]! & ~7) !== 0)
     return { ok: false, reason: 'malformed', detail: 'field out of range' };
   const msg: HeartbeatMessage = {
     type,
     state,
-    flags: { linkFault: (buf[5]! & 1) !== 0, childFault: (buf[5]! & 2) !== 0, preempt: (buf[5]! & 4) !== 0 },
+    flags: { linkFault: (buf[5]! & 1) !== 0, lbFault: (buf[5]! & 2) !== 0, preempt: (buf[5]! & 4) !== 0 },
     path,
     priority: buf.readUInt16BE(8),
     keepaliveUs: buf.readUInt32BE(12),
@@ -276,8 +302,11 @@ export function decode(buf: Buffer, auth: 'hmac' | 'none', keys: KeyRing): Decod
 // ---------------------------------------------------------------------------------------------------------
 // Piranha compatibility: one 4-byte unsigned int in the host's native byte order (x86: little-endian).
 
+/** Piranha's heartbeat value while it holds the VIPs. */
 export const PIRANHA_RUNNING = 0xbdaddbda;
+/** Piranha's heartbeat value while it does not. */
 export const PIRANHA_STOPPED = 0xadbddabd;
+/** Length of a Piranha heartbeat. */
 export const PIRANHA_LENGTH = 4;
 
 /** Piranha's heartbeat for our state: RUNNING while we hold the VIPs, STOPPED otherwise. */

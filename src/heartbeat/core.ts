@@ -1,7 +1,7 @@
 /**
  * HeartbeatCore: the receiver, the failover state machine and message building, wired to an injected
  * clock and transport. No sockets and no real time in here: tests drive it with sinon fake timers and a fake
- * network; index.ts gives it dgram sockets and performance.now/setTimeout.
+ * network; engine.ts gives it dgram sockets and performance.now/setTimeout.
  *
  * Events: 'transition' (Transition), 'reannounce' ({reason, evidence}), 'peer-config-mismatch'
  * ({ours, theirs}), 'stopped'.
@@ -24,7 +24,9 @@ import { chooseSendKey, type Receiver } from './receiver.js';
 export interface Clock {
   /** Monotonic milliseconds (performance.now()). */
   now(): number;
+  /** Runs `fn` after `ms`; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a setTimeout. */
   clearTimeout(handle: unknown): void;
   /**
    * Runs `fn` after the I/O already waiting has been handled (setImmediate). A deadline timer that fires
@@ -37,24 +39,31 @@ export interface Clock {
 
 /** Where packets go: one call per path; must not throw (count and log errors instead). */
 export interface Transport {
+  /** Sends one packet on `path`. */
   send(path: PathName, buf: Buffer): void;
 }
 
+/** What a {@link HeartbeatCore} is built from: the pure parts, the keys, and the injected clock and transport. */
 export interface CoreOptions {
   fsm: FailoverFsm;
   receiver: Receiver;
+  /** Sign outgoing messages (hmac) or not. */
   auth: 'hmac' | 'none';
   keys: KeyRing;
+  /** Our boot id (16 hex digits), random per start. */
   bootId: string;
+  /** Our public router address, canonical: the sender id of our messages. */
   selfAddress: string;
   /** Paths we send on. */
   paths: PathName[];
+  /** Also send Piranha's 4-byte heartbeat on the public path. */
   piranhaCompat: boolean;
   clock: Clock;
   transport: Transport;
   log: Log;
 }
 
+/** Messages sent and received since start, and drops by reason (status, metrics). */
 export interface CoreCounters {
   sent: number;
   /** Per message type. */
@@ -66,6 +75,11 @@ export interface CoreCounters {
   rejected: Record<DropReason, number>;
 }
 
+/**
+ * The heartbeat without its I/O: packets in through {@link HeartbeatCore.receive}, orders through
+ * {@link HeartbeatCore.feed}; it runs the state machine, sends what it asks on every path, keeps the one
+ * timer the machine wants, and emits 'transition', 'reannounce', 'peer-config-mismatch' and 'stopped'.
+ */
 export class HeartbeatCore extends EventEmitter {
   private seq = 0;
   private timer: unknown;
@@ -73,21 +87,22 @@ export class HeartbeatCore extends EventEmitter {
   private stoppedFlag = false;
   private sent = 0;
   private sentByType: Record<MessageType, number> = { keepalive: 0, farewell: 0, claim: 0 };
-  /** Per-packet decision timing, for measurements: total ns spent in fsm.step and count. */
-  readonly timing = { stepNs: 0, steps: 0 };
 
   constructor(private opts: CoreOptions) {
     super();
   }
 
+  /** The state machine it drives. */
   get fsm(): FailoverFsm {
     return this.opts.fsm;
   }
 
+  /** The receiver every packet goes through. */
   get receiver(): Receiver {
     return this.opts.receiver;
   }
 
+  /** Our boot id. */
   get bootId(): string {
     return this.opts.bootId;
   }
@@ -98,6 +113,7 @@ export class HeartbeatCore extends EventEmitter {
     this.opts.receiver.update({ auth, keys, piranhaCompat });
   }
 
+  /** Starts the state machine (it listens one deadtime before claiming). */
   start(): void {
     this.feed({ type: 'start', now: this.opts.clock.now() });
   }
@@ -125,11 +141,7 @@ export class HeartbeatCore extends EventEmitter {
   /** Feeds any other input (fault, takeover, release, stop, tick). */
   feed(input: FsmInput): void {
     if (this.stoppedFlag) return;
-    const t0 = process.hrtime.bigint();
-    const outputs = this.opts.fsm.step(input);
-    this.timing.stepNs += Number(process.hrtime.bigint() - t0);
-    this.timing.steps++;
-    this.apply(outputs);
+    this.apply(this.opts.fsm.step(input));
     this.rearm();
   }
 
@@ -218,6 +230,7 @@ export class HeartbeatCore extends EventEmitter {
     }, delay);
   }
 
+  /** A copy of the counters. */
   counters(): CoreCounters {
     const r = this.opts.receiver.counters;
     return {
@@ -231,6 +244,7 @@ export class HeartbeatCore extends EventEmitter {
     };
   }
 
+  /** True once the stop has finished (nothing more is sent). */
   get stopped(): boolean {
     return this.stoppedFlag;
   }

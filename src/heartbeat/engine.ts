@@ -1,77 +1,32 @@
 /**
  * HeartbeatEngine: the heartbeat in the current thread — the pure core (receiver + failover state machine)
- * wired to UDP sockets, the monotonic clock and the link monitor. index.ts's Heartbeat runs it directly or,
- * with `heartbeat.worker`, inside a worker thread (worker.ts).
+ * wired to UDP sockets, the monotonic clock, the key files and the link monitor. It runs from the heartbeat
+ * settings alone (settings.ts). In production it runs in the heartbeat process (child.ts); with
+ * `heartbeat.isolation = off` (tests, labs) on the daemon's main thread.
  *
- * Events: 'transition', 'reannounce', 'peer-config-mismatch' (see index.ts).
+ * Events: 'transition' (HeartbeatTransition), 'reannounce' ({ reason, evidence }), 'peer-config-mismatch'
+ * ({ peer, ours, theirs }).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { LvsModel, NodeName } from '../config/model.js';
 import type { Log } from '../lib/log.js';
-import { canonicalAddress, type DropReason, type KeyRing, type PathName } from './codec.js';
+import { canonicalAddress, type KeyRing, type PathName } from './codec.js';
 import { type Clock, HeartbeatCore } from './core.js';
-import { FailoverFsm, type FaultSource, type RouterState, type Transition } from './fsm.js';
-import { detectNode, fsmConfigFrom, routersFor } from './identity.js';
+import { FailoverFsm, type FaultSource, type Transition } from './fsm.js';
 import { readKeyFile } from './keys.js';
 import { LinkMonitor, type SysfsReader } from './links.js';
 import { Receiver, zeroRejected } from './receiver.js';
 import { setThreadRealtime } from './sched.js';
-import { localAddresses, type UnicastPath, UdpTransport } from './udp.js';
+import { fsmConfigFrom, type HeartbeatSettings } from './settings.js';
+import type { HeartbeatStatus, HeartbeatTransition } from './status.js';
+import { type UnicastPath, UdpTransport } from './udp.js';
 
-/** The role reported to the daemon (a router state; 'stopped' is internal). */
-export type HeartbeatRole = Exclude<RouterState, 'stopped'>;
-
-export interface HeartbeatTransition {
-  from: HeartbeatRole;
-  to: HeartbeatRole;
-  reason: string;
-  evidence: string;
-}
-
-export interface HeartbeatOptions {
-  model: LvsModel;
-  /** `--node`: overrides who-am-I detection. */
-  node?: NodeName;
+/** What an engine runs from. */
+export interface EngineOptions {
+  settings: HeartbeatSettings;
   log: Log;
-  /** Short hash of the LB config (sent to the peer; a mismatch is reported). */
-  configHash: string;
-  /** For tests: this host's addresses (default: os.networkInterfaces()). */
-  localAddresses?: string[];
   /** For tests: sysfs reader for the link monitor. */
   readSysfs?: SysfsReader;
-}
-
-export interface HeartbeatStatus {
-  role: HeartbeatRole;
-  node: NodeName;
-  bootId: string;
-  peer: {
-    /** The peer's public address ('' when no backup router is configured). */
-    address: string;
-    /** Milliseconds since the peer was last heard, per path (null = never). */
-    lastHeardMs: Partial<Record<PathName, number | null>>;
-    /** The peer's last announced state (absent until heard). */
-    state?: string;
-    configHash?: string;
-    configMismatch: boolean;
-  };
-  auth: 'hmac' | 'none';
-  faults: Partial<Record<FaultSource, string>>;
-  counters: {
-    sent: number;
-    received: number;
-    accepted: number;
-    unauthenticated: number;
-    previousKey: number;
-    sendErrors: Record<string, number>;
-    rejected: Record<DropReason, number>;
-    /** Worst lateness of a keepalive behind schedule since start, ms. */
-    keepaliveLateMaxMs: number;
-    /** Silences excused because we ourselves were stalled (fsm.ts, `resumedAt`). */
-    ownStallsExcused: number;
-  };
-  lastTransitions: Transition[];
 }
 
 const realClock: Clock = {
@@ -81,63 +36,54 @@ const realClock: Clock = {
   defer: (fn) => setImmediate(fn),
 };
 
-/** Auth mode and keys from the model: HMAC when a key file is set and auth is not 'none'. */
-function loadKeys(model: LvsModel): { auth: 'hmac' | 'none'; keys: KeyRing } {
-  const hb = model.heartbeat;
-  if (hb.auth === 'none' || !hb.keyFile) return { auth: 'none', keys: {} };
-  const keys: KeyRing = { current: readKeyFile(hb.keyFile) };
-  if (hb.previousKeyFile) keys.previous = readKeyFile(hb.previousKeyFile);
+/** Reads the key files the settings name (throws, naming the file, when one cannot be used). */
+function loadKeys(s: HeartbeatSettings): { auth: 'hmac' | 'none'; keys: KeyRing } {
+  if (s.auth === 'none' || !s.keyFile) return { auth: 'none', keys: {} };
+  const keys: KeyRing = { current: readKeyFile(s.keyFile) };
+  if (s.previousKeyFile) keys.previous = readKeyFile(s.previousKeyFile);
   return { auth: 'hmac', keys };
 }
 
-function linkInterfaces(model: LvsModel): string[] {
-  if (model.linkInterfaces.length) return model.linkInterfaces;
-  const s = new Set<string>();
-  for (const v of model.virtualServers) if (v.vip.device) s.add(v.vip.device);
-  if (model.natRouter?.device) s.add(model.natRouter.device);
-  return [...s];
-}
+/** Link poll interval: the keepalive, within 10–100 ms. */
+const linkPollMs = (s: HeartbeatSettings) => Math.max(10, Math.min(100, s.keepaliveMs));
 
+/** The heartbeat's sockets, timers and state machine in this thread (see the file header). */
 export class HeartbeatEngine extends EventEmitter {
-  private model: LvsModel;
+  private settings: HeartbeatSettings;
   private readonly log: Log;
-  private configHash: string;
-  private nodeName: NodeName | undefined;
   private core: HeartbeatCore | undefined;
   private udp: UdpTransport | undefined;
   private links: LinkMonitor | undefined;
   private auth: 'hmac' | 'none' = 'none';
   private readonly bootId = randomBytes(8).toString('hex');
 
-  constructor(private readonly opts: HeartbeatOptions) {
+  constructor(private readonly opts: EngineOptions) {
     super();
-    this.model = opts.model;
+    this.settings = opts.settings;
     this.log = opts.log;
-    this.configHash = opts.configHash;
   }
 
-  /** Opens the sockets and starts listening (one deadtime before claiming anything). */
+  /** Reads the keys, opens the sockets and starts listening (one deadtime before claiming anything). */
   async start(): Promise<void> {
     if (this.core) throw new Error('heartbeat: already started');
-    const model = this.model;
-    const node = detectNode(model, this.opts.localAddresses ?? localAddresses(), this.opts.node);
-    this.nodeName = node;
-    const { self, peer } = routersFor(model, node);
-    const { auth, keys } = loadKeys(model);
+    const s = this.settings;
+    const { self, peer } = s;
+    const { auth, keys } = loadKeys(s);
     this.auth = auth;
     if (auth === 'none')
       this.log.warn(
         'HEARTBEATS ARE NOT AUTHENTICATED: no heartbeat_key_file (or auth none). Anyone who can send UDP to ' +
-          `port ${model.heartbeat.port} from the peer's address can force a failover. Run: pulsectl keygen FILE`,
+          `port ${s.port} from the peer's address can force a failover. Run: pulsectl keygen FILE`,
         { op: 'start', auth: 'none' },
       );
-    if (model.heartbeat.piranhaCompat)
+    if (s.piranhaCompat)
       this.log.warn('Piranha-compatible 4-byte heartbeats enabled: they are unauthenticated', {
         op: 'start',
       });
 
-    const fsmCfg = fsmConfigFrom(model, node, this.configHash);
+    const fsmCfg = fsmConfigFrom(s);
     const fsm = new FailoverFsm(fsmCfg, this.log);
+    const privatePath = s.paths.includes('private');
     const selfAddresses = [self.address, ...(self.privateAddress ? [self.privateAddress] : [])];
     const receiver = new Receiver({
       auth,
@@ -148,29 +94,29 @@ export class HeartbeatEngine extends EventEmitter {
       peer: peer
         ? {
             address: peer.address,
-            ...(fsmCfg.peer?.privateAddress ? { privateAddress: peer.privateAddress } : {}),
+            ...(privatePath && peer.privateAddress ? { privateAddress: peer.privateAddress } : {}),
           }
         : { address: self.address },
-      unconfirmedGraceMs: model.heartbeat.deadtimeMs,
-      piranhaCompat: model.heartbeat.piranhaCompat,
+      unconfirmedGraceMs: s.deadtimeMs,
+      piranhaCompat: s.piranhaCompat,
     });
 
     const unicast: UnicastPath[] = [];
     if (peer) {
       unicast.push({ path: 'public', localAddress: self.address, peerAddress: peer.address });
-      if (fsmCfg.peer?.privateAddress && self.privateAddress)
+      if (privatePath && self.privateAddress && peer.privateAddress)
         unicast.push({
           path: 'private',
           localAddress: self.privateAddress,
-          peerAddress: peer.privateAddress!,
+          peerAddress: peer.privateAddress,
         });
     }
-    const mc = model.heartbeat.multicast;
+    const mc = s.multicast;
     let core: HeartbeatCore | undefined;
     this.udp = await UdpTransport.open({
-      port: model.heartbeat.port,
+      port: s.port,
       unicast,
-      ...(peer && mc
+      ...(mc
         ? {
             multicast: {
               group: mc.group,
@@ -191,20 +137,16 @@ export class HeartbeatEngine extends EventEmitter {
       bootId: this.bootId,
       selfAddress: canonicalAddress(self.address),
       paths: fsmCfg.paths,
-      piranhaCompat: model.heartbeat.piranhaCompat,
+      piranhaCompat: s.piranhaCompat,
       clock: realClock,
       transport: this.udp,
       log: this.log,
     });
     this.core = core;
     core.on('transition', (t: Transition) => {
-      if (t.to === 'stopped') return;
-      const out: HeartbeatTransition = {
-        from: t.from as HeartbeatRole,
-        to: t.to,
-        reason: t.reason,
-        evidence: t.evidence,
-      };
+      // 'stopped' is the state machine's own final state: the daemon saw 'stopping' already.
+      if (t.to === 'stopped' || t.from === 'stopped') return;
+      const out: HeartbeatTransition = { from: t.from, to: t.to, reason: t.reason, evidence: t.evidence };
       this.emit('transition', out);
     });
     core.on('reannounce', (r) => this.emit('reannounce', r));
@@ -213,45 +155,38 @@ export class HeartbeatEngine extends EventEmitter {
     );
     this.log.info('heartbeat starting', {
       op: 'start',
-      node,
+      node: s.node,
       self: self.address,
       peer: peer?.address,
       paths: fsmCfg.paths.join('+'),
-      keepalive_ms: model.heartbeat.keepaliveMs,
-      deadtime_ms: model.heartbeat.deadtimeMs,
+      keepalive_ms: s.keepaliveMs,
+      deadtime_ms: s.deadtimeMs,
       auth,
       boot_id: this.bootId,
     });
-    this.applyRealtime(model.heartbeat.rtPriority);
+    this.applyRealtime(s.rtPriority);
     this.startLinks();
     core.start();
   }
 
-  /** SCHED_RR for the thread running this engine (the worker thread in worker mode). */
+  /** SCHED_RR for the thread running this engine (the heartbeat process's main thread in production). */
   private applyRealtime(priority: number): void {
     if (priority <= 0) return;
     const r = setThreadRealtime(priority);
     if (!r.ok) this.log.warn(`heartbeat: ${r.detail}; running without real-time scheduling`, { op: 'sched' });
-    else
-      this.log.info(`heartbeat: ${r.detail}`, {
-        op: 'sched',
-        ...(this.model.heartbeat.isolation === 'off'
-          ? { note: 'whole main thread is real-time; heartbeat.worker confines it' }
-          : {}),
-      });
+    else this.log.info(`heartbeat: ${r.detail}`, { op: 'sched' });
   }
 
   private startLinks(): void {
-    const m = this.model;
-    if (!m.monitorLinks) return;
-    const ifaces = linkInterfaces(m);
-    if (!ifaces.length) {
+    const s = this.settings;
+    if (!s.monitorLinks) return;
+    if (!s.linkInterfaces.length) {
       this.log.warn('monitor_links on but no interfaces to watch (set link interfaces)', { op: 'links' });
       return;
     }
     this.links = new LinkMonitor({
-      interfaces: ifaces,
-      intervalMs: Math.max(10, Math.min(100, m.heartbeat.keepaliveMs)),
+      interfaces: s.linkInterfaces,
+      intervalMs: linkPollMs(s),
       ...(this.opts.readSysfs ? { read: this.opts.readSysfs } : {}),
     });
     this.links.on('change', (c: { on: boolean; detail: string }) => this.setFault('link', c.on, c.detail));
@@ -273,7 +208,7 @@ export class HeartbeatEngine extends EventEmitter {
       await Promise.race([
         done,
         new Promise<void>((r) => {
-          guard = setTimeout(r, this.model.heartbeat.handoverTimeoutMs + 1000);
+          guard = setTimeout(r, this.settings.handoverTimeoutMs + 1000);
         }),
       ]);
       if (guard) clearTimeout(guard);
@@ -293,60 +228,60 @@ export class HeartbeatEngine extends EventEmitter {
     this.core?.feed({ type: 'release', now: performance.now() });
   }
 
-  /** A link or child fault on/off (monitor_links, hard_shutdown). */
+  /** A link or LB fault on/off (monitor_links, hard_shutdown). */
   setFault(source: FaultSource, on: boolean, detail: string): void {
     this.core?.feed({ type: 'fault', now: performance.now(), source, on, detail });
   }
 
-  /** Reload: timers, preempt, keys change in place; no state change. Address/port changes need a restart. */
-  reconfigure(model: LvsModel): void {
-    const old = this.model;
-    this.model = model;
+  /**
+   * Reload: timers, preempt, keys and link interfaces change in place, with no state change. Addresses,
+   * port, priorities and multicast need a restart (logged).
+   */
+  reconfigure(settings: HeartbeatSettings): void {
+    const old = this.settings;
+    this.settings = settings;
     const core = this.core;
-    if (!core || !this.nodeName) return;
-    const a = routersFor(old, this.nodeName);
-    const b = routersFor(model, this.nodeName);
-    if (
-      old.heartbeat.port !== model.heartbeat.port ||
-      JSON.stringify(a) !== JSON.stringify(b) ||
-      JSON.stringify(old.heartbeat.multicast) !== JSON.stringify(model.heartbeat.multicast)
-    )
+    if (!core) return;
+    const where = (x: HeartbeatSettings) => JSON.stringify([x.node, x.port, x.self, x.peer, x.multicast]);
+    if (where(old) !== where(settings))
       this.log.warn('heartbeat addresses/port/priorities changed: takes effect at the next restart', {
         op: 'reload',
       });
-    const hb = model.heartbeat;
     core.fsm.reconfigure({
-      keepaliveMs: hb.keepaliveMs,
-      deadtimeMs: hb.deadtimeMs,
-      preempt: hb.preempt,
-      preemptDelayMs: hb.preemptDelayMs,
-      handoverTimeoutMs: hb.handoverTimeoutMs,
+      keepaliveMs: settings.keepaliveMs,
+      deadtimeMs: settings.deadtimeMs,
+      preempt: settings.preempt,
+      preemptDelayMs: settings.preemptDelayMs,
+      handoverTimeoutMs: settings.handoverTimeoutMs,
+      configHash: settings.configHash,
     });
     try {
-      const { auth, keys } = loadKeys(model);
+      const { auth, keys } = loadKeys(settings);
       if (auth === 'none' && this.auth === 'hmac')
         this.log.warn('reload would drop heartbeat authentication: refused, keeping the current keys', {
           op: 'reload',
         });
       else {
         this.auth = auth;
-        core.setAuth(auth, keys, hb.piranhaCompat);
+        core.setAuth(auth, keys, settings.piranhaCompat);
       }
     } catch (err) {
       this.log.error('reload: heartbeat keys not reloaded', { op: 'reload', error: (err as Error).message });
     }
-    core.receiver.update({ unconfirmedGraceMs: hb.deadtimeMs });
-    this.links?.reconfigure(linkInterfaces(model), Math.max(10, Math.min(100, hb.keepaliveMs)));
-    if (!this.links && model.monitorLinks) this.startLinks();
+    core.receiver.update({ unconfirmedGraceMs: settings.deadtimeMs });
+    this.links?.reconfigure(settings.linkInterfaces, linkPollMs(settings));
+    if (!this.links && settings.monitorLinks) this.startLinks();
     // Re-arm timers at the new intervals.
     core.feed({ type: 'tick', now: performance.now() });
   }
 
+  /** A new LB config hash, sent to the peer from the next message on. */
   setConfigHash(hash: string): void {
-    this.configHash = hash;
+    this.settings = { ...this.settings, configHash: hash };
     this.core?.fsm.reconfigure({ configHash: hash });
   }
 
+  /** The status now (an idle one before start). */
   status(): HeartbeatStatus {
     const core = this.core;
     const now = performance.now();
@@ -360,7 +295,7 @@ export class HeartbeatEngine extends EventEmitter {
     const state = core?.fsm.state ?? 'starting';
     return {
       role: state === 'stopped' ? 'stopping' : state,
-      node: this.nodeName ?? this.opts.node ?? 'primary',
+      node: this.settings.node,
       bootId: this.bootId,
       peer: {
         address: core?.fsm.config.peer?.address ?? '',

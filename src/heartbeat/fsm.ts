@@ -12,20 +12,15 @@
  * - preempt (off by default): a strictly higher-priority standby asks for the VIPs after preemptDelayMs;
  * - split brain: an active hearing an active applies one rule (priority, then lower address); the loser
  *   releases, the survivor re-announces every VIP;
- * - faults (link, child): an active hands over if the peer is healthy; a faulted standby never takes over.
+ * - faults (link, LB): an active hands over if the peer is healthy; a faulted standby never takes over.
  */
 import type { NodeName } from '../config/model.js';
 import type { Log } from '../lib/log.js';
-import {
-  addressToBytes,
-  type HeartbeatMessage,
-  type MessageType,
-  type PathName,
-  type WireState,
-} from './codec.js';
+import { addressToBytes, type HeartbeatMessage, type MessageType, type PathName } from './codec.js';
+import type { RouterState } from './state.js';
 
-/** A router's state. `stopped` is final (after a stop). */
-export type RouterState = 'starting' | 'standby' | 'active' | 'fault' | 'stopping' | 'stopped';
+/** The state machine's own state: a {@link RouterState}, or `stopped`, final after a stop (never reported). */
+export type FsmState = RouterState | 'stopped';
 
 /** Why a transition happened: a metric label. */
 export type TransitionReason =
@@ -47,16 +42,21 @@ export type TransitionReason =
 
 /** One state change, as logged and emitted. `evidence` is the human sentence with the figures. */
 export interface Transition {
-  from: RouterState;
-  to: RouterState;
+  from: FsmState;
+  to: FsmState;
   reason: TransitionReason;
   evidence: string;
   /** Monotonic time of the decision, ms. */
   at: number;
 }
 
-export type FaultSource = 'link' | 'child';
+/**
+ * What faults a router: `link` = a monitored link is down (monitor_links), `lb` = its LB table cannot be
+ * applied (hard_shutdown).
+ */
+export type FaultSource = 'link' | 'lb';
 
+/** One input to {@link FailoverFsm.step}: time passing, a peer message, or an order from the daemon. */
 export type FsmInput =
   | { type: 'start'; now: number }
   | { type: 'tick'; now: number }
@@ -67,6 +67,7 @@ export type FsmInput =
   | { type: 'release'; now: number }
   | { type: 'stop'; now: number; graceful: boolean };
 
+/** What one step asks its caller to do (send, report), in order. */
 export type FsmOutput =
   /** Send this message type now on every path (the caller fills in fields from {@link FailoverFsm.wire}). */
   | { type: 'send'; message: MessageType }
@@ -77,6 +78,7 @@ export type FsmOutput =
   /** The stop finished: close sockets. */
   | { type: 'stopped' };
 
+/** The state machine's settings (settings.ts builds them from the heartbeat settings). */
 export interface FsmConfig {
   node: NodeName;
   self: { address: string; priority: number };
@@ -95,10 +97,10 @@ export interface FsmConfig {
 /** What we know of the peer. */
 export interface PeerView {
   lastHeard: Partial<Record<PathName, number>>;
-  state?: WireState;
+  state?: RouterState;
   priority?: number;
   linkFault: boolean;
-  childFault: boolean;
+  lbFault: boolean;
   configHash?: string;
   /** Last message type heard. */
   lastType?: MessageType;
@@ -127,13 +129,17 @@ export function wins(
 
 const fmt = (ms: number) => `${Math.round(ms)} ms`;
 
+/**
+ * The failover state machine (rules in the header above): feed it {@link FsmInput}s with `step`, do what
+ * the returned {@link FsmOutput}s say, and call `step({ type: 'tick' })` at {@link FailoverFsm.nextWakeup}.
+ */
 export class FailoverFsm {
   private cfg: FsmConfig;
-  private st: RouterState = 'starting';
+  private st: FsmState = 'starting';
   private startedAt = 0;
   private started = false;
   private nextKeepaliveAt: number | undefined;
-  private faults: Record<FaultSource, string | undefined> = { link: undefined, child: undefined };
+  private faults: Record<FaultSource, string | undefined> = { link: undefined, lb: undefined };
   private handover: Handover | undefined;
   private preemptSince: number | undefined;
   private takeoverUntil: number | undefined;
@@ -141,7 +147,7 @@ export class FailoverFsm {
   private splitBrain = false;
   private mismatchReported: string | undefined;
   private faultIgnoredLogged = false;
-  readonly peer: PeerView = { lastHeard: {}, linkFault: false, childFault: false, piranha: false };
+  readonly peer: PeerView = { lastHeard: {}, linkFault: false, lbFault: false, piranha: false };
   readonly transitions: Transition[] = [];
   /** Worst lateness of a keepalive send behind its schedule, ms (event-loop stalls show here). */
   keepaliveLateMaxMs = 0;
@@ -162,10 +168,12 @@ export class FailoverFsm {
     this.cfg = { ...cfg };
   }
 
-  get state(): RouterState {
+  /** The current state. */
+  get state(): FsmState {
     return this.st;
   }
 
+  /** The settings in force (after reconfigure). */
   get config(): Readonly<FsmConfig> {
     return this.cfg;
   }
@@ -185,21 +193,21 @@ export class FailoverFsm {
   activeFaults(): Partial<Record<FaultSource, string>> {
     const out: Partial<Record<FaultSource, string>> = {};
     if (this.faults.link !== undefined) out.link = this.faults.link;
-    if (this.faults.child !== undefined) out.child = this.faults.child;
+    if (this.faults.lb !== undefined) out.lb = this.faults.lb;
     return out;
   }
 
   private faulted(): boolean {
-    return this.faults.link !== undefined || this.faults.child !== undefined;
+    return this.faults.link !== undefined || this.faults.lb !== undefined;
   }
 
   /** The state and flags to put on the wire now. */
   wire(): {
-    state: WireState;
+    state: RouterState;
     priority: number;
-    flags: { linkFault: boolean; childFault: boolean; preempt: boolean };
+    flags: { linkFault: boolean; lbFault: boolean; preempt: boolean };
   } {
-    let state: WireState;
+    let state: RouterState;
     switch (this.st) {
       case 'active':
         state = this.handover ? (this.handover.target === 'stopping' ? 'stopping' : 'standby') : 'active';
@@ -216,7 +224,7 @@ export class FailoverFsm {
       priority: this.cfg.self.priority,
       flags: {
         linkFault: this.faults.link !== undefined,
-        childFault: this.faults.child !== undefined,
+        lbFault: this.faults.lb !== undefined,
         preempt: this.cfg.preempt && this.preemptSince !== undefined,
       },
     };
@@ -265,9 +273,7 @@ export class FailoverFsm {
   }
 
   private peerHealthy(now: number): boolean {
-    return (
-      this.peerAlive(now) && this.peer.state === 'standby' && !this.peer.linkFault && !this.peer.childFault
-    );
+    return this.peerAlive(now) && this.peer.state === 'standby' && !this.peer.linkFault && !this.peer.lbFault;
   }
 
   private peerName(): string {
@@ -358,7 +364,7 @@ export class FailoverFsm {
         this.onStop(out, now, input.graceful);
         break;
     }
-    if (this.started && (this.st as RouterState) !== 'stopped') this.evaluate(out, now);
+    if (this.started && (this.st as FsmState) !== 'stopped') this.evaluate(out, now);
     return out;
   }
 
@@ -454,7 +460,7 @@ export class FailoverFsm {
     p.state = msg.state;
     p.priority = msg.priority;
     p.linkFault = msg.flags.linkFault;
-    p.childFault = msg.flags.childFault;
+    p.lbFault = msg.flags.lbFault;
     p.lastType = msg.type;
     p.piranha = false;
     if (msg.configHash !== p.configHash) {
@@ -487,7 +493,7 @@ export class FailoverFsm {
     // also activates wins the split brain) and covers a Piranha that is down for LINKFAIL/CHILDFAIL.
     p.state = running ? 'active' : 'stopping';
     p.linkFault = false;
-    p.childFault = false;
+    p.lbFault = false;
     p.lastType = 'keepalive';
     p.piranha = true;
     if (!this.started) return;
@@ -524,7 +530,7 @@ export class FailoverFsm {
     out: FsmOutput[],
     now: number,
     type: MessageType,
-    state: WireState,
+    state: RouterState,
     preempt: boolean,
   ): void {
     const peer = this.peerName();
@@ -719,7 +725,7 @@ export class FailoverFsm {
   private preemptAsked = false;
   /** The peer's message type before the current one (a farewell comes on every path: react once). */
   private prevType: MessageType | undefined;
-  private prevState: WireState | undefined;
+  private prevState: RouterState | undefined;
 
   private startHandover(out: FsmOutput[], now: number, target: Handover['target'], why: string): void {
     this.handover = { target, since: now, until: now + this.cfg.handoverTimeoutMs, why };

@@ -1,262 +1,116 @@
 /**
- * The heartbeat concern's interface: {@link Heartbeat} decides which router holds the VIPs.
+ * The heartbeat concern's interface: {@link Heartbeat} decides which router of the pair holds the VIPs.
  *
- * Runs the engine (receiver + failover state machine + UDP + link monitor) in this thread, or — with
- * `heartbeat.worker` — in a worker thread with its own event loop and heap (worker.ts), so that probes, LB
- * applies and garbage collection on the main thread cannot delay keepalives or deadlines.
+ * The daemon computes the heartbeat settings from its configuration (settings.ts) and runs the engine —
+ * receiver, failover state machine, UDP sockets, link monitor — in a heartbeat process of its own
+ * (supervisor.ts forks child.ts), under real-time scheduling, so that probes, LB applies and garbage
+ * collection in the daemon cannot delay keepalives or deadlines. `heartbeat.isolation = off` runs the engine
+ * on the daemon's main thread instead: for tests and labs only, not for production (a stall of the main
+ * thread then reads as death to the peer).
  *
  * Events:
- * - 'transition' ({ from, to, reason, evidence }): `to === 'active'` → claim the VIPs now; leaving 'active'
+ * - 'transition' ({@link HeartbeatTransition}): `to === 'active'` → claim the VIPs now; leaving 'active'
  *   → release them.
  * - 'reannounce' ({ reason, evidence }): re-announce every VIP now (split brain survived, peer let go).
  * - 'peer-config-mismatch' ({ peer, ours, theirs }): the peer's LB config hash differs from ours.
  */
 import { EventEmitter } from 'node:events';
-import { fork } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
-import type { HeartbeatIsolation, LvsModel } from '../config/model.js';
-import type { LogRecord } from '../lib/log.js';
-import {
-  HeartbeatEngine,
-  type HeartbeatOptions,
-  type HeartbeatStatus,
-  type HeartbeatTransition,
-} from './engine.js';
+import type { HeartbeatIsolation, LvsModel, NodeName } from '../config/model.js';
+import type { Log } from '../lib/log.js';
+import { HeartbeatEngine } from './engine.js';
 import type { FaultSource } from './fsm.js';
-import type { HostCommand, HostInit } from './host.js';
-import { threadPolicy } from './sched.js';
+import type { HeartbeatCommand } from './ipc.js';
+import type { SysfsReader } from './links.js';
+import { detectNode, type HeartbeatSettings, heartbeatSettings } from './settings.js';
+import { type HeartbeatStatus, type HeartbeatTransition, idleStatus } from './status.js';
+import { type ForkFn, HeartbeatSupervisor } from './supervisor.js';
+import { localAddresses } from './udp.js';
 
 export type { DropReason, PathName } from './codec.js';
 export { configHashOf, DROP_REASONS } from './codec.js';
-export type { HeartbeatOptions, HeartbeatRole, HeartbeatStatus, HeartbeatTransition } from './engine.js';
-export type { FaultSource, RouterState, Transition, TransitionReason } from './fsm.js';
-export { detectNode } from './identity.js';
+export type { FaultSource, Transition, TransitionReason } from './fsm.js';
 export { keygen, readKeyFile } from './keys.js';
-
-type WorkerEvent =
-  | { ev: 'started' | 'status' | 'stopped'; status: HeartbeatStatus }
-  | { ev: 'transition'; t: HeartbeatTransition; status: HeartbeatStatus }
-  | { ev: 'reannounce'; r: unknown }
-  | { ev: 'peer-config-mismatch'; m: unknown }
-  | { ev: 'log'; level: LogRecord['level']; msg: string; fields: Record<string, unknown> }
-  | { ev: 'error'; msg: string }
-  | { ev: 'bye' };
-
-/** Where the engine runs: a child process (default), a worker thread, or the daemon's main thread. */
+export { detectNode, type HeartbeatSettings, heartbeatSettings } from './settings.js';
+export { ROUTER_STATES, type RouterState } from './state.js';
+export type { HeartbeatStatus, HeartbeatTransition, HeartbeatTransitionReason } from './status.js';
 export type { HeartbeatIsolation };
 
-/**
- * A main thread started real-time (chrt, systemd CPUSchedulingPolicy=) runs its probe load at the
- * heartbeat's own priority and can hold a CPU from it for a whole round-robin slice (100 ms): say so.
- */
-function warnRealtimeMain(log: HeartbeatOptions['log']): void {
-  let policy = 0;
-  try {
-    policy = threadPolicy();
-  } catch {
-    return;
-  }
-  if (policy !== 0)
-    log.warn(
-      'the daemon itself runs real-time (chrt or CPUSchedulingPolicy=): its probe load then competes with the heartbeat; run it SCHED_OTHER, the daemon gives the heartbeat real-time priority itself (rt_priority)',
-      { op: 'sched', policy },
-    );
-}
-
-/** The isolated engine, seen from the daemon: a worker thread or a child process behind one shape. */
-interface HostHandle {
-  /** Thread id or pid, for the log. */
-  id: number;
-  post(c: HostCommand): void;
-  onEvent(h: (e: WorkerEvent) => void): void;
-  onError(h: (err: Error) => void): void;
-  /** Resolves with how it ended ('code 1', 'signal SIGKILL') when the thread or process ends. */
-  exited: Promise<string>;
-  /** Ends it now (the engine is given no chance to say goodbye). */
-  kill(): Promise<void>;
-}
-
-/** Under tsx (tests, `node --import tsx`) the sources are .ts and the host registers tsx first. */
-function hostFile(name: 'worker' | 'child'): string {
-  return require.resolve(`./${name}`);
-}
-
-function startThread(init: HostInit): HostHandle {
-  const file = hostFile('worker');
-  const w = file.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: init })
-    : new Worker(file, { workerData: init });
-  return {
-    id: w.threadId,
-    post: (c) => w.postMessage(c),
-    onEvent: (h) => w.on('message', h),
-    onError: (h) => w.on('error', h),
-    exited: new Promise((r) => w.once('exit', (code) => r(`code ${code}`))),
-    kill: async () => {
-      await w.terminate();
-    },
-  };
+/** What a {@link Heartbeat} is built from. */
+export interface HeartbeatOptions {
+  /** The configuration; only its heartbeat settings are used (and sent to the heartbeat process). */
+  model: LvsModel;
+  /** `--node`: overrides who-am-I detection. */
+  node?: NodeName;
+  log: Log;
+  /** Short hash of the LB config (sent to the peer; a mismatch is reported). */
+  configHash: string;
+  /** For tests: this host's addresses (default: os.networkInterfaces()). */
+  localAddresses?: string[];
+  /** For tests, isolation `off` only: sysfs reader for the link monitor. */
+  readSysfs?: SysfsReader;
+  /** For tests: how the heartbeat process is started (default: node's fork). */
+  fork?: ForkFn;
 }
 
 /**
- * V8 flags for the heartbeat process: GC on its own (real-time) thread only, so no SCHED_OTHER helper
- * thread of ours holds its memory map while it waits; a small young generation keeps each scavenge short.
+ * The heartbeat of this router (see the file header): start it, feed it operator orders and faults, read
+ * its status; it emits the transitions the daemon acts on.
  */
-const CHILD_V8_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=1'];
-
-function startProcess(init: HostInit): HostHandle {
-  const file = hostFile('child');
-  // LVS_PULSE_HB_NODE_FLAGS: measurement aid, replaces the V8 flags (space-separated).
-  const flags = process.env.LVS_PULSE_HB_NODE_FLAGS?.split(' ').filter(Boolean) ?? CHILD_V8_FLAGS;
-  const execArgv = [...flags, ...(file.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [])];
-  const c = fork(file, [], {
-    execArgv,
-    serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, LVS_PULSE_HB_CHILD: String(process.pid) },
-  });
-  const exited = new Promise<string>((r) =>
-    c.once('exit', (code, sig) => r(sig ? `signal ${sig}` : `code ${code}`)),
-  );
-  c.send({ init });
-  return {
-    id: c.pid ?? 0,
-    post: (cmd) => {
-      if (c.connected) c.send(cmd);
-    },
-    onEvent: (h) => c.on('message', h),
-    onError: (h) => c.on('error', h),
-    exited,
-    kill: async () => {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 export class Heartbeat extends EventEmitter {
   private engine: HeartbeatEngine | undefined;
-  private host: HostHandle | undefined;
-  private hostKind: HeartbeatIsolation = 'off';
-  private snapshot: { status: HeartbeatStatus; at: number } | undefined;
-  private stopped: Promise<void> | undefined;
-  private workerExit: Promise<void> | undefined;
+  private supervisor: HeartbeatSupervisor | undefined;
+  private settings: HeartbeatSettings | undefined;
+  private configHash: string;
 
   constructor(private readonly opts: HeartbeatOptions) {
     super();
+    this.configHash = opts.configHash;
   }
 
-  /** True when the heartbeat runs away from the main thread (worker thread or child process). */
-  get inWorker(): boolean {
-    return this.host !== undefined;
-  }
-
-  /** Where the engine runs once started. */
+  /** Where the engine runs: `process` (the heartbeat process) or `off` (this thread). */
   get isolation(): HeartbeatIsolation {
-    return this.hostKind;
+    return this.opts.model.heartbeat.isolation;
   }
 
-  /** Opens the sockets and starts listening (one deadtime before claiming anything). */
-  async start(): Promise<void> {
-    if (this.engine || this.host) throw new Error('heartbeat: already started');
-    const mode = this.opts.model.heartbeat.isolation;
-    if (mode !== 'off') warnRealtimeMain(this.opts.log);
-    if (mode === 'off') {
-      const e = new HeartbeatEngine(this.opts);
-      this.engine = e;
-      e.on('transition', (t) => this.emit('transition', t));
-      e.on('reannounce', (r) => this.emit('reannounce', r));
-      e.on('peer-config-mismatch', (m) => this.emit('peer-config-mismatch', m));
-      await e.start();
-      return;
-    }
-    const hb = this.opts.model.heartbeat;
-    const init: HostInit = {
-      lvsPulseHeartbeat: true,
-      model: this.opts.model,
-      ...(this.opts.node ? { node: this.opts.node } : {}),
-      configHash: this.opts.configHash,
-      ...(this.opts.localAddresses ? { localAddresses: this.opts.localAddresses } : {}),
-      statusEveryMs: Math.max(20, Math.min(250, hb.keepaliveMs * 5)),
-    };
-    const w = mode === 'process' ? startProcess(init) : startThread(init);
-    this.host = w;
-    this.hostKind = mode;
-    this.workerExit = w.exited.then(() => undefined);
-    const where = mode === 'process' ? 'a child process' : 'a worker thread';
-    const log = this.opts.log;
-    await new Promise<void>((resolve, reject) => {
-      w.onEvent((m: WorkerEvent) => {
-        switch (m.ev) {
-          case 'started':
-            this.snap(m.status);
-            log.info(`heartbeat running in ${where}`, {
-              op: 'start',
-              ...(mode === 'process' ? { pid: w.id } : { worker: w.id }),
-            });
-            resolve();
-            break;
-          case 'status':
-          case 'stopped':
-            this.snap(m.status);
-            break;
-          case 'transition':
-            this.snap(m.status);
-            this.emit('transition', m.t);
-            break;
-          case 'reannounce':
-            this.emit('reannounce', m.r);
-            break;
-          case 'peer-config-mismatch':
-            this.emit('peer-config-mismatch', m.m);
-            break;
-          case 'log':
-            log[m.level](m.msg, m.fields);
-            break;
-          case 'error':
-            log.error(`heartbeat worker: ${m.msg}`, { op: 'worker' });
-            reject(new Error(m.msg));
-            break;
-        }
-      });
-      w.onError((err) => {
-        log.error(`heartbeat ${mode === 'process' ? 'process' : 'worker'} crashed`, {
-          op: 'worker',
-          error: err.message,
-        });
-        reject(err);
-      });
-      void w.exited.then((code) => {
-        reject(
-          new Error(
-            `heartbeat ${mode === 'process' ? 'process' : 'worker'} exited (${code}) before starting`,
-          ),
-        );
-        if (!this.stopped) this.workerDied(code);
-      });
-    });
+  /** The heartbeat process's pid (undefined before start and with isolation `off`). */
+  get pid(): number | undefined {
+    return this.supervisor?.pid;
   }
 
   /**
-   * The worker died outside stop(): nobody sends our heartbeats any more, so the peer will take over.
-   * Leave active at once (the daemon releases the VIPs) so there is no split brain while we restart.
+   * Works out which router this is, opens the sockets and starts listening (one deadtime before claiming
+   * anything). Rejects, saying why, when this host is neither router or the engine cannot start.
    */
-  private workerDied(code: string): void {
-    const last = this.snapshot?.status.role ?? 'starting';
-    const who = this.hostKind === 'process' ? 'process' : 'worker';
-    const evidence = `heartbeat ${who} exited (${code}): no heartbeats are sent; leaving ${last}`;
-    this.opts.log.error(evidence, { op: 'worker', exit: code });
-    const t: HeartbeatTransition = { from: last, to: 'fault', reason: 'worker-exit', evidence };
-    if (this.snapshot) this.snapshot.status = { ...this.snapshot.status, role: 'fault' };
-    if (last !== 'fault') this.emit('transition', t);
-  }
-
-  private snap(status: HeartbeatStatus): void {
-    this.snapshot = { status, at: performance.now() };
-  }
-
-  private post(c: HostCommand): void {
-    this.host?.post(c);
+  async start(): Promise<void> {
+    if (this.settings) throw new Error('heartbeat: already started');
+    const { model, log } = this.opts;
+    const node = detectNode(model, this.opts.localAddresses ?? localAddresses(), this.opts.node);
+    const settings = heartbeatSettings(model, node, this.configHash);
+    this.settings = settings;
+    const forward = (from: EventEmitter) => {
+      from.on('transition', (t: HeartbeatTransition) => this.emit('transition', t));
+      from.on('reannounce', (r) => this.emit('reannounce', r));
+      from.on('peer-config-mismatch', (m) => this.emit('peer-config-mismatch', m));
+    };
+    if (model.heartbeat.isolation === 'off') {
+      const e = new HeartbeatEngine({
+        settings,
+        log,
+        ...(this.opts.readSysfs ? { readSysfs: this.opts.readSysfs } : {}),
+      });
+      this.engine = e;
+      forward(e);
+      await e.start();
+      return;
+    }
+    const s = new HeartbeatSupervisor({
+      settings,
+      log,
+      ...(this.opts.fork ? { fork: this.opts.fork } : {}),
+    });
+    this.supervisor = s;
+    forward(s);
+    await s.start();
   }
 
   /**
@@ -265,65 +119,90 @@ export class Heartbeat extends EventEmitter {
    */
   async stop(options: { graceful: boolean }): Promise<void> {
     if (this.engine) return this.engine.stop(options);
-    const w = this.host;
-    if (!w) return;
-    this.stopped ??= (async () => {
-      this.post({ cmd: 'stop', graceful: options.graceful });
-      const bound = this.opts.model.heartbeat.handoverTimeoutMs + 2000;
-      let t: NodeJS.Timeout | undefined;
-      await Promise.race([this.workerExit, new Promise<void>((r) => (t = setTimeout(r, bound)))]);
-      if (t) clearTimeout(t);
-      await w.kill();
-    })();
-    return this.stopped;
+    return this.supervisor?.stop(options);
+  }
+
+  /** Carries out `c`: sent to the heartbeat process, or done by the engine on this thread. */
+  private command(c: HeartbeatCommand): void {
+    const e = this.engine;
+    if (!e) {
+      this.supervisor?.send(c);
+      return;
+    }
+    switch (c.cmd) {
+      case 'takeover':
+        e.requestTakeover();
+        break;
+      case 'release':
+        e.requestRelease();
+        break;
+      case 'fault':
+        e.setFault(c.source, c.on, c.detail);
+        break;
+      case 'reconfigure':
+        e.reconfigure(c.settings);
+        break;
+      case 'config-hash':
+        e.setConfigHash(c.hash);
+        break;
+      case 'stop':
+        void e.stop({ graceful: c.graceful });
+        break;
+    }
   }
 
   /** `pulsectl takeover`: become active (asking the active peer to hand over). */
   requestTakeover(): void {
-    if (this.engine) this.engine.requestTakeover();
-    else this.post({ cmd: 'takeover' });
+    this.command({ cmd: 'takeover' });
   }
 
   /** `pulsectl release`: hand the VIPs to a healthy standby peer. */
   requestRelease(): void {
-    if (this.engine) this.engine.requestRelease();
-    else this.post({ cmd: 'release' });
+    this.command({ cmd: 'release' });
   }
 
-  /** A link or child fault on/off (monitor_links, hard_shutdown). */
+  /** A link fault (monitor_links) or LB fault (hard_shutdown: the LB table cannot be applied) on or off. */
   setFault(source: FaultSource, on: boolean, detail: string): void {
-    if (this.engine) this.engine.setFault(source, on, detail);
-    else this.post({ cmd: 'fault', source, on, detail });
+    this.command({ cmd: 'fault', source, on, detail });
   }
 
   /**
-   * Reload: timers, preempt, keys change in place; no state change. Addresses/port need a restart; so does
-   * switching `heartbeat.worker`.
+   * Reload: timers, preempt, keys and link interfaces change in place, with no state change. Addresses,
+   * port and priorities need a restart; so does switching `heartbeat.isolation`. Only the new heartbeat
+   * settings reach the heartbeat process. A model without this router's settings is refused (logged).
    */
   reconfigure(model: LvsModel): void {
     if (model.heartbeat.isolation !== this.opts.model.heartbeat.isolation)
-      this.opts.log.warn('heartbeat.worker changed: takes effect at the next restart', { op: 'reload' });
-    if (this.engine) this.engine.reconfigure(model);
-    else this.post({ cmd: 'reconfigure', model });
+      this.opts.log.warn('heartbeat.isolation changed: takes effect at the next restart', { op: 'reload' });
+    const node = this.settings?.node;
+    if (!node) return;
+    let settings: HeartbeatSettings;
+    try {
+      settings = heartbeatSettings(model, node, this.configHash);
+    } catch (err) {
+      this.opts.log.error('reload: heartbeat not reconfigured', {
+        op: 'reload',
+        error: (err as Error).message,
+      });
+      return;
+    }
+    this.settings = settings;
+    this.command({ cmd: 'reconfigure', settings });
   }
 
+  /** A new LB config hash, sent to the peer from the next message on. */
   setConfigHash(hash: string): void {
-    if (this.engine) this.engine.setConfigHash(hash);
-    else this.post({ cmd: 'config-hash', hash });
+    this.configHash = hash;
+    if (this.settings) this.settings = { ...this.settings, configHash: hash };
+    this.command({ cmd: 'config-hash', hash });
   }
 
-  /** Current status. In worker mode: the worker's last snapshot (≤ 5 keepalives old), ages brought up to date. */
+  /**
+   * The status now. From the heartbeat process: its last snapshot (at most 5 keepalives old, 250 ms at
+   * most), "last heard" ages brought up to date. Before start: `starting`, nothing heard.
+   */
   status(): HeartbeatStatus {
     if (this.engine) return this.engine.status();
-    const s = this.snapshot;
-    if (!s) {
-      // Not started yet: an empty status from a fresh engine (nothing opened).
-      return new HeartbeatEngine(this.opts).status();
-    }
-    const age = Math.round(performance.now() - s.at);
-    const lastHeardMs: HeartbeatStatus['peer']['lastHeardMs'] = {};
-    for (const [p, v] of Object.entries(s.status.peer.lastHeardMs))
-      lastHeardMs[p as keyof typeof lastHeardMs] = v === null || v === undefined ? null : v + age;
-    return { ...s.status, peer: { ...s.status.peer, lastHeardMs } };
+    return this.supervisor?.status() ?? idleStatus(this.settings?.node ?? this.opts.node ?? 'primary');
   }
 }

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 /** Reads a sysfs attribute; returns undefined when it cannot be read (no interface, admin down → EINVAL). */
 export type SysfsReader = (path: string) => string | undefined;
 
+/** The real sysfs reader (trimmed file content, undefined when unreadable). */
 export const readSysfs: SysfsReader = (path) => {
   try {
     return readFileSync(path, 'utf8').trim();
@@ -17,6 +18,7 @@ export const readSysfs: SysfsReader = (path) => {
   }
 };
 
+/** One interface's state, with the evidence for the log. */
 export interface LinkState {
   up: boolean;
   /** e.g. `eth1 down (carrier 0, operstate down)`. */
@@ -38,9 +40,13 @@ export function linkState(iface: string, read: SysfsReader = readSysfs): LinkSta
   return { up, detail: `${iface} ${up ? 'up' : 'down'} (carrier ${carrier ?? 'n/a'}, operstate ${oper})` };
 }
 
+/** What a {@link LinkMonitor} watches and how often. */
 export interface LinkMonitorOptions {
+  /** Interface names (`eth0`, `bond0`, `eth0.100`). */
   interfaces: string[];
+  /** Poll interval, ms. */
   intervalMs: number;
+  /** For tests: the sysfs reader (default {@link readSysfs}). */
   read?: SysfsReader;
 }
 
@@ -71,12 +77,14 @@ export class LinkMonitor extends EventEmitter {
     return detail;
   }
 
+  /** Checks now, then every intervalMs. */
   start(): void {
     this.check();
     this.timer = setInterval(() => this.check(), this.opts.intervalMs);
     this.timer.unref?.();
   }
 
+  /** New interfaces and interval (reload); a running monitor restarts with them at once. */
   reconfigure(interfaces: string[], intervalMs: number): void {
     this.opts = { ...this.opts, interfaces, intervalMs };
     if (this.timer) {
@@ -85,6 +93,7 @@ export class LinkMonitor extends EventEmitter {
     }
   }
 
+  /** Stops polling. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

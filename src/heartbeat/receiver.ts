@@ -14,6 +14,7 @@ import {
   DROP_REASONS,
   decode,
   decodePiranha,
+  type HeartbeatKey,
   type HeartbeatMessage,
   type KeyRing,
   MESSAGE_LENGTH,
@@ -23,6 +24,7 @@ import {
   ZERO_ID,
 } from './codec.js';
 
+/** What a {@link Receiver} checks packets against. */
 export interface ReceiverOptions {
   auth: 'hmac' | 'none';
   keys: KeyRing;
@@ -45,10 +47,12 @@ export type Accepted =
   | { kind: 'message'; msg: HeartbeatMessage; path: PathName; authenticated: boolean; oldKey: boolean }
   | { kind: 'piranha'; running: boolean; path: PathName };
 
+/** A packet's verdict: accepted, or dropped with its typed reason. */
 export type ReceiveResult =
   | { ok: true; accepted: Accepted }
   | { ok: false; reason: DropReason; detail?: string };
 
+/** Packets received, accepted and dropped by reason since start. */
 export interface ReceiverCounters {
   received: number;
   accepted: number;
@@ -75,7 +79,12 @@ export function zeroRejected(): Record<DropReason, number> {
   return r;
 }
 
+/**
+ * The receiver (see the file header): {@link Receiver.receive} judges each packet, keeping the replay
+ * state per peer boot id and path and counting every drop by reason.
+ */
 export class Receiver {
+  /** Live counters (status, metrics). */
   readonly counters: ReceiverCounters = {
     received: 0,
     accepted: 0,
@@ -229,7 +238,7 @@ export class Receiver {
 }
 
 /** Which key to sign with: the previous one during a rotation until the peer shows it holds our newest. */
-export function chooseSendKey(keys: KeyRing, peerNewestKeyId: number) {
+export function chooseSendKey(keys: KeyRing, peerNewestKeyId: number): HeartbeatKey | undefined {
   if (!keys.current) return undefined;
   if (keys.previous && peerNewestKeyId !== keys.current.id) return keys.previous;
   return keys.current;

@@ -11,12 +11,14 @@ import type { Log } from '../lib/log.js';
 import type { PathName } from './codec.js';
 import type { Transport } from './core.js';
 
+/** A unicast path: our address on it (the socket binds there) and the peer's. */
 export interface UnicastPath {
   path: 'public' | 'private';
   localAddress: string;
   peerAddress: string;
 }
 
+/** The multicast path: the group, where to join it, our source address, the TTL. */
 export interface MulticastPath {
   group: string;
   /** Interface name; default: the interface holding `localAddress`. */
@@ -26,6 +28,7 @@ export interface MulticastPath {
   ttl: number;
 }
 
+/** What {@link UdpTransport.open} opens, and where received packets go. */
 export interface UdpOptions {
   port: number;
   unicast: UnicastPath[];
@@ -60,7 +63,12 @@ function bindSocket(sock: Socket, address: string, port: number, exclusive: bool
   });
 }
 
+/**
+ * The heartbeat's sockets, one per path (see the file header): the core's {@link Transport}, and the source
+ * of every received packet (`onMessage`, with the path it came in on and its source address).
+ */
 export class UdpTransport implements Transport {
+  /** Send errors by `path:code` (e.g. `private:ENETUNREACH`). */
   readonly sendErrors: Record<string, number> = {};
   private socks = new Map<PathName, { sock: Socket; to: string }>();
   private lastErrorLogged = new Map<string, number>();
@@ -143,6 +151,7 @@ export class UdpTransport implements Transport {
     return [...this.socks.keys()];
   }
 
+  /** Closes every socket. */
   close(): void {
     for (const { sock } of this.socks.values()) {
       try {

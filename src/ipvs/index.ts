@@ -5,7 +5,7 @@
  *
  *   const lb = new LbTable({ model, log });
  *   await lb.init();                         // auto: modprobe ip_vs, then /proc/net/ip_vs ? ipvsadm : nftables
- *   lb.on('fault', ({ on, detail }) => hb.setFault('child', on, detail));
+ *   lb.on('fault', ({ on, detail }) => hb.setFault('lb', on, detail));
  *   lb.setWeight('www', 'rs1', 3);           // bursts coalesce into one apply
  *   lb.onRole('active');
  *   await lb.reconcile();                    // periodic, from the daemon

@@ -1,6 +1,7 @@
 /**
  * The few libc calls Node does not expose, through koffi (prebuilt, no compiler): datagram sockets on
- * AF_UNIX (syslog's /dev/log, systemd's NOTIFY_SOCKET). Loaded lazily so pure modules never pay for it.
+ * AF_UNIX (syslog's /dev/log, systemd's NOTIFY_SOCKET), and in its own section below the heartbeat's
+ * real-time scheduling and parent-death signal. Loaded lazily so pure modules never pay for it.
  * Other concerns (takeover's AF_PACKET socket) bind their own calls on the same `libc()` handle.
  */
 import koffi from 'koffi';
@@ -79,4 +80,59 @@ export class UnixDatagramSender {
     if (this.fd >= 0) libc().close(this.fd);
     this.fd = -1;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Heartbeat: real-time scheduling and process control (src/heartbeat/sched.ts, src/heartbeat/child.ts).
+// keepalived's vrrp_rt_priority and its VRRP child's parent-death handling, for the heartbeat process.
+
+/** `sched_setscheduler` policy: normal time sharing. */
+export const SCHED_OTHER = 0;
+/** `sched_setscheduler` policy: real-time round robin. */
+export const SCHED_RR = 2;
+/** `prctl` option: the signal this process gets when its parent dies. */
+export const PR_SET_PDEATHSIG = 1;
+/** Signal number of SIGKILL (for PR_SET_PDEATHSIG). */
+export const SIGKILL = 9;
+
+/** The scheduling and process-control calls of libc the heartbeat uses. */
+export interface SchedLibc {
+  /** The calling thread's id (the kernel's, as in /proc/self/task). */
+  gettid(): number;
+  /** Sets thread `tid`'s policy and priority; 0 or -1 (then see errno()). */
+  sched_setscheduler(tid: number, policy: number, priority: number): number;
+  /** Thread `tid`'s policy (SCHED_OTHER, SCHED_RR …) or -1. */
+  sched_getscheduler(tid: number): number;
+  /** prctl(option, arg2, 0, 0, 0); 0 or -1. */
+  prctl(option: number, arg2: number): number;
+  /** The message of an errno value. */
+  strerror(errnum: number): string;
+  /** errno of the last failed call on this thread. */
+  errno(): number;
+}
+
+let schedCached: SchedLibc | undefined;
+
+/** The scheduling and process-control binding, created on first use (throws when libc cannot be loaded). */
+export function schedLibc(): SchedLibc {
+  if (schedCached) return schedCached;
+  const { lib } = libc();
+  koffi.struct('lvs_pulse_sched_param', { sched_priority: 'int' });
+  const gettid = lib.func('int gettid()');
+  const setscheduler = lib.func(
+    'int sched_setscheduler(int pid, int policy, const lvs_pulse_sched_param *param)',
+  );
+  const getscheduler = lib.func('int sched_getscheduler(int pid)');
+  const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+  const strerror = lib.func('const char *strerror(int errnum)');
+  schedCached = {
+    gettid: () => gettid() as number,
+    sched_setscheduler: (tid, policy, priority) =>
+      setscheduler(tid, policy, { sched_priority: priority }) as number,
+    sched_getscheduler: (tid) => getscheduler(tid) as number,
+    prctl: (option, arg2) => prctl(option, arg2, 0, 0, 0) as number,
+    strerror: (e) => strerror(e) as string,
+    errno: () => koffi.errno(),
+  };
+  return schedCached;
 }

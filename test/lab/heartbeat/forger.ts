@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       const m: HeartbeatMessage = {
         type: i % 2 ? 'farewell' : 'claim',
         state: i % 2 ? 'stopping' : 'active',
-        flags: { linkFault: false, childFault: false, preempt: true },
+        flags: { linkFault: false, lbFault: false, preempt: true },
         path: 'public',
         priority: 65535,
         keepaliveUs: 1000,

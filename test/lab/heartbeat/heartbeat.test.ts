@@ -142,9 +142,10 @@ describe('lab: heartbeat over real UDP between two router namespaces', function 
   });
 
   it('forged packets from the client namespace (even from the routers own addresses) have no effect', async () => {
-    // Hardened settings (worker thread + real-time heartbeat thread): the forger's own start-up and flood
-    // load this shared machine; the assertion is that forged packets change nothing, not CPU starvation.
-    const [a, b] = await startPair({ worker: true, rtPriority: 10 });
+    // Hardened settings (heartbeat process + real-time scheduling, the shipped ones): the forger's own
+    // start-up and flood load this shared machine; the assertion is that forged packets change nothing, not
+    // CPU starvation.
+    const [a, b] = await startPair({ isolation: 'process', rtPriority: 10 });
     const c = 'client';
     for (const k of ['all', 'eth0']) {
       await L.lab.exec(c, 'sysctl', ['-qw', `net.ipv4.conf.${k}.arp_ignore=8`]);

@@ -15,7 +15,7 @@ const ours = 'aaaaaaaaaaaaaaaa';
 const msg = (seq: number): HeartbeatMessage => ({
   type: 'keepalive',
   state: 'active',
-  flags: { linkFault: false, childFault: false, preempt: false },
+  flags: { linkFault: false, lbFault: false, preempt: false },
   path: 'public',
   priority: 200,
   keepaliveUs: 1000,

@@ -1,12 +1,12 @@
 /**
- * Lab helper: a heartbeat runner (src/heartbeat/run-standalone.ts) in a router namespace, with its JSON
+ * Lab helper: a heartbeat runner (run-standalone.ts beside it) in a router namespace, with its JSON
  * line events collected and waited for.
  */
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Lab } from '../../../lab/netns';
 
-const RUNNER = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
+const RUNNER = resolve(__dirname, 'run-standalone.ts');
 
 export interface RunnerEvent {
   ev: string;

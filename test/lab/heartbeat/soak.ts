@@ -3,7 +3,7 @@
  * with busy loops saturating the cores; counts false failovers (any transition after the pair settled).
  *
  *   node --import tsx test/lab/heartbeat/soak.ts [seconds=10] [settings=20/100,5/15,2/6,1/3] [busy=2] [rt=0]
- *     [mainThreadBusyMs/everyMs] [worker] [threadRtPriority]
+ *     [mainThreadBusyMs/everyMs] [process|off] [heartbeatRtPriority]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +17,10 @@ async function main(): Promise<void> {
   const settings = (process.argv[3] ?? '20/100,5/15,2/6,1/3').split(',').map((s) => s.split('/').map(Number));
   const busy = Number(process.argv[4] ?? 2);
   const rt = Number(process.argv[5] ?? 0);
-  // Optional main-thread load in the runners ("busyMs/everyMs") and worker mode ("worker").
+  // Optional main-thread load in the runners ("busyMs/everyMs") and where the engine runs ("process").
   const mainLoad = process.argv[6] ? process.argv[6].split('/').map(Number) : undefined;
-  const worker = process.argv[7] === 'worker';
-  // Per-thread SCHED_RR of the heartbeat thread (heartbeat.rtPriority), unlike `rt` (chrt on the process).
+  const isolation = process.argv[7] === 'process' ? 'process' : 'off';
+  // SCHED_RR of the heartbeat (heartbeat.rtPriority), unlike `rt` (chrt on the whole runner).
   const threadRt = Number(process.argv[8] ?? 0);
   const dir = mkdtempSync(join(tmpdir(), 'lph-soak-'));
   const keyFile = join(dir, 'k');
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
           keyFile,
           keepaliveMs,
           deadtimeMs,
-          worker,
+          isolation,
           rtPriority: threadRt,
           ...(mainLoad ? { mainThreadLoad: { busyMs: mainLoad[0], everyMs: mainLoad[1] } } : {}),
         });
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
             busyLoops: load,
             schedRr: rt,
             mainThreadLoad: mainLoad?.join('/') ?? 'none',
-            worker,
+            isolation,
             threadRt,
             seconds,
             falseTransitions: n1 - n0,

@@ -165,12 +165,12 @@ describe('config/lvscf: parser', () => {
     assert.equal(vs.realServers[0]!.weight, 1);
   });
 
-  it('heartbeat_worker: process | thread | off, and 1/0 as before (1 = worker thread)', () => {
+  it('heartbeat_worker: process | off, and 1/0 as before; the retired thread mode (thread, 1) runs as process', () => {
     for (const [v, want] of [
       ['process', 'process'],
-      ['thread', 'thread'],
+      ['thread', 'process'],
       ['off', 'off'],
-      ['1', 'thread'],
+      ['1', 'process'],
       ['0', 'off'],
     ] as const)
       assert.equal(load(`${BASE}heartbeat_worker = ${v}\n`).model.heartbeat.isolation, want, v);
@@ -207,7 +207,7 @@ describe('config/lvscf: parser', () => {
         hb.isolation,
         hb.piranhaCompat,
       ],
-      [50, 250, 'hmac', '/k', '/k.old', true, 1500, 300, 10, 'thread', true],
+      [50, 250, 'hmac', '/k', '/k.old', true, 1500, 300, 10, 'process', true],
     );
     assert.deepEqual(hb.multicast, { group: '239.1.2.3', interface: 'eth0', ttl: 2 });
     assert.deepEqual(model.announce, {

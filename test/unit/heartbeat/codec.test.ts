@@ -23,7 +23,7 @@ function msg(over: Partial<HeartbeatMessage> = {}): HeartbeatMessage {
   return {
     type: 'keepalive',
     state: 'active',
-    flags: { linkFault: false, childFault: true, preempt: false },
+    flags: { linkFault: false, lbFault: true, preempt: false },
     path: 'public',
     priority: 200,
     keepaliveUs: 20_000,

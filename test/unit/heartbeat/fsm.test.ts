@@ -76,11 +76,11 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       const r2 = pair.nodes.r2;
       pair.crash('r1');
       r2.core.start();
-      // r2 alone → active after 1000 ms; put a child fault on it so it is in fault state instead.
+      // r2 alone → active after 1000 ms; put an LB fault on it so it is in fault state instead.
       r2.core.feed({
         type: 'fault',
         now: performance.now(),
-        source: 'child',
+        source: 'lb',
         on: true,
         detail: 'lb apply failed',
       });
@@ -380,12 +380,12 @@ describe('heartbeat fsm (fake timers, two routers on a fake network)', () => {
       assert.equal(pair.state('r2'), 'active');
     });
 
-    it('child fault (hard_shutdown) on the active: same handover', async () => {
+    it('LB fault (hard_shutdown) on the active: same handover', async () => {
       await bootPair();
       pair.nodes.r1.core.feed({
         type: 'fault',
         now: performance.now(),
-        source: 'child',
+        source: 'lb',
         on: true,
         detail: 'lb apply failed',
       });

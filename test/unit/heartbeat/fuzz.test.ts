@@ -109,7 +109,7 @@ describe('heartbeat receiver fuzz and replay', function () {
           const m = {
             type: 'farewell' as const,
             state: 'stopping' as const,
-            flags: { linkFault: false, childFault: false, preempt: false },
+            flags: { linkFault: false, lbFault: false, preempt: false },
             path,
             priority: 65535,
             keepaliveUs: 1000,

@@ -9,9 +9,12 @@ import {
   type HeartbeatTransition,
   keygen,
 } from '../../../src/heartbeat/index.js';
-import { standaloneModel } from '../../../src/heartbeat/run-standalone.js';
 import { setThreadNormal, setThreadRealtime } from '../../../src/heartbeat/sched.js';
 import { MemoryLog } from '../../../src/lib/log.js';
+import { standaloneModel } from '../../lab/heartbeat/run-standalone.js';
+
+/** The lab runner: one Heartbeat in a process of its own, driven over stdin/stdout. */
+const RUNNER = resolve(__dirname, '../../lab/heartbeat/run-standalone.ts');
 
 /** Two Heartbeats in one process over real UDP on loopback (127.0.0.1 / 127.0.0.2): no root needed. */
 describe('Heartbeat (index.ts) over loopback UDP', function () {
@@ -38,14 +41,14 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       ...(keyFile ? { keyFile } : {}),
     });
 
-  /** A Heartbeat on the test model; `worker` / `rtPriority` set where the engine runs and its priority. */
+  /** A Heartbeat on the test model; `isolation` / `rtPriority` set where the engine runs and its priority. */
   function make(
     node: 'primary' | 'backup',
     keyFile?: string,
-    o: { worker?: HeartbeatIsolation; rtPriority?: number } = {},
+    o: { isolation?: HeartbeatIsolation; rtPriority?: number } = {},
   ) {
     const m = model(keyFile);
-    if (o.worker) m.heartbeat.isolation = o.worker;
+    if (o.isolation) m.heartbeat.isolation = o.isolation;
     if (o.rtPriority !== undefined) m.heartbeat.rtPriority = o.rtPriority;
     const log = new MemoryLog();
     const hb = new Heartbeat({ model: m, node, log, configHash: '0123456789abcdef' });
@@ -109,9 +112,9 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     await until(() => a.hb.status().role === 'active', 1000);
     await b.hb.start();
     await until(() => b.hb.status().role === 'standby', 1000);
-    a.hb.setFault('child', true, 'lb apply failed');
+    a.hb.setFault('lb', true, 'lb apply failed');
     await until(() => a.hb.status().role === 'fault' && b.hb.status().role === 'active', 500);
-    assert.deepEqual(a.hb.status().faults, { child: 'lb apply failed' });
+    assert.deepEqual(a.hb.status().faults, { lb: 'lb apply failed' });
     const m = model();
     m.heartbeat.keepaliveMs = 50;
     m.heartbeat.deadtimeMs = 300;
@@ -125,7 +128,6 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
   it('an event-loop stall of our own longer than deadtime is not read as peer death', async () => {
     // The active peer runs in another process and keeps sending while this process is stalled.
-    const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
     const cfg = {
       node: 'primary',
       primary: { address: '127.0.0.1' },
@@ -134,7 +136,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       keepaliveMs: 10,
       deadtimeMs: 60,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     try {
@@ -159,10 +161,9 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     }
   });
 
-  describe('isolated engine (heartbeat.worker = process | thread)', () => {
+  describe('isolated engine (heartbeat.isolation = process)', () => {
     /** Runs the peer (backup) in a child process; returns its stdout text so far and a killer. */
     function peerProcess(node: 'primary' | 'backup') {
-      const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
       const cfg = {
         node,
         primary: { address: '127.0.0.1' },
@@ -171,7 +172,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
         keepaliveMs: 10,
         deadtimeMs: 60,
       };
-      const child = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], {
         stdio: ['pipe', 'pipe', 'ignore'],
       });
       const p = { text: '', kill: () => child.kill('SIGKILL') };
@@ -182,9 +183,9 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     }
 
     async function stallAsActive(mode: HeartbeatIsolation): Promise<string> {
-      const { hb: a } = make('primary', undefined, { worker: mode });
+      const { hb: a } = make('primary', undefined, { isolation: mode });
       await a.start();
-      assert.equal(a.inWorker, mode !== 'off');
+      assert.equal(a.pid !== undefined, mode !== 'off');
       assert.equal(a.isolation, mode);
       await until(() => a.status().role === 'active', 2000);
       const peer = peerProcess('backup');
@@ -204,15 +205,13 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
     it('keeps sending keepalives while the main thread is stalled (in-thread engine cannot)', async function () {
       this.timeout(45_000);
-      for (const mode of ['process', 'thread'] as const) {
-        const isolated = await stallAsActive(mode);
-        assert.doesNotMatch(
-          isolated,
-          /"to":"active"/,
-          `${mode}: peer saw no silence, the ${mode} kept sending`,
-        );
-        for (const h of started.splice(0)) await h.stop({ graceful: false });
-      }
+      const isolated = await stallAsActive('process');
+      assert.doesNotMatch(
+        isolated,
+        /"to":"active"/,
+        'peer saw no silence, the heartbeat process kept sending',
+      );
+      for (const h of started.splice(0)) await h.stop({ graceful: false });
       const inThread = await stallAsActive('off');
       assert.match(
         inThread,
@@ -221,58 +220,51 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
       );
     });
 
-    for (const mode of ['process', 'thread'] as const) {
-      it(`${mode}: dying outside stop() makes the router leave active (no split brain)`, async () => {
-        const { hb: a, log, transitions: ts } = make('primary', undefined, { worker: mode });
-        await a.start();
-        await until(() => a.status().role === 'active', 2000);
-        await (a as unknown as { host: { kill(): Promise<void> } }).host.kill();
-        await until(() => ts.at(-1)?.to === 'fault', 1000);
-        assert.deepEqual([ts.at(-1)!.from, ts.at(-1)!.reason], ['active', 'worker-exit']);
-        assert.equal(a.status().role, 'fault');
-        assert.ok(
-          log.records.some((r) =>
-            new RegExp(`heartbeat ${mode === 'process' ? 'process' : 'worker'} exited`).test(r.msg),
-          ),
-        );
-      });
+    it('process: dying outside stop() makes the router leave active (no split brain)', async () => {
+      const { hb: a, log, transitions: ts } = make('primary', undefined, { isolation: 'process' });
+      await a.start();
+      await until(() => a.status().role === 'active', 2000);
+      process.kill(a.pid!, 'SIGKILL');
+      await until(() => ts.at(-1)?.to === 'fault', 1000);
+      assert.deepEqual([ts.at(-1)!.from, ts.at(-1)!.reason], ['active', 'worker-exit']);
+      assert.equal(a.status().role, 'fault');
+      assert.ok(log.records.some((r) => /heartbeat process exited \(signal SIGKILL\)/.test(r.msg)));
+    });
 
-      it(`${mode}: status, events, takeover/release and graceful stop cross the boundary`, async function () {
-        this.timeout(30_000);
-        const { hb: a, log, transitions: ts } = make('primary', undefined, { worker: mode });
-        await a.start();
-        assert.ok(
-          log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
-          'the isolated engine logs reach the main log',
-        );
-        await until(() => ts.some((t) => t.to === 'active'), 2000);
-        const b = make('backup');
-        await b.hb.start();
-        await until(() => b.hb.status().role === 'standby', 2000);
-        a.requestRelease();
-        await until(() => b.hb.status().role === 'active' && a.status().role === 'standby', 1000);
-        assert.equal(ts.at(-1)!.reason, 'handover');
-        assert.ok((a.status().peer.lastHeardMs.public ?? 999) < 200);
-        b.hb.requestRelease();
-        await until(() => a.status().role === 'active', 1000);
-        const t0 = Date.now();
-        await a.stop({ graceful: true });
-        assert.ok(Date.now() - t0 < 1000);
-        assert.equal(b.hb.status().role, 'active');
-      });
-    }
+    it('process: status, events, takeover/release and graceful stop cross the boundary', async function () {
+      this.timeout(30_000);
+      const { hb: a, log, transitions: ts } = make('primary', undefined, { isolation: 'process' });
+      await a.start();
+      assert.ok(
+        log.records.some((r) => /NOT AUTHENTICATED/.test(r.msg)),
+        'the isolated engine logs reach the main log',
+      );
+      await until(() => ts.some((t) => t.to === 'active'), 2000);
+      const b = make('backup');
+      await b.hb.start();
+      await until(() => b.hb.status().role === 'standby', 2000);
+      a.requestRelease();
+      await until(() => b.hb.status().role === 'active' && a.status().role === 'standby', 1000);
+      assert.equal(ts.at(-1)!.reason, 'handover');
+      assert.ok((a.status().peer.lastHeardMs.public ?? 999) < 200);
+      b.hb.requestRelease();
+      await until(() => a.status().role === 'active', 1000);
+      const t0 = Date.now();
+      await a.stop({ graceful: true });
+      assert.ok(Date.now() - t0 < 1000);
+      assert.equal(b.hb.status().role, 'active');
+    });
 
     it('process: the heartbeat process dies with the daemon (no orphan keeps the pair fooled)', async function () {
       this.timeout(30_000);
-      const runner = resolve(__dirname, '../../../src/heartbeat/run-standalone.ts');
       const cfg = {
         node: 'primary',
         primary: { address: '127.0.0.1' },
         backup: { address: '127.0.0.2' },
         port,
-        worker: 'process',
+        isolation: 'process',
       };
-      const daemon = spawn(process.execPath, ['--import', 'tsx', runner, JSON.stringify(cfg)], {
+      const daemon = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], {
         stdio: ['pipe', 'pipe', 'ignore'],
       });
       let out = '';
@@ -335,10 +327,10 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
   it('rtPriority in process mode: the heartbeat process runs SCHED_RR, no thread of the daemon does', async function () {
     needsRoot(this);
-    const { hb: a, log } = make('primary', undefined, { worker: 'process', rtPriority: 5 });
+    const { hb: a, log } = make('primary', undefined, { isolation: 'process', rtPriority: 5 });
     await a.start();
     await until(() => log.records.some((r) => /SCHED_RR priority 5/.test(r.msg)), 2000);
-    const pid = (a as unknown as { host: { id: number } }).host.id;
+    const pid = a.pid!;
     assert.deepEqual(
       policies().filter((p) => p.policy === 2),
       [],
@@ -362,27 +354,17 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
     needsRoot(this);
     assert.ok(setThreadRealtime(3).ok);
     try {
-      const { hb: a, log } = make('primary', undefined, { worker: 'process' });
+      const { hb: a, log } = make('primary', undefined, { isolation: 'process' });
       await a.start();
       assert.ok(log.records.some((r) => r.level === 'warn' && /daemon itself runs real-time/.test(r.msg)));
     } finally {
       assert.ok(setThreadNormal());
     }
-    const { hb: b, log: log2 } = make('backup', undefined, { worker: 'process' });
+    const { hb: b, log: log2 } = make('backup', undefined, { isolation: 'process' });
     await b.start();
     assert.ok(
       !log2.records.some((r) => /daemon itself runs real-time/.test(r.msg)),
       'no warning when SCHED_OTHER',
     );
-  });
-
-  it('rtPriority in worker mode: only the heartbeat thread becomes SCHED_RR', async function () {
-    needsRoot(this);
-    const { hb: a, log } = make('primary', undefined, { worker: 'thread', rtPriority: 5 });
-    await a.start();
-    const rr = policies().filter((p) => p.policy === 2);
-    assert.equal(rr.length, 1, JSON.stringify(policies()));
-    assert.notEqual(rr[0]!.tid, process.pid, 'the main thread stays SCHED_OTHER');
-    assert.ok(log.records.some((r) => /SCHED_RR priority 5/.test(r.msg)));
   });
 });

@@ -1,21 +1,22 @@
 /**
- * Runs one Heartbeat on its own (no takeover, no LB): for lab tests and measurements until the daemon
- * wires it. Usage:
+ * Lab runner (not shipped): one Heartbeat on its own, with no takeover and no LB, for the lab tests
+ * (test/lab/heartbeat/), the unit tests that need a peer in another process, and measurements. Usage:
  *
- *   node --import tsx src/heartbeat/run-standalone.ts '<json>'
+ *   node --import tsx test/lab/heartbeat/run-standalone.ts '<json>'
  *
  * where json = { node, primary:{address,privateAddress?,priority?}, backup:{…}, keepaliveMs?, deadtimeMs?,
- * keyFile?, preempt?, handoverTimeoutMs?, port?, multicast?, monitorLinks?, linkInterfaces? }.
+ * keyFile?, preempt?, handoverTimeoutMs?, port?, multicast?, monitorLinks?, linkInterfaces?, isolation?,
+ * rtPriority?, mainThreadLoad? }.
  *
  * stdout: one JSON object per line: {ev:'ready'}, {ev:'transition', from, to, reason, evidence, wall, mono},
  * {ev:'reannounce', …}, {ev:'status', …}, {ev:'stopped'}.
- * stdin commands, one per line: status | stop | stop-hard | release | takeover | fault link|child on|off DETAIL
+ * stdin commands, one per line: status | stop | stop-hard | release | takeover | fault link|lb on|off DETAIL
  */
 import { createInterface } from 'node:readline';
-import { baseModel, heartbeatConfig } from '../config/build.js';
-import type { HeartbeatIsolation, LvsModel, NodeName } from '../config/model.js';
-import type { Log, LogFields } from '../lib/log.js';
-import { Heartbeat } from './index.js';
+import { baseModel, heartbeatConfig } from '../../../src/config/build.js';
+import type { HeartbeatIsolation, LvsModel, NodeName } from '../../../src/config/model.js';
+import { Heartbeat, type HeartbeatTransition } from '../../../src/heartbeat/index.js';
+import type { Log, LogFields } from '../../../src/lib/log.js';
 
 interface RunnerRouter {
   address: string;
@@ -23,7 +24,8 @@ interface RunnerRouter {
   priority?: number;
 }
 
-interface RunnerConfig {
+/** The runner's JSON argument (see the file header). */
+export interface RunnerConfig {
   node: NodeName;
   primary: RunnerRouter;
   backup: RunnerRouter;
@@ -38,9 +40,9 @@ interface RunnerConfig {
   monitorLinks?: boolean;
   linkInterfaces?: string[];
   piranhaCompat?: boolean;
-  /** Where the engine runs (heartbeat.worker); true = worker thread, false/absent = this thread. */
-  worker?: boolean | HeartbeatIsolation;
-  /** SCHED_RR priority for the heartbeat thread (heartbeat.rtPriority). */
+  /** Where the engine runs (heartbeat.isolation); default `off` (this thread). */
+  isolation?: HeartbeatIsolation;
+  /** SCHED_RR priority for the heartbeat (heartbeat.rtPriority). */
   rtPriority?: number;
   /** Measurement aid: block the main thread for busyMs every everyMs (stands in for probes, applies, GC). */
   mainThreadLoad?: { busyMs: number; everyMs: number };
@@ -69,7 +71,7 @@ export function standaloneModel(c: RunnerConfig): LvsModel {
       preemptDelayMs: c.preemptDelayMs ?? 0,
       handoverTimeoutMs: c.handoverTimeoutMs ?? 1000,
       rtPriority: c.rtPriority ?? 0,
-      isolation: c.worker === true ? 'thread' : c.worker || 'off',
+      isolation: c.isolation ?? 'off',
     }),
     announce: { count: 1, intervalMs: 100, repeatDelayMs: 0, repeatCount: 0, refreshMs: 0, form: 'both' },
     monitorLinks: c.monitorLinks ?? false,
@@ -105,9 +107,9 @@ async function main(): Promise<void> {
     log: stderrLog(),
     configHash: 'feedfacefeedface',
   });
-  hb.on('transition', (t) => out({ ev: 'transition', ...t }));
-  hb.on('reannounce', (r) => out({ ev: 'reannounce', ...r }));
-  hb.on('peer-config-mismatch', (m) => out({ ev: 'peer-config-mismatch', ...m }));
+  hb.on('transition', (t: HeartbeatTransition) => out({ ev: 'transition', ...t }));
+  hb.on('reannounce', (r: Record<string, unknown>) => out({ ev: 'reannounce', ...r }));
+  hb.on('peer-config-mismatch', (m: Record<string, unknown>) => out({ ev: 'peer-config-mismatch', ...m }));
   await hb.start();
   out({ ev: 'ready', node: cfg.node });
   const load = cfg.mainThreadLoad;
@@ -140,11 +142,7 @@ async function main(): Promise<void> {
         hb.requestTakeover();
         break;
       case 'fault':
-        hb.setFault(
-          rest[0] === 'child' ? 'child' : 'link',
-          rest[1] === 'on',
-          rest.slice(2).join(' ') || 'test',
-        );
+        hb.setFault(rest[0] === 'lb' ? 'lb' : 'link', rest[1] === 'on', rest.slice(2).join(' ') || 'test');
         break;
       default:
         out({ ev: 'error', msg: `unknown command ${cmd}` });
