@@ -8,11 +8,10 @@ import type { Server } from 'node:http';
 import { checkConfig, configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
 import { Heartbeat } from '../heartbeat';
-import { LbTable } from '../ipvs';
+import { LbTable, ReplyRouting, replyRoutingPlan } from '../ipvs';
 import type { Log } from '../lib/log';
 import { NannyPool } from '../nanny';
 import { Takeover } from '../takeover';
-import { Handoff, handoffPlan } from '../takeover/handoff';
 import { ControlServer } from './control';
 import { createLogger, type DaemonLogger } from './logging';
 import { buildRegistry, serveMetrics } from './metrics';
@@ -52,7 +51,7 @@ export class Daemon {
   private readonly notifier = systemdNotifier();
   private stopWatchdog: () => void = () => {};
   private reconcileTimer?: NodeJS.Timeout;
-  private handoff!: Handoff;
+  private replyRouting!: ReplyRouting;
   private role: Role = 'starting';
   private since = new Date();
   private loadedAt = new Date();
@@ -111,7 +110,7 @@ export class Daemon {
     }
 
     this.takeover = new Takeover({ model: m, log: this.component('takeover') });
-    this.handoff = new Handoff(this.component('takeover'));
+    this.replyRouting = new ReplyRouting(this.component('lb'));
     await this.takeover.open();
 
     this.lb = new LbTable({ model: m, log: this.component('lb') });
@@ -179,7 +178,7 @@ export class Daemon {
     }
 
     await this.hb.start();
-    await this.syncHandoff();
+    await this.syncReplyRouting();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
@@ -221,14 +220,15 @@ export class Daemon {
   }
 
   /**
-   * Connection handoff (NAT on nftables): installed on both routers for the daemon's whole life, so it is
-   * already in place at the instant of a takeover (installing it then left a ~60 ms gap). On the active,
-   * our own connections are tracked and never match; untracked replies belong to the peer's connections.
+   * Reply routing (NAT on nftables, src/ipvs/reply-routing.ts): installed on both routers for the daemon's
+   * whole life, so it is already in place at the instant of a takeover (installing it then left a ~60 ms
+   * gap). On the active, our own connections are tracked and never match; untracked replies belong to the
+   * peer's connections.
    */
-  private async syncHandoff(): Promise<void> {
-    const plan = handoffPlan(this.model, this.hb.status().node);
-    if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
-    else await this.handoff.remove();
+  private async syncReplyRouting(): Promise<void> {
+    const plan = replyRoutingPlan(this.model, this.hb.status().node);
+    if (plan && this.lb.status().backend === 'nftables') await this.replyRouting.install(plan);
+    else await this.replyRouting.remove();
   }
 
   /** Resolves true as soon as the role satisfies `pred`, false after `ms`. */
@@ -365,8 +365,8 @@ export class Daemon {
     await this.takeover.reconfigure(loaded.model);
     this.lb.reconfigure(loaded.model);
     this.nanny.reconfigure(loaded.model);
-    // The handoff names the real servers: keep it in step with the new set.
-    await this.syncHandoff();
+    // Reply routing names the real servers: keep it in step with the new set.
+    await this.syncReplyRouting();
     this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
     this.publish('reload', 'applied', { changes });
     return { ok: true, changes };
@@ -532,7 +532,7 @@ export class Daemon {
         this.log.error('heartbeat stop failed', { error: (err as Error).message });
       }
       await this.chain;
-      await this.handoff.remove();
+      await this.replyRouting.remove();
       try {
         await this.takeover.release('stopping');
       } catch (err) {
