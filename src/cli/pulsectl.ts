@@ -8,7 +8,7 @@ import { checkConfig, summarize } from '../config';
 import { followEvents, request } from '../daemon/control';
 import { formatStatus, type StatusJson } from '../daemon/status';
 import { keygen } from '../heartbeat/keys';
-import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from '../takeover/realserver';
+import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from './realserver';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { MemoryLog } from '../../../src/lib/log';
 import { execHook, Hooks, splitCommand } from '../../../src/takeover/hooks';
 import { addArgs, delArgs, IpRoute, parseIpAddrJson } from '../../../src/takeover/iproute';
-import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from '../../../src/takeover/realserver';
+import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from '../../../src/cli/realserver';
 import { connectedDevice, floatingAddresses } from '../../../src/takeover/vips';
 import { labInterfaces, model, virtualServer } from './support';
 
