@@ -18,6 +18,7 @@ async function call(runDir: string, cmd: string, args?: Record<string, unknown>)
   return r.result;
 }
 
+/** `pulsectl`: parses `argv` and runs one command; resolves with the exit code (1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('pulsectl')

@@ -6,6 +6,7 @@
 
 export type Role = 'starting' | 'standby' | 'active' | 'fault' | 'stopping';
 
+/** One real server in `pulsectl status --json`. */
 export interface RealServerStatus {
   name: string;
   address: string;
@@ -18,6 +19,7 @@ export interface RealServerStatus {
   last_probe?: { ok: boolean; detail: string; ms: number; at: string };
 }
 
+/** One virtual server in `pulsectl status --json`, with its real servers. */
 export interface VirtualServerStatus {
   name: string;
   address: string;
@@ -30,6 +32,7 @@ export interface VirtualServerStatus {
   real_servers: RealServerStatus[];
 }
 
+/** One role transition kept for `pulsectl status` (the last 50). */
 export interface TransitionRecord {
   at: string;
   from: Role;
@@ -38,6 +41,7 @@ export interface TransitionRecord {
   evidence: string;
 }
 
+/** The whole `pulsectl status --json` document, schema 1 (docs/status-json.md). */
 export interface StatusJson {
   schema: 1;
   role: Role;

@@ -40,8 +40,11 @@ import { STYLE_CSS } from './static/style';
 export type { WebOptions } from './options';
 export { pushKeysOf } from './peer-push';
 
+/** The console listens on loopback unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** The console's default port. */
 export const DEFAULT_PORT = 3636;
+/** The name of the session cookie. */
 export const SESSION_COOKIE = 'pulse_session';
 /** Requests that need no session: the login form, its POST, its stylesheet, and an empty favicon. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
@@ -54,6 +57,7 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'HEAD /favicon.ico',
 ]);
 
+/** A built console (not listening). */
 export interface Web {
   app: FastifyInstance;
   /** Every registered `METHOD /url` (tests walk them all to check authentication). */
@@ -62,6 +66,7 @@ export interface Web {
   close(): Promise<void>;
 }
 
+/** A listening console. */
 export interface WebServer extends Web {
   /** Where it listens, e.g. http://127.0.0.1:3636. */
   url: string;
