@@ -58,7 +58,7 @@ describe('pulse: arguments, --check-config and --dump-config', () => {
     const ok = await run('-t', '--config', good);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^service lvs, serial 1, network direct/);
-    assert.match(ok.stdout, /^  web: tcp 198\.18\.0\.10:80 /m);
+    assert.match(ok.stdout, /^ {2}web: tcp 198\.18\.0\.10:80 /m);
     const ko = await run('--check-config', '--config', bad);
     assert.equal(ko.code, 2);
     assert.match(ko.stderr, new RegExp(`^${bad.replace(/[.]/g, '\\.')}:\\d+:\\d+: error: .*70000`, 'm'));
