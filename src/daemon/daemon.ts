@@ -8,10 +8,12 @@
  * - start: the LB table gets the nannies' first verdicts before the heartbeat starts, so before any claim;
  * - becoming active: the VIPs are claimed first (the first GARP leaves inside claim(), in the same tick as
  *   the transition), the LB table learns the role once the claim has settled;
- * - leaving active: the VIPs are released, then the LB table learns the role; role steps never interleave;
- * - stale VIPs of an earlier run are cleared only after the first role decision, and READY=1 follows it;
+ * - leaving active: the VIPs are released (after an earlier claim has settled), then the LB table learns
+ *   the role;
+ * - stale VIPs of an earlier run are cleared only after the first role decision, which sends READY=1;
  * - graceful stop: the heartbeat's farewell first (the peer confirms active), and only then are the VIPs
- *   released, reply routing removed and the LB entries kept or cleared;
+ *   released (on the heartbeat's move out of active, and once more after it), reply routing removed, the
+ *   nannies stopped and the LB entries kept or cleared;
  * - reload: a file with errors touches nothing; a good one goes to every part as a new model (each
  *   applies only its difference).
  */
