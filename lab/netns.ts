@@ -15,11 +15,13 @@ const execFileP = promisify(execFile);
 /** All lab names start with this, then the caller's prefix: `lp<prefix><4 hex>-<name>`. */
 export const LAB_MARK = 'lp';
 
+/** What a command run in a lab namespace printed. */
 export interface ExecResult {
   stdout: string;
   stderr: string;
 }
 
+/** A lab command that failed: the command, its stderr and its exit code or error code. */
 export class LabCommandError extends Error {
   constructor(
     readonly cmd: string[],
@@ -67,6 +69,10 @@ function hookExit(): void {
   }
 }
 
+/**
+ * One lab run: network namespaces, veth pairs and bridges under a random `lp…` id, and the processes
+ * started in them; `destroy()` removes exactly what this run created.
+ */
 export class Lab {
   /** Run id: `lp` + prefix + 4 hex, e.g. `lpph3fa2`. Namespace names are `${id}-${name}`. */
   readonly id: string;

@@ -14,7 +14,9 @@ import type { StatusJson } from '../src/daemon/status';
 import { buildLvsLab, LAB_NET, type LvsLab } from './topology';
 
 // lab/pair.ts runs from lab/ (tsx) or build-lab/lab/ (built).
+/** The repository root (lab/ runs from lab/ with tsx, or from build-lab/lab/ when built). */
 export const ROOT = resolve(__dirname, '..', ...(__dirname.includes('build-lab') ? ['..'] : []));
+/** The two routers of the lab pair (r1 is the primary). */
 export type RouterName = 'r1' | 'r2';
 
 /** How to run a TypeScript/JS entry point: compiled JS when built (fast start), else through tsx. */
@@ -27,6 +29,7 @@ export function nodeEntry(rel: string): string[] {
   return ['--import', 'tsx', join(ROOT, rel)];
 }
 
+/** How {@link LabPair.create} builds the lab and the pulse pair. */
 export interface PairOptions {
   prefix: string;
   realServers?: number;
@@ -49,12 +52,14 @@ export interface PairOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The VIP of the optional `bulk` virtual server (probe load at scale). */
 export const BULK_VIP = '198.18.0.20';
 /** Address of bulk real server i (0-based): 198.19.0.1 … 198.19.x.254. */
 export function bulkAddress(i: number): string {
   return `198.19.${Math.floor(i / 254)}.${(i % 254) + 1}`;
 }
 
+/** One router's pulse daemon: its run directory, its process and the log lines it wrote. */
 export interface RouterProc {
   name: RouterName;
   runDir: string;
@@ -119,6 +124,10 @@ export function labLvsCf(o: {
   return lines.join('\n');
 }
 
+/**
+ * A running LVS in the lab: the topology, the real HTTP servers and the two pulse daemons, with helpers
+ * to read their status, crash or stop them, probe the VIP from the client and tear everything down.
+ */
 export class LabPair {
   readonly dir: string;
   readonly configPath: string;

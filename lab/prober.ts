@@ -9,6 +9,7 @@
  */
 import { request } from 'node:http';
 
+/** One probe request: when it started (ms), whether it was served, and by which real server. */
 export interface Sample {
   start: number;
   ok: boolean;

@@ -9,6 +9,7 @@
  */
 import { Lab } from './netns';
 
+/** The addresses of the standard lab topology (from the benchmarking range 198.18.0.0/15). */
 export const LAB_NET = {
   vip: '198.18.0.10',
   natGateway: '198.18.1.1',
@@ -22,6 +23,7 @@ export const LAB_NET = {
   privatePrefix: 24,
 } as const;
 
+/** A built standard topology: the lab, its real servers, and how to tear it down. */
 export interface LvsLab {
   lab: Lab;
   /** Short namespace names for lab.exec(): 'sw', 'client', 'r1', 'r2', 'rs1'… */
@@ -29,6 +31,7 @@ export interface LvsLab {
   destroy(): Promise<void>;
 }
 
+/** Options of {@link buildLvsLab}: the namespace prefix and how many real servers (default 2). */
 export interface LvsLabOptions {
   prefix: string;
   realServers?: number;

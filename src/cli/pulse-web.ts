@@ -20,6 +20,7 @@ import {
   writePasswordFile,
 } from '../web';
 
+/** Where `--set-password` writes the console password hash by default. */
 export const DEFAULT_PASSWORD_FILE = '/etc/lvs-pulse/web.passwd';
 
 /** Parses `HOST:PORT`, `[V6]:PORT` or `PORT`. */
@@ -60,6 +61,7 @@ async function readNewPassword(): Promise<string> {
   return a;
 }
 
+/** `pulse-web`: parses `argv` and sets the password or serves the console; resolves with the exit code (2 usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('pulse-web')
     .description('web console of lvs-pulse (status, control and configuration), on loopback by default')

@@ -11,6 +11,7 @@ import { ConfigError, type ConfigDiagnostic } from '../config/model';
 import { runDaemon } from '../daemon/daemon';
 import { parseLogLevel } from '../daemon/logging';
 
+/** The configuration files tried, in order, when `--config` is not given. */
 export const DEFAULT_CONFIGS = ['/etc/lvs-pulse/lvs-pulse.yaml', '/etc/sysconfig/ha/lvs.cf'];
 
 function defaultConfig(): string {
@@ -21,6 +22,7 @@ function printDiagnostics(diags: ConfigDiagnostic[], stream: NodeJS.WritableStre
   for (const d of diags) stream.write(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}\n`);
 }
 
+/** `pulse`: parses `argv`, then checks, dumps or runs; resolves with the exit code (2 usage or config errors). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('pulse')
     .description(

@@ -8,7 +8,7 @@ import { checkConfig, summarize } from '../config';
 import { followEvents, request } from '../daemon/control';
 import { formatStatus, type StatusJson } from '../daemon/status';
 import { keygen } from '../heartbeat/keys';
-import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from '../takeover/realserver';
+import { applyRealServerPlan, formatRealServerPlan, realServerPlan } from './realserver';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
@@ -18,6 +18,7 @@ async function call(runDir: string, cmd: string, args?: Record<string, unknown>)
   return r.result;
 }
 
+/** `pulsectl`: parses `argv` and runs one command; resolves with the exit code (1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('pulsectl')

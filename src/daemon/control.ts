@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import type { Log } from '../lib/log';
 import { type ControlCommand, type ControlReply, LineSplitter, parseRequest } from './protocol';
 
+/** The control socket's file name inside the run directory. */
 export const SOCKET_NAME = 'pulse.sock';
 
+/** What the control socket serves: the daemon implements it (tests pass a stub). */
 export interface ControlHandler {
   handle(cmd: ControlCommand): Promise<unknown>;
   /** Subscribes to live events; returns an unsubscribe function. */
   subscribe(send: (event: unknown) => void): () => void;
 }
 
+/** The listening control socket: one request per line, one reply per line; `events` streams. */
 export class ControlServer {
   private server?: Server;
   private readonly sockets = new Set<Socket>();

@@ -2,32 +2,59 @@
  * The daemon: wires config → heartbeat → takeover → LB table → nannies, and the operator surfaces
  * (control socket, metrics, sd_notify, signals). Everything that decides lives in the concerns' cores;
  * this file only connects their events and turns failures into logged, reported errors.
+ *
+ * The order of effects is the daemon's own rule, and the unit tests hold it (test/unit/daemon/daemon.test.ts,
+ * with the fake parts of ./parts.ts):
+ * - start: the LB table gets the nannies' first verdicts before the heartbeat starts, so before any claim;
+ * - becoming active: the VIPs are claimed first (the first GARP leaves inside claim(), in the same tick as
+ *   the transition), the LB table learns the role once the claim has settled;
+ * - leaving active: the VIPs are released (after an earlier claim has settled), then the LB table learns
+ *   the role;
+ * - stale VIPs of an earlier run are cleared only after the first role decision, which sends READY=1;
+ * - graceful stop: the heartbeat's farewell first (the peer confirms active), and only then are the VIPs
+ *   released (on the heartbeat's move out of active, and once more after it), reply routing removed, the
+ *   nannies stopped and the LB entries kept or cleared;
+ * - reload: a file with errors touches nothing; a good one goes to every part as a new model (each
+ *   applies only its difference).
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { checkConfig, configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
-import { Heartbeat } from '../heartbeat';
-import { LbTable } from '../ipvs';
+import { replyRoutingPlan } from '../ipvs';
 import type { Log } from '../lib/log';
-import { NannyPool } from '../nanny';
-import { Takeover } from '../takeover';
-import { Handoff, handoffPlan } from '../takeover/handoff';
 import { ControlServer } from './control';
-import { createLogger, type DaemonLogger } from './logging';
 import { buildRegistry, serveMetrics } from './metrics';
+import {
+  type DaemonLog,
+  type DaemonParts,
+  type HeartbeatPart,
+  type LbTablePart,
+  type NannyPoolPart,
+  type ReplyRoutingPart,
+  realParts,
+  type TakeoverPart,
+} from './parts';
 import type { ControlCommand } from './protocol';
-import { systemdNotifier, startWatchdog } from './sdnotify';
+import { type Notifier, startWatchdog } from './sdnotify';
 import type { Role, StatusJson, TransitionRecord } from './status';
 
+/** How `pulse` runs the daemon (its command-line options), plus the parts for tests. */
 export interface DaemonOptions {
+  /** The configuration file (lvs.cf, YAML or JSON); read again on every reload. */
   configPath: string;
+  /** Directory of the control socket (created 0700). */
   runDir: string;
+  /** Overrides the configuration's `debug_level`. */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** Which router this is (default: detected from the local addresses). */
   node?: NodeName;
+  /** Log to syslog as well as stderr (default true). */
   syslog?: boolean;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (default true; tests drive stop()/reload() directly). */
   signals?: boolean;
+  /** Replaces some of the parts (default: the real ones, ./parts.ts); for tests. */
+  parts?: Partial<DaemonParts>;
 }
 
 interface Transition {
@@ -40,19 +67,27 @@ interface Transition {
 /** Reconcile VIPs and the LB table this often, to repair hand edits and crashes. */
 const RECONCILE_MS = 2000;
 
+/**
+ * One running router: `start()` builds and connects the parts, the heartbeat's transitions drive the
+ * takeover and the LB table, `handle()` serves the control socket, `reload()` applies a new file, and
+ * `stop()` hands over gracefully. `done` resolves after a signal-initiated stop.
+ */
 export class Daemon {
+  /** The configuration in force (replaced by a good reload). */
   model: LvsModel;
-  readonly log: DaemonLogger;
-  private hb!: Heartbeat;
-  private takeover!: Takeover;
-  private lb!: LbTable;
-  private nanny!: NannyPool;
+  /** The daemon's logger (stderr + syslog); every part logs through a child of it. */
+  readonly log: DaemonLog;
+  private readonly parts: DaemonParts;
+  private hb!: HeartbeatPart;
+  private takeover!: TakeoverPart;
+  private lb!: LbTablePart;
+  private nanny!: NannyPoolPart;
   private control?: ControlServer;
   private metricsServer?: Server;
-  private readonly notifier = systemdNotifier();
+  private readonly notifier: Notifier;
   private stopWatchdog: () => void = () => {};
   private reconcileTimer?: NodeJS.Timeout;
-  private handoff!: Handoff;
+  private replyRouting!: ReplyRoutingPart;
   private role: Role = 'starting';
   private since = new Date();
   private loadedAt = new Date();
@@ -69,14 +104,18 @@ export class Daemon {
   /** Serialises role side effects so claim/release never interleave. */
   private chain: Promise<void> = Promise.resolve();
   private stopped!: () => void;
+  /** Resolves when a SIGTERM/SIGINT-initiated stop has finished. */
   readonly done: Promise<void>;
 
+  /** @param loaded the validated configuration (its warnings are logged with FILE:LINE:COL). */
   constructor(
     readonly opts: DaemonOptions,
     loaded: { model: LvsModel; warnings: { file: string; line: number; col: number; message: string }[] },
   ) {
+    this.parts = { ...realParts, ...opts.parts };
     this.model = loaded.model;
-    this.log = createLogger({ level: opts.logLevel ?? loaded.model.logLevel, syslog: opts.syslog });
+    this.log = this.parts.logger({ level: opts.logLevel ?? loaded.model.logLevel, syslog: opts.syslog });
+    this.notifier = this.parts.notifier();
     for (const w of loaded.warnings) this.log.warn(`config: ${w.file}:${w.line}:${w.col}: ${w.message}`);
     this.hash = configHash(this.model);
     this.done = new Promise((r) => {
@@ -99,6 +138,11 @@ export class Daemon {
     }
   }
 
+  /**
+   * Builds the parts and brings them up in order: takeover (sockets, frames), LB table, nannies (first
+   * verdicts, bounded), heartbeat, control socket, metrics, reply routing, the periodic reconcile.
+   * @throws when a part cannot start (runDaemon then stops the others and exits 1).
+   */
   async start(): Promise<void> {
     const m = this.model;
     mkdirSync(this.opts.runDir, { recursive: true, mode: 0o700 });
@@ -110,18 +154,18 @@ export class Daemon {
       this.log.warn(w);
     }
 
-    this.takeover = new Takeover({ model: m, log: this.component('takeover') });
-    this.handoff = new Handoff(this.component('takeover'));
+    this.takeover = this.parts.takeover({ model: m, log: this.component('takeover') });
+    this.replyRouting = this.parts.replyRouting(this.component('lb'));
     await this.takeover.open();
 
-    this.lb = new LbTable({ model: m, log: this.component('lb') });
+    this.lb = this.parts.lbTable({ model: m, log: this.component('lb') });
     await this.lb.init();
     this.lb.on('fault', (f: { on: boolean; detail: string }) => {
       this.publish('lb-fault', f.detail, { on: f.on });
       if (this.model.hardShutdown) this.hb?.setFault('lb', f.on, f.detail);
     });
 
-    this.nanny = new NannyPool({
+    this.nanny = this.parts.nannyPool({
       model: m,
       log: this.log,
       observe: (r) => {
@@ -135,7 +179,14 @@ export class Daemon {
       2000,
       100 + Math.max(0, ...m.virtualServers.map((v) => v.monitor.timeoutMs + v.monitor.jitterMs)),
     );
-    await Promise.race([this.nanny.ready(), new Promise((r) => setTimeout(r, firstVerdictMs))]);
+    let verdictTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.nanny.ready(),
+      new Promise((r) => {
+        verdictTimer = setTimeout(r, firstVerdictMs);
+      }),
+    ]);
+    clearTimeout(verdictTimer);
     for (const [key, weight] of this.nanny.initialWeights()) {
       const [vs, rs] = splitKey(key);
       this.lb.setWeight(vs, rs, weight);
@@ -148,7 +199,7 @@ export class Daemon {
       },
     );
 
-    this.hb = new Heartbeat({
+    this.hb = this.parts.heartbeat({
       model: m,
       node: this.opts.node,
       log: this.component('heartbeat'),
@@ -179,7 +230,7 @@ export class Daemon {
     }
 
     await this.hb.start();
-    await this.syncHandoff();
+    await this.syncReplyRouting();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
@@ -221,14 +272,15 @@ export class Daemon {
   }
 
   /**
-   * Connection handoff (NAT on nftables): installed on both routers for the daemon's whole life, so it is
-   * already in place at the instant of a takeover (installing it then left a ~60 ms gap). On the active,
-   * our own connections are tracked and never match; untracked replies belong to the peer's connections.
+   * Reply routing (NAT on nftables, src/ipvs/reply-routing.ts): installed on both routers for the daemon's
+   * whole life, so it is already in place at the instant of a takeover (installing it then left a ~60 ms
+   * gap). On the active, our own connections are tracked and never match; untracked replies belong to the
+   * peer's connections.
    */
-  private async syncHandoff(): Promise<void> {
-    const plan = handoffPlan(this.model, this.hb.status().node);
-    if (plan && this.lb.status().backend === 'nftables') await this.handoff.install(plan);
-    else await this.handoff.remove();
+  private async syncReplyRouting(): Promise<void> {
+    const plan = replyRoutingPlan(this.model, this.hb.status().node);
+    if (plan && this.lb.status().backend === 'nftables') await this.replyRouting.install(plan);
+    else await this.replyRouting.remove();
   }
 
   /** Resolves true as soon as the role satisfies `pred`, false after `ms`. */
@@ -273,6 +325,7 @@ export class Daemon {
     return () => this.subscribers.delete(send);
   }
 
+  /** Serves one control-socket command (`pulsectl`, the web console); throws with the reason it refuses. */
   async handle(c: ControlCommand): Promise<unknown> {
     switch (c.cmd) {
       case 'ping':
@@ -365,13 +418,14 @@ export class Daemon {
     await this.takeover.reconfigure(loaded.model);
     this.lb.reconfigure(loaded.model);
     this.nanny.reconfigure(loaded.model);
-    // The handoff names the real servers: keep it in step with the new set.
-    await this.syncHandoff();
+    // Reply routing names the real servers: keep it in step with the new set.
+    await this.syncReplyRouting();
     this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
     this.publish('reload', 'applied', { changes });
     return { ok: true, changes };
   }
 
+  /** The `pulsectl status --json` document (docs/status-json.md). */
   status(): StatusJson {
     const hs = this.hb.status();
     const ts = this.takeover.status();
@@ -532,7 +586,7 @@ export class Daemon {
         this.log.error('heartbeat stop failed', { error: (err as Error).message });
       }
       await this.chain;
-      await this.handoff.remove();
+      await this.replyRouting.remove();
       try {
         await this.takeover.release('stopping');
       } catch (err) {

@@ -26,6 +26,7 @@ const lineFormat = winston.format.printf((info) => {
   return `${component ? `${component}: ` : ''}${message}${f ? ` ${f}` : ''}`;
 });
 
+/** Options of {@link createLogger}. */
 export interface LoggerOptions {
   level: LogLevel;
   /** Write to syslog too (default true). */
@@ -35,6 +36,7 @@ export interface LoggerOptions {
   stderr?: NodeJS.WritableStream;
 }
 
+/** The daemon's logger: a {@link Log} whose level can change on reload, closed on stop. */
 export interface DaemonLogger extends Log {
   setLevel(level: LogLevel): void;
   readonly winston: winston.Logger;

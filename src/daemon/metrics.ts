@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
 
+/** Where the metrics come from at scrape time (the daemon reads its parts' status). */
 export interface MetricsSource {
   role(): string;
   authenticated(): boolean;
@@ -21,6 +22,7 @@ export interface MetricsSource {
   lbApply(): { seconds: number[]; errors: number };
 }
 
+/** Every value of the `role` label of `lvs_pulse_role`. */
 export const ROLES = ['starting', 'standby', 'active', 'fault', 'stopping'] as const;
 
 /** Builds a registry whose metrics are collected from `src` at scrape time. */

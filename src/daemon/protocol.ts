@@ -10,6 +10,7 @@
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
+/** A validated control request. */
 export type ControlCommand =
   | { cmd: 'status' }
   | { cmd: 'takeover' }
@@ -21,6 +22,7 @@ export type ControlCommand =
   | { cmd: 'events' }
   | { cmd: 'ping' };
 
+/** One reply line: the result, or the error message. */
 export interface ControlReply {
   ok: boolean;
   result?: unknown;

@@ -5,6 +5,7 @@
  */
 import { UnixDatagramSender } from '../lib/libc';
 
+/** Sends sd_notify messages (a no-op when systemd did not ask for them). */
 export interface Notifier {
   notify(fields: Record<string, string | number>): boolean;
   /** Watchdog interval requested by systemd (ms), or undefined when no watchdog is configured. */

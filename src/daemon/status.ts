@@ -8,6 +8,7 @@ import type { RouterState } from '../heartbeat/index.js';
 /** @deprecated the router's state is {@link RouterState} (src/heartbeat/state.ts); this alias goes once daemon.ts uses it. */
 export type Role = RouterState;
 
+/** One real server in `pulsectl status --json`. */
 export interface RealServerStatus {
   name: string;
   address: string;
@@ -20,6 +21,7 @@ export interface RealServerStatus {
   last_probe?: { ok: boolean; detail: string; ms: number; at: string };
 }
 
+/** One virtual server in `pulsectl status --json`, with its real servers. */
 export interface VirtualServerStatus {
   name: string;
   address: string;
@@ -32,6 +34,7 @@ export interface VirtualServerStatus {
   real_servers: RealServerStatus[];
 }
 
+/** One role transition kept for `pulsectl status` (the last 50). */
 export interface TransitionRecord {
   at: string;
   from: RouterState;
@@ -40,6 +43,7 @@ export interface TransitionRecord {
   evidence: string;
 }
 
+/** The whole `pulsectl status --json` document, schema 1 (docs/status-json.md). */
 export interface StatusJson {
   schema: 1;
   role: RouterState;

@@ -21,6 +21,7 @@ export function formatSyslogLine(level: string, text: string, ident: string, pid
   return `<${pri}>${MONTHS[now.getMonth()]} ${d} ${t} ${ident}[${pid}]: ${text}`;
 }
 
+/** Options of {@link SyslogTransport}: socket path (default /dev/log), ident (default pulse), retry. */
 export interface SyslogTransportOptions extends TransportStream.TransportStreamOptions {
   path?: string;
   ident?: string;
@@ -30,6 +31,10 @@ export interface SyslogTransportOptions extends TransportStream.TransportStreamO
   now?: () => number;
 }
 
+/**
+ * A winston transport writing RFC 3164 datagrams to the syslog socket; while the socket is absent it drops
+ * lines (counted in `lost`) and retries, telling `onStateChange` once each way. Never throws.
+ */
 export class SyslogTransport extends TransportStream {
   private readonly sender: UnixDatagramSender;
   private readonly ident: string;

@@ -1,8 +1,9 @@
 /**
- * Run a program with an argument array (never a shell), optionally feeding stdin; resolves with its exit
- * status and output instead of rejecting on a non-zero status, so callers decide what a failure means.
+ * The process seam of the LB backends: `ipvsadm` and `nft` run through the one runner (`src/lib/run.ts`:
+ * argument arrays, never a shell, optional stdin), and resolve with their exit status and output instead of
+ * rejecting on a non-zero status, so the drivers decide what a failure means. Tests inject a fake `Exec`.
  */
-import { spawn } from 'node:child_process';
+import { describeOutcome, runProgram } from '../lib/run';
 
 /** What a finished program left behind. `code` is null when it was killed or could not start. */
 export interface ExecOutcome {
@@ -14,27 +15,28 @@ export interface ExecOutcome {
 /** The process runner the LB backends use; tests inject a fake. */
 export type Exec = (file: string, args: string[], input?: string) => Promise<ExecOutcome>;
 
-/** The real runner: `spawn(file, args)` with a timeout (default 30 s); a start failure is an outcome, not a throw. */
+/**
+ * The real runner, with a timeout (default 30 s, then SIGTERM). A start failure or a kill is an outcome
+ * (code null, the reason in stderr), not a throw. Output is capped at 256 MiB (a 10,000-server `-Sn`
+ * is a few MB).
+ */
 export function execProcess(timeoutMs = 30_000): Exec {
-  return (file, args, input) =>
-    new Promise((resolve) => {
-      const p = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let startError = '';
-      p.stdout.on('data', (c: Buffer) => out.push(c));
-      p.stderr.on('data', (c: Buffer) => err.push(c));
-      p.on('error', (e) => {
-        startError = `${file}: ${e.message}`;
-      });
-      p.on('close', (code) =>
-        resolve({
-          code: startError ? null : code,
-          stdout: Buffer.concat(out).toString(),
-          stderr: startError || Buffer.concat(err).toString(),
-        }),
-      );
-      p.stdin.on('error', () => {});
-      p.stdin.end(input ?? '');
+  return async (file, args, input) => {
+    const r = await runProgram(file, args, {
+      timeoutMs,
+      maxOutputBytes: 256 << 20,
+      // Always a pipe, closed at once when there is nothing to send: as ipvsadm/nft have always seen it.
+      input: input ?? '',
     });
+    const failed = r.startError || r.timedOut || r.overflow;
+    return {
+      code: failed ? null : r.code,
+      stdout: r.stdout,
+      stderr: r.startError
+        ? `${file}: ${r.startError.message}`
+        : failed
+          ? describeOutcome(r, timeoutMs)
+          : r.stderr,
+    };
+  };
 }

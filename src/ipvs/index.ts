@@ -28,6 +28,7 @@ export { diffTables, type DiffResult } from './diff';
 export type { Exec, ExecOutcome } from './exec';
 export { type LbOp, opArgs, parseSave, restoreScript } from './format';
 export { buildLbRuleset, buildRuleset, clearScript, NFT_TABLE_V4, NFT_TABLE_V6 } from './nftrules';
+export { ReplyRouting, type ReplyRoutingPlan, replyRoutingPlan, replyRoutingRuleset } from './reply-routing';
 export {
   desiredTable,
   type LbReal,

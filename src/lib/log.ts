@@ -7,6 +7,7 @@
  */
 export type LogFields = Record<string, unknown>;
 
+/** A key/value logger: a short message plus fields. */
 export interface Log {
   error(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -16,13 +17,14 @@ export interface Log {
   child(fields: LogFields): Log;
 }
 
+/** One event kept by {@link MemoryLog}. */
 export interface LogRecord {
   level: 'error' | 'warn' | 'info' | 'debug';
   msg: string;
   fields: LogFields;
 }
 
-/** A logger that keeps events in memory: for tests and for `pulsectl status` recent events. */
+/** A logger that keeps its events in memory (tests read `records`). */
 export class MemoryLog implements Log {
   constructor(
     readonly records: LogRecord[] = [],

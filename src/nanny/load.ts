@@ -4,10 +4,10 @@
  * command printing it (%h / %p substituted, split on whitespace, no shell). Both have a hard timeout and
  * never throw.
  */
-import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { MonitorConfig, RealServer } from '../config/model';
+import { describeOutcome, runProgram } from '../lib/run';
 import { describeError } from './probes/common';
 import { programArgv } from './probes/program';
 import type { LoadReading, LoadSource } from './types';
@@ -58,19 +58,19 @@ export function httpLoadSource(url: string, timeoutMs: number): LoadSource {
 /** Run a command and parse its stdout as a load average. */
 export function commandLoadSource(argv: string[], timeoutMs: number): LoadSource {
   const [file, ...args] = argv;
-  return () =>
-    new Promise<LoadReading>((resolve) => {
-      if (!file) return resolve({ ok: false, detail: 'empty command' });
-      execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: LIMIT }, (err, stdout) => {
-        if (err) return resolve({ ok: false, detail: describeError(err) });
-        const load = parseLoadAverage(String(stdout));
-        resolve(
-          load === undefined
-            ? { ok: false, detail: 'no load average in output' }
-            : { ok: true, load, detail: 'ok' },
-        );
-      });
-    });
+  return async () => {
+    if (!file) return { ok: false, detail: 'empty command' };
+    const r = await runProgram(file, args, { timeoutMs, killSignal: 'SIGKILL', maxOutputBytes: LIMIT });
+    if (r.code !== 0 || r.overflow)
+      return {
+        ok: false,
+        detail: r.startError ? describeError(r.startError) : describeOutcome(r, timeoutMs),
+      };
+    const load = parseLoadAverage(r.stdout);
+    return load === undefined
+      ? { ok: false, detail: 'no load average in output' }
+      : { ok: true, load, detail: 'ok' };
+  };
 }
 
 /**

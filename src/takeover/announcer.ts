@@ -21,11 +21,13 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** The announcement timings of the model (`announce.*`), in ms. */
 export type AnnounceSchedule = Pick<
   AnnounceConfig,
   'count' | 'intervalMs' | 'repeatDelayMs' | 'repeatCount' | 'refreshMs'
 >;
 
+/** Options of {@link Announcer}: the schedule, the send function, timers and log. */
 export interface AnnouncerOptions {
   schedule: AnnounceSchedule;
   /** Sends one announcement (all frames) for `key`; may throw — the error is logged and counted. */

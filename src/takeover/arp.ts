@@ -16,10 +16,14 @@ import { parseIPv4 } from '../lib/addr';
 
 /** Ethernet (14) + ARP for IPv4 over Ethernet (28). The NIC pads to the 60-byte minimum. */
 export const ARP_FRAME_LENGTH = 42;
+/** EtherType of ARP. */
 export const ETH_P_ARP = 0x0806;
+/** ARP opcode of a request. */
 export const ARP_OP_REQUEST = 1;
+/** ARP opcode of a reply. */
 export const ARP_OP_REPLY = 2;
 
+/** The form of a gratuitous ARP frame (docs/takeover.md: why both). */
 export type ArpForm = 'request' | 'reply';
 
 const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];

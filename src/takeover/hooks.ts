@@ -2,15 +2,16 @@
  * Piranha's `active_cmd` / `inactive_cmd` hooks plus a `notify_cmd` that receives the new state and the
  * reason as its last two arguments.
  *
- * A command line is split on whitespace like Piranha did (no quoting, no shell, no globbing) and run with
- * execFile under `hooks.timeoutMs` (then SIGKILL). Output is logged; a failing or hanging hook is logged and
+ * A command line is split on whitespace like Piranha did (no quoting, no shell, no globbing) and run by the
+ * one process runner (src/lib/run.ts) under `hooks.timeoutMs` (then SIGKILL). Output is logged; a failing or hanging hook is logged and
  * never fatal. Hooks run one after another in the order of transitions, so an `inactive_cmd` never
  * overtakes the `active_cmd` before it.
  */
-import { execFile } from 'node:child_process';
 import type { LvsModel } from '../config/model';
 import type { Log } from '../lib/log';
+import { runProgram } from '../lib/run';
 
+/** The state a hook runs for: `active_cmd` on `active`, `inactive_cmd` on `inactive`. */
 export type HookState = 'active' | 'inactive';
 
 /** Splits a hook command line on whitespace (Piranha-style: no quotes, no escapes). */
@@ -18,6 +19,7 @@ export function splitCommand(line: string): string[] {
   return line.split(/\s+/).filter((w) => w.length > 0);
 }
 
+/** What one hook run left behind (logged by {@link Hooks}). */
 export interface HookResult {
   code: number | null;
   signal: string | null;
@@ -33,30 +35,25 @@ export type HookExec = (file: string, args: string[], timeoutMs: number) => Prom
 
 const OUTPUT_LIMIT = 4096;
 
-/** The default HookExec: execFile, SIGKILL at the timeout, output capped for the log. */
-export const execHook: HookExec = (file, args, timeoutMs) =>
-  new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, windowsHide: true },
-      (err, stdout, stderr) => {
-        const e = err as
-          | (NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown })
-          | null;
-        const spawnError = e && typeof e.code === 'string' ? `${e.code}: ${e.message}` : undefined;
-        resolve({
-          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          signal: e?.signal ?? null,
-          stdout: String(stdout).slice(0, OUTPUT_LIMIT),
-          stderr: String(stderr).slice(0, OUTPUT_LIMIT),
-          timedOut: !!e?.killed && e.signal === 'SIGKILL',
-          ...(spawnError ? { error: spawnError } : {}),
-        });
-      },
-    );
-  });
+/** The default HookExec: the one runner, SIGKILL at the timeout, output capped for the log. */
+export const execHook: HookExec = async (file, args, timeoutMs) => {
+  const r = await runProgram(file, args, { timeoutMs, killSignal: 'SIGKILL', maxOutputBytes: 1 << 20 });
+  const error = r.startError
+    ? `${r.startError.code ?? 'ERROR'}: ${r.startError.message}`
+    : r.overflow
+      ? 'more than 1 MiB of output: killed'
+      : undefined;
+  return {
+    code: r.code,
+    signal: r.signal,
+    stdout: r.stdout.slice(0, OUTPUT_LIMIT),
+    stderr: r.stderr.slice(0, OUTPUT_LIMIT),
+    timedOut: r.timedOut,
+    ...(error ? { error } : {}),
+  };
+};
 
+/** Options of {@link Hooks}. */
 export interface HooksOptions {
   hooks: LvsModel['hooks'];
   log: Log;

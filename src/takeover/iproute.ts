@@ -1,12 +1,12 @@
 /**
- * The iproute2 edge: list, add and delete interface addresses with `ip` (execFile, argument arrays, never a
- * shell), and ask the kernel which interface routes to an address.
+ * The iproute2 edge: list, add and delete interface addresses with `ip` (run by src/lib/run.ts: argument
+ * arrays, never a shell), and ask the kernel which interface routes to an address.
  *
  * Idempotent by construction: adding an address that is already there ("Address already assigned") counts
  * as present and changes nothing; deleting one that is not there counts as absent. Nothing here replaces an
  * address (`ip addr replace` would churn it).
  */
-import { execFile } from 'node:child_process';
+import { describeOutcome, runProgram } from '../lib/run';
 import type { InterfaceAddress, InterfaceInfo } from './vips';
 
 /** An address to put on (or take off) an interface. */
@@ -34,16 +34,13 @@ export interface AddressTable {
 /** Runs a program, resolving with stdout; rejects with an Error carrying stderr. */
 export type Runner = (file: string, args: string[]) => Promise<string>;
 
-/** The default runner: execFile with a 10 s timeout. */
-export const execRunner: Runner = (file, args) =>
-  new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        const detail = String(stderr).trim() || err.message;
-        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${detail}`), { stderr: String(stderr) }));
-      } else resolve(String(stdout));
-    });
-  });
+/** The default runner: the one process runner (src/lib/run.ts) with a 10 s timeout and a 16 MiB output cap. */
+export const execRunner: Runner = async (file, args) => {
+  const r = await runProgram(file, args, { timeoutMs: 10_000, maxOutputBytes: 16 << 20 });
+  if (r.code === 0) return r.stdout;
+  const detail = describeOutcome(r, 10_000);
+  throw Object.assign(new Error(`${file} ${args.join(' ')}: ${detail}`), { stderr: r.stderr });
+};
 
 /** `ip` arguments that add `spec` (no shell; IPv6 with `nodad` so the VIP is usable at once). */
 export function addArgs(spec: AddressSpec): string[] {

@@ -9,7 +9,9 @@
  */
 import { parseIPv6 } from '../lib/addr';
 
+/** EtherType of IPv6. */
 export const ETH_P_IPV6 = 0x86dd;
+/** ICMPv6 type of a neighbour advertisement. */
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
 /** Ethernet 14 + IPv6 40 + NA 24 + target link-layer option 8. */
 export const NA_FRAME_LENGTH = 86;
@@ -18,6 +20,7 @@ const ICMPV6_LENGTH = 32;
 const ALL_NODES_BYTES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01]);
 const ALL_NODES_MAC = Uint8Array.from([0x33, 0x33, 0, 0, 0, 0x01]);
 
+/** Options of an unsolicited neighbour advertisement: the Router flag and the source address. */
 export interface NeighbourAdvertOptions {
   /** Set the Router flag (the sender forwards packets). Default false. */
   router?: boolean;

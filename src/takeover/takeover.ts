@@ -38,6 +38,7 @@ export interface VipStatus {
   announcing: boolean;
 }
 
+/** What `status()` reports: role, VIPs, frame counters, the last claim's timings. */
 export interface TakeoverStatus {
   active: boolean;
   vips: VipStatus[];
@@ -50,6 +51,7 @@ export interface TakeoverStatus {
   lastFirstFramesMs?: number;
 }
 
+/** The VIPs a reconcile added back (active) or removed (standby). */
 export interface ReconcileResult {
   added: string[];
   removed: string[];
@@ -67,6 +69,7 @@ export interface TakeoverEdges {
   readIpForward: () => string;
 }
 
+/** Options of {@link Takeover}. */
 export interface TakeoverOptions {
   model: LvsModel;
   log: Log;

@@ -11,6 +11,7 @@ export interface Vip extends FloatingAddress {
   source: string;
 }
 
+/** The floating addresses of a model, with the warnings found while listing them. */
 export interface FloatingAddressList {
   vips: Vip[];
   /** Problems found (duplicates that disagree, unparsable addresses): log them as warnings. */

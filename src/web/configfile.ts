@@ -22,6 +22,7 @@ export function versionOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** Reads the configuration file as text. @throws the fs error when it cannot be read. */
 export function readConfigText(path: string): string {
   return readFileSync(path, 'utf8');
 }

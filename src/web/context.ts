@@ -1,15 +1,17 @@
 /**
  * What the console's route modules share: options, clock, audit log, daemon client, sessions, config
- * editor and the live hub. Built once by buildWeb (server.ts).
+ * editor and the live hub. Built once by buildWeb (server.ts); this module imports no route and not the
+ * server, so the routes depend on it and never on each other.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Log } from '../lib/log';
 import type { DaemonClient } from './daemon-client';
 import type { ConfigEditor } from './editor';
 import type { LiveHub } from './live';
-import type { WebOptions } from './server';
+import type { WebOptions } from './options';
 import type { SessionStore } from './sessions';
 
+/** The console's shared state, handed to every route module. */
 export interface WebContext {
   opts: WebOptions;
   tls: boolean;

@@ -5,6 +5,7 @@
 import { followEvents, request } from '../daemon/control';
 import type { StatusJson } from '../daemon/status';
 
+/** The console's view of the daemon (the control socket; tests pass a fake). */
 export interface DaemonClient {
   /** Sends a command; resolves with its result, rejects with the daemon's error message. */
   call(

@@ -27,6 +27,7 @@ export interface FieldError {
   col?: number;
 }
 
+/** A form's fragment: field id → posted value. */
 export type Fields = Record<string, unknown>;
 
 /** What a form asks for. Names address the objects as they are before the edit. */
@@ -49,6 +50,7 @@ export interface Change {
   to?: unknown;
 }
 
+/** The new model with its changes, or the errors to show (404 unknown target, 422 invalid). */
 export type EditResult =
   | { ok: true; model: LvsModel; changes: Change[]; scope: Scope }
   | { ok: false; status: 404 | 422; errors: FieldError[]; scope?: Scope };

@@ -11,6 +11,7 @@ import { ConfigError } from '../config/model';
 import { applyEdit, type Change, type Edit, type FieldError, mapDiagnostics } from './edit';
 import type { Scope } from './fields';
 
+/** The formats a configuration file can be in (kept when it is saved). */
 export type Format = 'yaml' | 'lvs.cf' | 'json';
 
 /** The parts of the config module the editor uses (src/config/index.ts). */
@@ -27,6 +28,7 @@ export interface ConfigStore {
   version(text: string): string;
 }
 
+/** The current file: path, format, version (content hash), model and warnings. */
 export interface Loaded {
   path: string;
   format: Format;
@@ -35,6 +37,7 @@ export interface Loaded {
   warnings: ConfigDiagnostic[];
 }
 
+/** A saved edit (with what was written), or why it was refused (HTTP status and errors). */
 export type SaveResult =
   | {
       ok: true;
@@ -57,6 +60,7 @@ export function render(api: ConfigApi, model: LvsModel, format: Format): string 
   return api.dumpConfig(model, format);
 }
 
+/** Loads, edits, validates and saves the configuration file, one edit at a time. */
 export class ConfigEditor {
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -203,6 +207,7 @@ export class ConfigEditor {
   }
 }
 
+/** A file pushed by the peer: saved (serial from → to), or why not. */
 export type ReplaceResult =
   | { ok: true; path: string; previous: string; from: number; to: number }
   | { ok: false; status: 409 | 422; errors: FieldError[] };

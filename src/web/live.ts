@@ -7,11 +7,13 @@ import type { StatusJson } from '../daemon/status';
 import type { Log } from '../lib/log';
 import type { DaemonClient } from './daemon-client';
 
+/** One message to the browsers: a status snapshot, a daemon event, or the daemon unreachable. */
 export type LiveMessage =
   | { event: 'status'; data: StatusJson }
   | { event: 'daemon'; data: unknown }
   | { event: 'down'; data: { error: string } };
 
+/** Options of {@link LiveHub}. */
 export interface LiveOptions {
   /** Status poll period while subscribed, ms (default 2000). */
   statusIntervalMs?: number;
@@ -22,6 +24,7 @@ export interface LiveOptions {
   log: Log;
 }
 
+/** Fans the daemon's events and status out to the pages' event streams, while anyone subscribes. */
 export class LiveHub {
   private readonly subs = new Set<(m: LiveMessage) => void>();
   private follower?: { done: Promise<void>; stop(): void };

@@ -28,6 +28,7 @@ export interface ScryptParams {
   p: number;
 }
 
+/** scrypt cost of new password hashes (N 2^15, r 8, p 1). */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 1 << 15, r: 8, p: 1 };
 const KEY_LEN = 32;
 const SALT_LEN = 16;

@@ -10,7 +10,9 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
+/** The route a push is posted to on the peer's console. */
 export const PUSH_PATH = '/api/peer/config';
+/** The content type of a push body (parsed as raw text so its hash can be checked). */
 export const PUSH_CONTENT_TYPE = 'application/vnd.lvs-pulse.push+json';
 /** Largest clock difference accepted between the routers, ms. */
 export const PUSH_MAX_SKEW_MS = 30_000;
@@ -51,6 +53,7 @@ export class NonceCache {
   }
 }
 
+/** The verdict of {@link verifyPush}. */
 export type PushCheck = { ok: true } | { ok: false; reason: string };
 
 /**
@@ -87,6 +90,7 @@ export function verifyPush(
   return { ok: true };
 }
 
+/** Where the peer's console is, and how to trust it. */
 export interface PeerTarget {
   /** Base URL of the peer's console, e.g. https://198.18.0.12:3636. */
   url: string;

@@ -1,7 +1,7 @@
 /**
  * Configuration routes: the forms' data (GET /api/config) and every edit (global settings, redundancy,
  * virtual and real servers: add, edit, activate, delete). Each edit is validated, saved atomically,
- * audited, applied by a reload, and pushed to the peer when configured.
+ * audited, applied by a reload, and pushed to the peer when configured (peer-push.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../config/model';
@@ -9,8 +9,9 @@ import { reloadDaemon, type WebContext } from './context';
 import type { Edit, Fields } from './edit';
 import type { SaveResult } from './editor';
 import { newRealServer, newVirtualServer, viewFields } from './fields';
-import { pushAfterSave } from './routes-peer';
+import { pushSavedConfig } from './peer-push';
 
+/** Registers GET /api/config and the edit routes (PUT/POST/DELETE under /api/config/). */
 export function registerConfigRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get('/api/config', async (_req, reply) => {
     try {
@@ -103,7 +104,7 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: WebContext): voi
           op: 'reload',
           result: JSON.stringify(reload).slice(0, 2000),
         });
-        const peer = ctx.opts.peer ? await pushAfterSave(ctx, req, r) : undefined;
+        const peer = ctx.opts.peer ? await pushSavedConfig(ctx, req, r) : undefined;
         return {
           ok: true,
           path: r.path,

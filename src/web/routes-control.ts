@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { securityHeaders, type WebContext } from './context';
 
+/** Registers /api/status, /events (SSE) and the /api/control/* actions. */
 export function registerControlRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get('/api/status', async (_req, reply) => {
     try {

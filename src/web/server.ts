@@ -21,26 +21,30 @@ import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { detectFormat, dumpConfig, loadConfig } from '../config';
 import { createLogger } from '../daemon/logging';
-import type { Log } from '../lib/log';
 import { readConfigText, saveAtomically, versionOf } from './configfile';
 import { securityHeaders, type WebContext } from './context';
-import { controlClient, type DaemonClient } from './daemon-client';
+import { controlClient } from './daemon-client';
 import { type ConfigApi, ConfigEditor } from './editor';
 import { LiveHub } from './live';
+import type { WebOptions } from './options';
 import { MAX_PASSWORD_LENGTH, readPasswordFile, verifyPassword } from './password';
-import { type PeerTarget, PUSH_PATH } from './peer';
+import { PUSH_PATH } from './peer';
 import { registerConfigRoutes } from './routes-config';
 import { registerControlRoutes } from './routes-control';
 import { registerPeerRoute } from './routes-peer';
-import { LoginThrottle, type Session, SessionStore, type ThrottleOptions } from './sessions';
+import { LoginThrottle, type Session, SessionStore } from './sessions';
 import { APP_JS } from './static/app';
 import { appPage, loginPage } from './static/pages';
 import { STYLE_CSS } from './static/style';
 
-export { pushKeysOf } from './routes-peer';
+export type { WebOptions } from './options';
+export { pushKeysOf } from './peer-push';
 
+/** The console listens on loopback unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** The console's default port. */
 export const DEFAULT_PORT = 3636;
+/** The name of the session cookie. */
 export const SESSION_COOKIE = 'pulse_session';
 /** Requests that need no session: the login form, its POST, its stylesheet, and an empty favicon. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
@@ -53,41 +57,7 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'HEAD /favicon.ico',
 ]);
 
-export interface WebOptions {
-  /** Run directory of the daemon (its control socket), e.g. /run/lvs-pulse. */
-  runDir: string;
-  /** Configuration file to edit; default: the one the daemon reports in its status. */
-  configPath?: string;
-  /** Root-only file with the scrypt hash (`pulse-web --set-password`). Required: no default password. */
-  passwordFile: string;
-  /** Listen address (default 127.0.0.1) and port (default 3636; 0 = any free port). */
-  host?: string;
-  port?: number;
-  /** Serve HTTPS with this certificate and key (PEM). */
-  tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Session idle timeout (default 30 min) and absolute lifetime (default 8 h), ms. */
-  sessionIdleMs?: number;
-  sessionMaxMs?: number;
-  /** Status poll period of the live view, ms (default 2000). */
-  statusIntervalMs?: number;
-  /** Audit log; default: the daemon logger at level info (syslog + stderr), component `web`. */
-  log?: Log;
-  /** Clock for sessions and throttling (tests). */
-  now?: () => number;
-  /** Daemon client (default: the control socket in runDir). */
-  daemon?: DaemonClient;
-  /** Login throttling (default: 5 failures in 5 min lock the address for 1 min). */
-  throttle?: Partial<Omit<ThrottleOptions, 'now'>>;
-  /** Push each saved configuration to the peer router's console (HMAC with the heartbeat key; use https). */
-  peer?: PeerTarget;
-  /**
-   * Accept configurations pushed by the peer's console at POST /api/peer/config (the one route not behind
-   * a session: it is authenticated by the heartbeat-key HMAC instead). Off by default: the route then
-   * does not exist.
-   */
-  acceptPeerPush?: boolean;
-}
-
+/** A built console (not listening). */
 export interface Web {
   app: FastifyInstance;
   /** Every registered `METHOD /url` (tests walk them all to check authentication). */
@@ -96,6 +66,7 @@ export interface Web {
   close(): Promise<void>;
 }
 
+/** A listening console. */
 export interface WebServer extends Web {
   /** Where it listens, e.g. http://127.0.0.1:3636. */
   url: string;

@@ -14,6 +14,7 @@ export interface Session {
   lastSeenAt: number;
 }
 
+/** Options of {@link SessionStore}. */
 export interface SessionOptions {
   /** A session unused this long expires, ms (default 15 min). */
   idleMs: number;
@@ -26,6 +27,7 @@ export interface SessionOptions {
   maxSessions?: number;
 }
 
+/** A session found, or why not (`unknown`: never existed or logged out). */
 export type Lookup = { session: Session } | { expired: 'idle' | 'max' | 'unknown' };
 
 /** Sessions by id, with idle and absolute expiry. */
@@ -88,6 +90,7 @@ export class SessionStore {
   }
 }
 
+/** Options of {@link LoginThrottle}. */
 export interface ThrottleOptions {
   /** Failures allowed within `windowMs` before locking (default 5). */
   maxFailures: number;

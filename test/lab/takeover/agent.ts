@@ -1,8 +1,8 @@
 /**
  * A Takeover driven over stdin/stdout, to run inside a lab namespace
  * (`ip netns exec NS node --import tsx agent.ts MODEL.json`). One JSON request per line:
- *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"reconfigure"|"status"|"resolveMac"|"udpEcho"|"close",
- *    "active"?:bool, "reason"?:str, "model"?:LvsModel, "address"?:str}
+ *   {"id":1,"op":"open"|"claim"|"release"|"reannounce"|"reconcile"|"reconfigure"|"status"|"udpEcho"|"close",
+ *    "active"?:bool, "reason"?:str, "model"?:LvsModel, "port"?:int}
  * One JSON reply per line: {"id":1,"ok":true,"result":…,"decisionMs":…} where decisionMs is the wall-clock
  * time (µs resolution: performance.timeOrigin + performance.now()) taken right before claim() was called.
  * Log events go to stderr as JSON lines.
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LvsModel } from '../../../src/config/model';
 import type { Log, LogFields } from '../../../src/lib/log';
-import { IpRoute, resolveMac, Takeover } from '../../../src/takeover/index';
+import { IpRoute, Takeover } from '../../../src/takeover/index';
 
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
@@ -49,7 +49,6 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     active?: boolean;
     reason?: string;
     model?: LvsModel;
-    address?: string;
     port?: number;
   };
   try {
@@ -76,8 +75,6 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         return takeover.reconcile(!!req.active);
       case 'reconfigure':
         return takeover.reconfigure(req.model!);
-      case 'resolveMac':
-        return (await resolveMac(req.address!, { timeoutMs: 4000 })) ?? null;
       case 'udpEcho': {
         // A UDP echo service on every address of the namespace (the VIP included once it is there).
         const sock = createSocket('udp4');

@@ -15,19 +15,10 @@ import { LabPair } from '../../../lab/pair';
 import { MemoryLog } from '../../../src/lib/log';
 import { hashPassword, writePasswordFile } from '../../../src/web/password';
 import { startWeb, type WebServer } from '../../../src/web/server';
+import { until } from '../../helpers/until';
 import { call, type Client, cookieHeader, login, PASSWORD, TEST_SCRYPT } from '../../unit/web/fixture';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('web console with the real daemon pair (lab)', function () {
   this.timeout(90_000);

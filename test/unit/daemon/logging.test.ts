@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createLogger, parseLogLevel, renderFields } from '../../../src/daemon/logging';
 import { formatSyslogLine } from '../../../src/daemon/syslog';
+import { datagramListener } from '../../helpers/datagram-listener';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -50,7 +51,6 @@ describe('daemon logging', () => {
 
   it('delivers to a real unix datagram syslog socket, and reconnects when it appears later', async function () {
     this.timeout(10000);
-    // socat is not assumed; python3 is on the machine and binds a unix datagram socket.
     const path = join(dir, 'log');
     const s = sink();
     const log = createLogger({ level: 'debug', syslogPath: path, stderr: s.stream });
@@ -58,18 +58,12 @@ describe('daemon logging', () => {
     log.info('before', { a: 1 });
     await flush();
     assert.equal(log.syslog!.sent, 0);
-    const py = spawn('python3', [
-      '-c',
-      'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\nfor _ in range(2):\n  print(s.recv(4096).decode(),flush=True)',
-      path,
-    ]);
-    const out: string[] = [];
-    py.stdout.on('data', (c: Buffer) => out.push(c.toString()));
-    while (!out.join('').includes('ready')) await new Promise((r) => setTimeout(r, 20));
+    const listener = datagramListener(path, { count: 2 });
+    await listener.ready;
     log.child({ component: 'heartbeat' }).warn('peer silent', { ms: 112 });
     log.debug('dbg');
-    await new Promise((r) => py.once('exit', r));
-    const got = out.join('');
+    await listener.exited;
+    const got = listener.lines.join('\n');
     assert.match(got, /<28>\w{3} [ \d]\d \d\d:\d\d:\d\d pulse\[\d+\]: heartbeat: peer silent ms=112/);
     assert.match(got, /<31>.*dbg/);
     assert.match(s.text(), /is back/);

@@ -5,10 +5,11 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseListen } from '../../../src/cli/pulse-web';
+import { main, parseListen } from '../../../src/cli/pulse-web';
 import { readPasswordFile, verifyPassword } from '../../../src/web/password';
 import { startWeb } from '../../../src/web/server';
-import { login, makeEnv } from './fixture';
+import { login, makeEnv } from '../web/fixture';
+import { capture } from './capture';
 
 const CLI = join(__dirname, '../../../src/cli/pulse-web.ts');
 const run = (args: string[], input?: string) =>
@@ -38,6 +39,28 @@ describe('pulse-web command line', function () {
     assert.deepEqual(parseListen('4000'), { host: '127.0.0.1', port: 4000 });
     assert.throws(() => parseListen('host:99999'));
     assert.throws(() => parseListen('a:b:c'));
+  });
+
+  it('--help exits 0; usage errors exit 2 before anything is read or served', async () => {
+    const help = await capture(main, 'pulse-web', ['--help']);
+    assert.equal(help.code, 0);
+    for (const o of ['--listen', '--tls-cert', '--set-password', '--peer-url', '--accept-peer-push'])
+      assert.ok(help.stdout.includes(o), o);
+    const none = join(dir, 'no-such-password-file');
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /unknown option '--bogus'/],
+      [['--listen', 'a:b:c'], /expected HOST:PORT, \[IPv6\]:PORT or PORT/],
+      [['--tls-cert', join(dir, 'cert.pem')], /--tls-cert and --tls-key go together/],
+      [['--peer-url', 'ftp://198.18.0.12'], /--peer-url must be http\(s\):\/\/HOST:PORT/],
+      [['--session-idle', '0'], /--session-idle and --session-max must be positive numbers/],
+      [['--session-max', 'soon'], /--session-idle and --session-max must be positive numbers/],
+    ];
+    for (const [argv, why] of cases) {
+      const r = await capture(main, 'pulse-web', ['--password-file', none, ...argv]);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.stderr, why, argv.join(' '));
+    }
+    assert.equal(existsSync(none), false);
   });
 
   it('sets the password (hashed, 0600), refuses a short one, and refuses to start without one', async () => {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { baseModel, realServerConfig, virtualServerConfig } from '../../../src/config/build';
+import {
+  REPLY_ROUTING_MARK,
+  ReplyRouting,
+  replyRoutingPlan,
+  replyRoutingRuleset,
+} from '../../../src/ipvs/reply-routing';
 import { MemoryLog } from '../../../src/lib/log';
-import { Handoff, HANDOFF_MARK, handoffPlan, handoffRuleset } from '../../../src/takeover/handoff';
 
 const nat = baseModel({
   primary: { address: '198.18.0.11', privateAddress: '198.18.1.11', priority: 200 },
@@ -22,43 +27,49 @@ const nat = baseModel({
   ],
 });
 
-describe('takeover: connection handoff (NAT, nftables)', () => {
+describe('ipvs: reply routing (NAT, nftables)', () => {
   it('routes to the peer on the private path, for the NAT real servers of active virtuals only', () => {
-    assert.deepEqual(handoffPlan(nat, 'primary'), {
+    assert.deepEqual(replyRoutingPlan(nat, 'primary'), {
       device: 'eth1',
       peer: '198.18.1.12',
       realServers: ['198.18.1.21', '198.18.1.22'],
     });
-    assert.equal(handoffPlan(nat, 'backup')?.peer, '198.18.1.11');
+    assert.equal(replyRoutingPlan(nat, 'backup')?.peer, '198.18.1.11');
   });
 
   it('does not apply without NAT, a peer or a NAT gateway device', () => {
-    assert.equal(handoffPlan({ ...nat, network: 'direct' }, 'primary'), undefined);
-    assert.equal(handoffPlan({ ...nat, backup: undefined }, 'primary'), undefined);
+    assert.equal(replyRoutingPlan({ ...nat, network: 'direct' }, 'primary'), undefined);
+    assert.equal(replyRoutingPlan({ ...nat, backup: undefined }, 'primary'), undefined);
     assert.equal(
-      handoffPlan({ ...nat, natRouter: { address: '198.18.1.1', prefixLength: 24 } }, 'primary'),
+      replyRoutingPlan({ ...nat, natRouter: { address: '198.18.1.1', prefixLength: 24 } }, 'primary'),
       undefined,
     );
   });
 
   it('marks only untracked, non-SYN TCP from the real servers, in one replaceable table', () => {
-    const r = handoffRuleset(handoffPlan(nat, 'primary')!);
-    assert.match(r, /^table ip lvs_pulse_handoff\ndelete table ip lvs_pulse_handoff\n/);
+    const r = replyRoutingRuleset(replyRoutingPlan(nat, 'primary')!);
+    assert.match(
+      r,
+      /^table ip lvs_pulse_handoff\ndelete table ip lvs_pulse_handoff\ntable ip lvs_pulse_reply_routing\ndelete table ip lvs_pulse_reply_routing\n/,
+      'the table of the earlier name goes in the same transaction',
+    );
     assert.match(
       r,
       /iifname "eth1" ip saddr \{ 198\.18\.1\.21, 198\.18\.1\.22 \} ct state \{ new, invalid \} tcp flags & \(syn \| ack\) != syn meta mark set 19536/,
     );
-    assert.equal(HANDOFF_MARK, 19536);
+    assert.equal(REPLY_ROUTING_MARK, 19536);
   });
 
   it('installs table, route, rule and no-redirects; removes them; a failing step is logged, not thrown', async () => {
     const calls: string[] = [];
     const log = new MemoryLog();
-    const h = new Handoff(log, async (file, args) => {
+    const h = new ReplyRouting(log, async (file, args) => {
       calls.push([file, ...args].join(' '));
-      return file === 'sysctl' ? { ok: false, stderr: 'read-only' } : { ok: true, stderr: '' };
+      return file === 'sysctl'
+        ? { code: 1, stdout: '', stderr: 'read-only' }
+        : { code: 0, stdout: '', stderr: '' };
     });
-    await h.install(handoffPlan(nat, 'primary')!);
+    await h.install(replyRoutingPlan(nat, 'primary')!);
     assert.deepEqual(calls, [
       'nft -f -',
       'ip route replace default via 198.18.1.12 dev eth1 table 19532',
@@ -67,13 +78,15 @@ describe('takeover: connection handoff (NAT, nftables)', () => {
       'sysctl -qw net.ipv4.conf.all.send_redirects=0',
       'sysctl -qw net.ipv4.conf.eth1.send_redirects=0',
     ]);
-    assert.equal(log.records.filter((r) => r.level === 'warn').length, 2);
+    const warns = log.records.filter((r) => r.level === 'warn');
+    assert.equal(warns.length, 2);
+    assert.ok(warns.every((w) => w.fields.op === 'reply-routing' && w.fields.error === 'read-only'));
     calls.length = 0;
     await h.remove();
     assert.deepEqual(calls, [
       'ip rule del fwmark 19536 lookup 19532',
       'ip route flush table 19532',
-      'nft delete table ip lvs_pulse_handoff',
+      'nft delete table ip lvs_pulse_reply_routing',
     ]);
     calls.length = 0;
     await h.remove();

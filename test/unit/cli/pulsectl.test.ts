@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/pulsectl';
@@ -7,6 +7,7 @@ import { ControlServer } from '../../../src/daemon/control';
 import type { ControlCommand } from '../../../src/daemon/protocol';
 import type { StatusJson } from '../../../src/daemon/status';
 import { MemoryLog } from '../../../src/lib/log';
+import { capture } from './capture';
 
 const STATUS: StatusJson = {
   schema: 1,
@@ -147,5 +148,75 @@ describe('pulsectl against a control socket', () => {
     const text = out.join('');
     assert.match(text, /sysctl -w net\.ipv4\.conf\.all\.arp_ignore=1/);
     assert.match(text, /198\.18\.0\.10/);
+  });
+});
+
+describe('pulsectl: arguments and offline commands', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lp-ctl-args-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (...argv: string[]) => capture(main, 'pulsectl', argv);
+
+  it('--help lists every command and exits 0', async () => {
+    const r = await run('--help');
+    assert.equal(r.code, 0);
+    for (const c of ['status', 'takeover', 'release', 'reload', 'drain', 'enable', 'check-config', 'events'])
+      assert.match(r.stdout, new RegExp(`^ {2}${c}\\b`, 'm'), c);
+    assert.match(r.stdout, /^ {2}keygen /m);
+    assert.match(r.stdout, /^ {2}realserver /m);
+  });
+
+  it('usage errors exit 2: no command, unknown command or option, missing or invalid arguments', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /Usage: pulsectl/],
+      [['bogus'], /unknown command 'bogus'/],
+      [['status', '--bogus'], /unknown option '--bogus'/],
+      [['enable'], /missing required argument 'server'/],
+      [['realserver', '--vip', '198.18.0.10'], /required option '--mode <mode>' not specified/],
+      [['realserver', '--mode', 'nat', '--vip', '198.18.0.10'], /Allowed choices are dr, tun/],
+      [['realserver', '--mode', 'dr'], /required option '--vip <address>' not specified/],
+      [['keygen'], /missing required argument 'file'/],
+    ];
+    for (const [argv, why] of cases) {
+      const r = await run(...argv);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.stderr, why, argv.join(' '));
+    }
+  });
+
+  it('realserver: a bad VIP is an error (exit 1) naming it; several --vip are all planned', async () => {
+    const bad = await run('realserver', '--mode', 'dr', '--vip', 'nope');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /pulsectl: realserver: --vip "nope" is not an IP address/);
+    const two = await run('realserver', '--mode', 'tun', '--vip', '198.18.0.10', '--vip', '2001:2::10');
+    assert.equal(two.code, 0);
+    assert.match(two.stdout, /ip -4 addr add 198\.18\.0\.10\/32 dev tunl0/);
+    assert.match(two.stdout, /ip -6 addr add 2001:2::10\/128 dev ip6tnl0 nodad/);
+  });
+
+  it('check-config FILE runs offline: summary and 0, or FILE:LINE:COL errors and 2', async () => {
+    const good = join(dir, 'good.cf');
+    writeFileSync(good, 'serial_no = 1\nprimary = 198.18.0.11\nservice = lvs\nnetwork = direct\n');
+    const ok = await run('--run-dir', join(dir, 'no-daemon'), 'check-config', good);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^service lvs, serial 1/);
+    const bad = join(dir, 'bad.cf');
+    writeFileSync(bad, 'serial_no = 1\nprimary = 198.18.0.11\nkeepalive = soon\n');
+    const ko = await run('check-config', bad);
+    assert.equal(ko.code, 2);
+    assert.match(ko.stderr, /bad\.cf:3:\d+: error: /);
+  });
+
+  it('keygen writes a 0600 key and refuses to overwrite without --force', async () => {
+    const key = join(dir, 'hb.key');
+    const r = await run('keygen', key);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    const again = await run('keygen', key);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /pulsectl: /);
+    assert.equal((await run('keygen', '--force', key)).code, 0);
   });
 });

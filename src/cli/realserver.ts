@@ -7,20 +7,24 @@
  * TUN also needs reverse-path filtering off on the tunnel (decapsulated packets arrive from the client's
  * address on tunl0, which rp_filter would drop; the kernel uses the max of `all` and the interface value).
  *
+ * `pulsectl realserver` prints or applies this on a real server; it is not part of the router's daemon.
  * `realServerPlan` is pure (a list of commands with the reason for each); `applyRealServerPlan` runs them
- * with execFile, tolerating "already done" so applying twice is harmless.
+ * through the one process runner (src/lib/run.ts), tolerating "already done" so applying twice is harmless.
  */
-import { execFile } from 'node:child_process';
 import { parseIP } from '../lib/addr';
+import { describeOutcome, runProgram } from '../lib/run';
 
+/** Direct routing (VIP on `lo`) or tunnelling (VIP on `tunl0` / `ip6tnl0`). */
 export type RealServerMode = 'dr' | 'tun';
 
+/** One command of a plan, with the reason it is needed. */
 export interface RealServerStep {
   file: string;
   args: string[];
   why: string;
 }
 
+/** Everything a real server needs for `vips` in `mode`. */
 export interface RealServerPlan {
   mode: RealServerMode;
   vips: string[];
@@ -116,6 +120,7 @@ export function formatRealServerPlan(plan: RealServerPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The outcome of one step of {@link applyRealServerPlan}. */
 export interface AppliedStep {
   command: string;
   ok: boolean;
@@ -127,12 +132,10 @@ export interface AppliedStep {
 /** Runs one step; resolves with its stderr on failure. */
 export type StepRunner = (file: string, args: string[]) => Promise<{ ok: boolean; stderr: string }>;
 
-const defaultStepRunner: StepRunner = (file, args) =>
-  new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (err, _stdout, stderr) =>
-      resolve({ ok: !err, stderr: String(stderr).trim() || (err ? err.message : '') }),
-    );
-  });
+const defaultStepRunner: StepRunner = async (file, args) => {
+  const r = await runProgram(file, args, { timeoutMs: 10_000 });
+  return { ok: r.code === 0, stderr: r.code === 0 ? r.stderr.trim() : describeOutcome(r, 10_000) };
+};
 
 /**
  * Applies a plan step by step (never stopping at the first failure, so the report shows everything).

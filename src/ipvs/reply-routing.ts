@@ -1,0 +1,130 @@
+/**
+ * Reply routing for NAT mode on the nftables backend: replies of connections the *peer* NATed (real
+ * server → client packets this router has no conntrack entry for) are routed to the peer, which still holds
+ * their NAT state and rewrites them back to the VIP. Without it, a request in flight at a planned
+ * switchover (a "handover": `pulsectl release`, a graceful stop) fails: the real server's gateway moved to
+ * us, we would forward its reply un-NATed, and the client resets it. Our own connections are tracked here
+ * and never match. It sits with the LB table because it is the reply half of what the nftables table does
+ * for the client side (the shared flow hash, docs/lb.md).
+ *
+ * Marks: an nftables table `ip lvs_pulse_reply_routing` marks untracked (ct state new/invalid), non-SYN
+ * TCP from the real servers; `ip rule fwmark 0x4c50 lookup 19532` routes them via the peer. ICMP redirects
+ * are turned off on the real servers' interface, or the kernel would tell them to bypass us for the client.
+ * (Earlier versions called this the connection "handoff", table `ip lvs_pulse_handoff`: the ruleset
+ * deletes that table, so an upgraded router keeps no stale copy.)
+ */
+import type { LvsModel, NodeName } from '../config/model';
+import { addressFamily } from '../lib/addr';
+import type { Log } from '../lib/log';
+import { type Exec, execProcess } from './exec';
+
+/** The nftables table (family ip) that marks the peer's replies. */
+export const REPLY_ROUTING_TABLE = 'lvs_pulse_reply_routing';
+/** The table's earlier name (`handoff`), deleted by the ruleset when present. */
+export const LEGACY_REPLY_ROUTING_TABLE = 'lvs_pulse_handoff';
+/** The packet mark of a reply that belongs to the peer (`LP` in ASCII). */
+export const REPLY_ROUTING_MARK = 0x4c50;
+/** The routing table (and rule preference) that sends marked packets to the peer. */
+export const REPLY_ROUTING_ROUTE_TABLE = 19532;
+
+/** What reply routing installs: the real servers' interface, the peer's address, the NAT real servers. */
+export interface ReplyRoutingPlan {
+  device: string;
+  peer: string;
+  realServers: string[];
+}
+
+/**
+ * What reply routing needs, or undefined when it does not apply: NAT mode with a device for the real
+ * servers' gateway, a peer router, and IPv4 real servers.
+ */
+export function replyRoutingPlan(model: LvsModel, node: NodeName): ReplyRoutingPlan | undefined {
+  if (model.network !== 'nat' || !model.natRouter?.device || !model.backup) return undefined;
+  const peer = node === 'primary' ? model.backup : model.primary;
+  const peerAddress = peer.privateAddress ?? peer.address;
+  if (addressFamily(peerAddress) !== 4) return undefined;
+  const realServers = [
+    ...new Set(
+      model.virtualServers
+        .filter((v) => v.active)
+        .flatMap((v) =>
+          v.realServers.filter((r) => (r.forwarding ?? model.network) === 'nat').map((r) => r.address),
+        )
+        .filter((a) => addressFamily(a) === 4),
+    ),
+  ].sort();
+  if (realServers.length === 0) return undefined;
+  return { device: model.natRouter.device, peer: peerAddress, realServers };
+}
+
+/** The nft transaction installing (or replacing) the reply-routing table, and dropping the legacy one. */
+export function replyRoutingRuleset(p: ReplyRoutingPlan): string {
+  return [
+    `table ip ${LEGACY_REPLY_ROUTING_TABLE}`,
+    `delete table ip ${LEGACY_REPLY_ROUTING_TABLE}`,
+    `table ip ${REPLY_ROUTING_TABLE}`,
+    `delete table ip ${REPLY_ROUTING_TABLE}`,
+    `table ip ${REPLY_ROUTING_TABLE} {`,
+    '  chain pre {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    `    iifname "${p.device}" ip saddr { ${p.realServers.join(', ')} } ct state { new, invalid } tcp flags & (syn | ack) != syn meta mark set ${REPLY_ROUTING_MARK}`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Installs and removes reply routing on this router. Failures are logged, never thrown: it is a nicety
+ * (without it a request in flight at a handover may fail; nothing else breaks).
+ */
+export class ReplyRouting {
+  private installed = false;
+
+  /** @param exec the process seam (default: the LB backends' runner with a 5 s timeout). */
+  constructor(
+    private readonly log: Log,
+    private readonly exec: Exec = execProcess(5000),
+  ) {}
+
+  /** Installs (or replaces) the table, the route, the rule and the no-redirect sysctls for `p`. */
+  async install(p: ReplyRoutingPlan): Promise<void> {
+    const table = String(REPLY_ROUTING_ROUTE_TABLE);
+    const mark = String(REPLY_ROUTING_MARK);
+    const steps: [string, string[], string?][] = [
+      ['nft', ['-f', '-'], replyRoutingRuleset(p)],
+      ['ip', ['route', 'replace', 'default', 'via', p.peer, 'dev', p.device, 'table', table]],
+      ['ip', ['rule', 'del', 'fwmark', mark, 'lookup', table]],
+      ['ip', ['rule', 'add', 'fwmark', mark, 'lookup', table, 'pref', table]],
+      ['sysctl', ['-qw', 'net.ipv4.conf.all.send_redirects=0']],
+      ['sysctl', ['-qw', `net.ipv4.conf.${p.device}.send_redirects=0`]],
+    ];
+    for (const [file, args, input] of steps) {
+      const r = await this.exec(file, args, input);
+      // Deleting a rule that is not there is expected to fail.
+      if (r.code !== 0 && !(args[1] === 'del'))
+        this.log.warn('reply routing step failed', {
+          op: 'reply-routing',
+          cmd: [file, ...args].join(' '),
+          error: r.stderr.trim() || `exit ${r.code}`,
+        });
+    }
+    this.installed = true;
+    this.log.info('reply routing on: untracked replies of real servers go to the peer', {
+      op: 'reply-routing',
+      peer: p.peer,
+      device: p.device,
+    });
+  }
+
+  /** Removes what install() put in place; does nothing when it is not installed. */
+  async remove(): Promise<void> {
+    if (!this.installed) return;
+    this.installed = false;
+    const table = String(REPLY_ROUTING_ROUTE_TABLE);
+    await this.exec('ip', ['rule', 'del', 'fwmark', String(REPLY_ROUTING_MARK), 'lookup', table]);
+    await this.exec('ip', ['route', 'flush', 'table', table]);
+    await this.exec('nft', ['delete', 'table', 'ip', REPLY_ROUTING_TABLE]);
+    this.log.info('reply routing off', { op: 'reply-routing' });
+  }
+}
