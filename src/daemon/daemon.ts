@@ -37,7 +37,8 @@ import {
 } from './parts';
 import type { ControlCommand } from './protocol';
 import { type Notifier, startWatchdog } from './sdnotify';
-import type { Role, StatusJson, TransitionRecord } from './status';
+import type { StatusJson, TransitionRecord } from './status';
+import type { RouterState } from '../heartbeat';
 
 /** How `pulse` runs the daemon (its command-line options), plus the parts for tests. */
 export interface DaemonOptions {
@@ -58,8 +59,8 @@ export interface DaemonOptions {
 }
 
 interface Transition {
-  from: Role;
-  to: Role;
+  from: RouterState;
+  to: RouterState;
   reason: string;
   evidence: string;
 }
@@ -88,7 +89,7 @@ export class Daemon {
   private stopWatchdog: () => void = () => {};
   private reconcileTimer?: NodeJS.Timeout;
   private replyRouting!: ReplyRoutingPart;
-  private role: Role = 'starting';
+  private role: RouterState = 'starting';
   private since = new Date();
   private loadedAt = new Date();
   private hash: string;
@@ -284,7 +285,7 @@ export class Daemon {
   }
 
   /** Resolves true as soon as the role satisfies `pred`, false after `ms`. */
-  private roleWithin(pred: (r: Role) => boolean, ms: number): Promise<boolean> {
+  private roleWithin(pred: (r: RouterState) => boolean, ms: number): Promise<boolean> {
     if (pred(this.role)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (ok: boolean) => {

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
+import { ROUTER_STATES } from '../heartbeat/state';
 
 /** Where the metrics come from at scrape time (the daemon reads its parts' status). */
 export interface MetricsSource {
@@ -23,7 +24,7 @@ export interface MetricsSource {
 }
 
 /** Every value of the `role` label of `lvs_pulse_role`. */
-export const ROLES = ['starting', 'standby', 'active', 'fault', 'stopping'] as const;
+export const ROLES = ROUTER_STATES;
 
 /** Builds a registry whose metrics are collected from `src` at scrape time. */
 export function buildRegistry(src: MetricsSource): client.Registry {

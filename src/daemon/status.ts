@@ -5,9 +5,6 @@
  */
 import type { RouterState } from '../heartbeat/index.js';
 
-/** @deprecated the router's state is {@link RouterState} (src/heartbeat/state.ts); this alias goes once daemon.ts uses it. */
-export type Role = RouterState;
-
 /** One real server in `pulsectl status --json`. */
 export interface RealServerStatus {
   name: string;
