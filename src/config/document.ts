@@ -4,7 +4,7 @@
  * active when it exists, the probe interval equals the timeout, Piranha's port-80 probe, ...) are applied
  * here, once, for every front end.
  */
-import { canonicalIP, ipFamily } from './addr.js';
+import { canonicalIP, ipFamily } from '../lib/addr.js';
 import * as D from './defaults.js';
 import type {
   FailoverService,

@@ -4,7 +4,7 @@
  * reads back into the same model.
  */
 import { stringify } from 'yaml';
-import { prefixToNetmask, ipFamily } from './addr.js';
+import { ipFamily, prefixToNetmask } from '../lib/addr.js';
 import { modelToDocument } from './document.js';
 import type { FloatingAddress, LvsModel } from './model.js';
 

@@ -265,14 +265,14 @@ export function summarize(m: LvsModel): string {
   return `${L.join('\n')}\n`;
 }
 
-/** JSON with sorted keys (stable across key order). */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+/** JSON with sorted keys (stable across key order), for hashing and comparing models. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object')
     return `{${Object.keys(v)
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v);
 }
@@ -288,7 +288,7 @@ export function configHash(m: LvsModel): string {
     timeouts: m.timeouts,
     virtualServers: m.virtualServers,
   };
-  return createHash('sha256').update(canonical(lb)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(stableJson(lb)).digest('hex').slice(0, 16);
 }
 
 /** A real server named within its virtual server. */
@@ -319,7 +319,7 @@ export interface ModelDiff {
   hashChanged: boolean;
 }
 
-const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+const same = (a: unknown, b: unknown) => stableJson(a) === stableJson(b);
 function fieldsDiffer<T extends object>(a: T, b: T, skip: string[] = []): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys]
@@ -377,8 +377,8 @@ export function diffModels(old: LvsModel, next: LvsModel): ModelDiff {
   const vips = (m: LvsModel) =>
     [
       ...new Set([
-        ...m.virtualServers.filter((v) => v.active).map((v) => canonical(v.vip)),
-        canonical(m.natRouter ?? null),
+        ...m.virtualServers.filter((v) => v.active).map((v) => stableJson(v.vip)),
+        stableJson(m.natRouter ?? null),
       ]),
     ].sort();
   d.vipsChanged = !same(vips(old), vips(next));

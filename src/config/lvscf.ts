@@ -9,7 +9,7 @@
  * blocks closed by `}`. A key written twice keeps the last value, with a warning.
  */
 import type { ConfigDiagnostic, SourcePos } from './model.js';
-import { netmaskToPrefix } from './addr.js';
+import { netmaskToPrefix } from '../lib/addr.js';
 import { suggest } from './schema.js';
 
 /** One word of a line, with where it starts. */

@@ -7,7 +7,7 @@
  * their own schema, since convict does not look inside arrays.
  */
 import convict from 'convict';
-import { canonicalIP, netmaskToPrefix } from './addr.js';
+import { canonicalIP, netmaskToPrefix } from '../lib/addr.js';
 import * as D from './defaults.js';
 import { SCHEDULERS } from './model.js';
 
