@@ -1,6 +1,6 @@
 /**
- * Shipped defaults: one named constant each, shared by every front end (lvs.cf, YAML, JSON) through the
- * schema. Where a default differs from Piranha's, docs/config-defaults.md says why.
+ * Shipped defaults: one named constant each, used by the key table (keys.ts) and so by every front end
+ * (lvs.cf, YAML, JSON). Where a default differs from Piranha's, docs/config-defaults.md says why.
  */
 
 /** Heartbeat UDP port: Piranha's 539. */
