@@ -76,7 +76,6 @@ function cfValue(k: KeyDef, doc: Obj): string | undefined {
   switch (cf.conv) {
     case 'int':
     case 'port':
-    case 'hbmode':
       return String(v);
     case 'bool':
       return v ? '1' : '0';

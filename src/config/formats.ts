@@ -23,8 +23,6 @@ export interface FormatDef {
   docType: string;
   /** The form input that edits it. */
   web: WebKind;
-  /** The words a web `enum` offers. */
-  options?: readonly string[];
 }
 
 /** The document value type of each named format (the validated document is typed by it). */
@@ -44,7 +42,6 @@ export interface FormatValues {
   'lvs-status-list': number[];
   'lvs-feedback': string;
   'lvs-items': unknown[];
-  'lvs-hb-isolation': 'process' | 'thread' | 'off' | boolean;
 }
 
 /** A format: a named one, or an enumeration of the words allowed. */
@@ -137,15 +134,6 @@ export const FORMATS: { readonly [F in keyof FormatValues]: FormatDef } = {
     docType: 'list of mappings',
     web: 'list',
   },
-  'lvs-hb-isolation': {
-    check: (v) =>
-      v === 'process' || v === 'thread' || v === 'off' || typeof v === 'boolean'
-        ? undefined
-        : 'must be process, thread or off (true = thread, false = off)',
-    docType: 'process, thread or off (lvs.cf: also 1 = thread, 0 = off)',
-    web: 'enum',
-    options: ['process', 'thread', 'off'],
-  },
 };
 
 /** The reference's type column of any format (an enumeration lists its words). */
@@ -153,9 +141,17 @@ export function docTypeOf(format: Format): string {
   return typeof format === 'string' ? FORMATS[format].docType : format.join(' | ');
 }
 
-/** The words a web `enum` of this format offers. */
+/** The words a web `enum` of this format offers (an enumeration's words). */
 export function webOptionsOf(format: Format): readonly string[] | undefined {
-  return typeof format === 'string' ? FORMATS[format].options : format;
+  return typeof format === 'string' ? undefined : format;
+}
+
+/** What is wrong with a (non-null) value by its format, else undefined. */
+export function valueProblem(format: Format, v: unknown): string | undefined {
+  if (typeof format === 'string') return FORMATS[format].check(v);
+  return format.includes(v as string)
+    ? undefined
+    : `must be one of the possible values: ${JSON.stringify(format)}`;
 }
 
 /** How the web edits a value of this format. */

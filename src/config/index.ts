@@ -13,7 +13,7 @@ import { dumpLvsCf, dumpYaml } from './dump.js';
 import { checkHost, type Host, localHost } from './hostcheck.js';
 import { type FrontEndResult, parseLvsCf } from './lvscf.js';
 import { ConfigError, type ConfigDiagnostic, type LvsModel, type SourcePos } from './model.js';
-import { validateDocument } from './schema.js';
+import { resolveAliases, validateDocument } from './schema.js';
 import { checkSemantics, type SemanticIssue } from './semantic.js';
 import { parseYaml, type YamlResult } from './yaml.js';
 
@@ -98,13 +98,21 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
       : undefined;
     return `${[inner, ctx].filter(Boolean).join(', ')}${ctx ? ': ' : ''}${key}: ${message.slice(p.length + 2)}`;
   };
+  // A value written under a key's old name is the key's: its positions follow it.
+  const aliases = resolveAliases(fe.doc);
+  const maps: Map<string, unknown>[] = [fe.positions, fe.keyNames];
+  if ('keyPositions' in fe) maps.push((fe as YamlResult).keyPositions);
+  for (const [from, to] of aliases.moved)
+    for (const map of maps)
+      for (const [p, v] of [...map])
+        if (p === from || p.startsWith(`${from}.`)) map.set(to + p.slice(from.length), v);
   const { doc, issues } = validateDocument(fe.doc);
   const badPaths: string[] = [...(fe.failedPaths ?? [])];
-  for (const is of issues) {
-    badPaths.push(is.path);
+  for (const is of [...aliases.issues, ...issues]) {
+    if (is.severity !== 'warning') badPaths.push(is.path);
     diagnostics.push({
-      ...locate(is.path, is.unknownKey),
-      severity: 'error',
+      ...locate(is.path, is.unknownKey || is.atKey),
+      severity: is.severity ?? 'error',
       message: rename(is.path, is.message),
     });
   }

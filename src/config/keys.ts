@@ -38,7 +38,7 @@ export interface ScopeModels {
  * How the words of an lvs.cf value are read (lvscf.ts) and written (dump.ts): integers as strtol, 0/1
  * booleans, a word, a word with escapes, a whole command line, seconds, a port or service name, an
  * address, `ADDRESS dev:N`, a netmask, Piranha's debug_level, a list of words, a list of status codes,
- * `ADDRESS PORT`, reentry seconds, and heartbeat_worker's process/thread/off with 1/0.
+ * `ADDRESS PORT` and reentry seconds.
  */
 export type CfConv =
   | 'int'
@@ -55,8 +55,7 @@ export type CfConv =
   | 'list'
   | 'status'
   | 'sorry'
-  | 'reentry'
-  | 'hbmode';
+  | 'reentry';
 
 /** A key's place in lvs.cf. */
 export interface CfSpec {
@@ -249,9 +248,8 @@ const parseFeedback = (fb: string): MonitorConfig['feedback'] =>
 const feedbackText = (f: MonitorConfig['feedback']) =>
   f === undefined ? 'none' : f.kind === 'exit-code' ? 'exit-code' : `header:${f.name}`;
 
-/** heartbeat.worker: a mode name, or the earlier boolean (true = worker thread, false = main thread). */
-const isolationOf = (v: string | boolean) =>
-  v === true ? 'thread' : v === false ? 'off' : v === 'thread' || v === 'off' ? v : 'process';
+/** The heartbeat's worker-thread mode is gone; files that asked for it get the child process. */
+const THREAD_REMOVED = 'thread isolation was removed; the heartbeat runs in a child process';
 
 // Derived defaults.
 
@@ -611,13 +609,24 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     web: { label: 'Real-time priority (0 = off)' },
   },
   {
-    path: 'heartbeat.worker',
-    format: 'lvs-hb-isolation',
-    default: D.HEARTBEAT_WORKER,
-    doc: 'Where the heartbeat runs: process (a child process of its own), thread (a worker thread), off (main thread).',
+    path: 'heartbeat.isolation',
+    format: ['process', 'off'],
+    default: D.HEARTBEAT_ISOLATION,
+    doc: 'Where the heartbeat runs: process (a child process of its own, as keepalived runs VRRP) or off (the daemon’s main thread).',
+    // The old name, and its values: `thread` (lvs.cf 1, YAML true) and `off` (0, false).
+    aliases: ['heartbeat.worker'],
+    readAs: [
+      { value: 'thread', as: 'process', warning: THREAD_REMOVED },
+      { value: true, as: 'process', warning: THREAD_REMOVED },
+      { value: false, as: 'off' },
+    ],
     model: 'heartbeat.isolation',
-    toModel: isolationOf,
-    cf: { key: 'heartbeat_worker', conv: 'hbmode' },
+    cf: {
+      key: 'heartbeat_isolation',
+      conv: 'str',
+      aliases: ['heartbeat_worker'],
+      words: { '1': true, '0': false },
+    },
     web: { label: 'Heartbeat runs in' },
   },
   {

@@ -439,12 +439,6 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       case 'ip':
         set(path, v0.text);
         break;
-      case 'hbmode':
-        // process | thread | off; 1/0 as before the child process existed (1 = worker thread).
-        if (['process', 'thread', 'off'].includes(v0.text)) set(path, v0.text);
-        else if (v0.text === '1' || v0.text === '0') set(path, v0.text === '1' ? 'thread' : 'off');
-        else err(v0, `'${word}' must be process, thread or off (or 1 = thread, 0 = off), not ${v0.text}`);
-        break;
       case 'int':
       case 'bool':
       case 'port': {

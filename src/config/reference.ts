@@ -47,16 +47,26 @@ function cfText(k: KeyDef): string {
 
 function typeText(k: KeyDef): string {
   const t = docTypeOf(k.format);
-  const read = k.readAs?.map((r) => `${String(r.value)} is read as ${String(r.as)}`) ?? [];
-  const words = Object.entries(k.cf?.words ?? {}).map(([w, v]) => `lvs.cf ${w} = ${String(v)}`);
-  const notes = [...read, ...words];
+  const byValue = new Map<string, string[]>();
+  for (const r of k.readAs ?? [])
+    byValue.set(String(r.as), [
+      ...(byValue.get(String(r.as)) ?? []),
+      `${String(r.value)}${r.warning ? ' (warned)' : ''}`,
+    ]);
+  const read = [...byValue].map(([as, olds]) => `${olds.join(', ')} read as ${as}`);
+  const words = Object.entries(k.cf?.words ?? {}).map(([w, v]) => `${w} = ${String(v)}`);
+  const notes = [...read, ...(words.length ? [`lvs.cf ${words.join(', ')}`] : [])];
   return notes.length ? `${t} (${notes.join('; ')})` : t;
+}
+
+function yamlText(k: KeyDef): string {
+  return `\`${k.path}\`${k.aliases?.length ? ` (old name ${k.aliases.map((a) => `\`${a}\``).join(', ')})` : ''}`;
 }
 
 function rows(scope: Scope): string[] {
   return SCOPES[scope].keys.map(
     (k) =>
-      `| \`${k.path}\` | ${cell(cfText(k))} | ${cell(typeText(k))} | ${defaultOf(k)} | ${k.piranha ? cell(k.piranha) : ''} | ${cell(k.doc)} |`,
+      `| ${yamlText(k)} | ${cell(cfText(k))} | ${cell(typeText(k))} | ${defaultOf(k)} | ${k.piranha ? cell(k.piranha) : ''} | ${cell(k.doc)} |`,
   );
 }
 

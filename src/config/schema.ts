@@ -7,13 +7,14 @@
  * their own schema, since convict does not look inside arrays.
  */
 import convict from 'convict';
-import { FORMATS, type Format } from './formats.js';
-import { type DocumentOf, SCOPES, type Scope } from './keys.js';
+import { FORMATS, type Format, valueProblem } from './formats.js';
+import { type DocumentOf, type KeyDef, SCOPES, type Scope } from './keys.js';
 
 /** A schema leaf: what convict reads of a key (keys.ts holds the rest). */
 export interface Leaf {
   doc: string;
-  format: string | readonly unknown[];
+  /** A named format, the words of an enumeration, or a check that throws (a key that still reads old values). */
+  format: string | readonly unknown[] | ((v: unknown) => void);
   default: unknown;
   nullable?: boolean;
 }
@@ -39,6 +40,15 @@ export function addFormats(): void {
     });
 }
 
+/** A key's format that also accepts the values it still reads (its `readAs`), replaced after validation. */
+function acceptingOldValues(key: KeyDef): (v: unknown) => void {
+  const old = key.readAs!.map((r) => r.value);
+  return (v) => {
+    const problem = old.includes(v) ? undefined : valueProblem(key.format, v);
+    if (problem !== undefined) throw new Error(problem);
+  };
+}
+
 /** The convict schema of one scope, nested by document path, in table order. */
 function schemaOf(scope: Scope): SchemaNode {
   const root: SchemaNode = {};
@@ -51,7 +61,7 @@ function schemaOf(scope: Scope): SchemaNode {
     }
     node[parts[parts.length - 1]!] = {
       doc: key.doc,
-      format: key.format as Format,
+      format: key.readAs ? acceptingOldValues(key) : (key.format as Format),
       default: key.default,
       ...(key.default === null ? { nullable: true } : {}),
     };
@@ -72,8 +82,12 @@ export const failoverSchema: SchemaNode = schemaOf('failover');
 export interface SchemaIssue {
   path: string;
   message: string;
+  /** A value read but worth changing (an old value or name); absent = an error. */
+  severity?: 'warning';
   /** True when the path names a key the schema does not know (position at the key, not the value). */
   unknownKey?: boolean;
+  /** About the key as written, not its value (position at the key). */
+  atKey?: boolean;
 }
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
@@ -192,17 +206,29 @@ export function defaultsOf(schema: SchemaNode): Record<string, unknown> {
 /** What is wrong with a leaf's value, by the leaf's format (undefined: nothing). */
 function leafProblem(leaf: Leaf, v: unknown): string | undefined {
   if (v === null) return leaf.nullable ? undefined : 'must have a value';
-  const f = leaf.format as Format;
-  if (typeof f === 'string') return FORMATS[f].check(v);
-  return f.includes(v as string) ? undefined : `must be one of the possible values: ${JSON.stringify(f)}`;
+  if (typeof leaf.format !== 'function') return valueProblem(leaf.format as Format, v);
+  try {
+    leaf.format(v);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
+
+const SCHEMAS: Record<Scope, SchemaNode> = {
+  global: documentSchema,
+  virtual: virtualServerSchema,
+  server: realServerSchema,
+  failover: failoverSchema,
+};
 
 /**
  * Validates one mapping against one schema level with convict (strict). Returns the value with defaults
  * filled in, where every invalid leaf is replaced by its default (so later stages see a well-typed value).
  */
-function validateLevel(value: unknown, schema: SchemaNode, prefix: string, issues: SchemaIssue[]) {
+function validateLevel(value: unknown, scope: Scope, prefix: string, issues: SchemaIssue[]) {
   addFormats();
+  const schema = SCHEMAS[scope];
   if (value !== undefined && value !== null && !isPlainObject(value)) {
     issues.push({
       path: prefix.slice(0, -1),
@@ -242,7 +268,61 @@ function validateLevel(value: unknown, schema: SchemaNode, prefix: string, issue
   } catch (e) {
     issues.push({ path: prefix.slice(0, -1), message: `${prefix || 'document: '}${(e as Error).message}` });
   }
+  readOldValues(scope, result, prefix, issues);
   return result;
+}
+
+/** Replaces the old values a key still reads (its `readAs`) by their current ones, warning where asked. */
+function readOldValues(scope: Scope, obj: Record<string, unknown>, prefix: string, issues: SchemaIssue[]) {
+  for (const k of SCOPES[scope].keys) {
+    const v = getPath(obj, k.path);
+    const r = k.readAs?.find((x) => x.value === v);
+    if (!r) continue;
+    setPath(obj, k.path, r.as);
+    if (r.warning) issues.push({ path: prefix + k.path, message: r.warning, severity: 'warning' });
+  }
+}
+
+/**
+ * Moves the values written under an old document name (a key's `aliases`, `heartbeat.worker`) to the
+ * key's path, in place, before validation. Returns the moves as full document paths, so positions can
+ * follow, and a warning for each key written under both names (the current name wins).
+ */
+export function resolveAliases(doc: unknown): { moved: [from: string, to: string][]; issues: SchemaIssue[] } {
+  const moved: [string, string][] = [];
+  const issues: SchemaIssue[] = [];
+  const walk = (scope: Scope, obj: unknown, prefix: string) => {
+    if (!isPlainObject(obj)) return;
+    for (const k of SCOPES[scope].keys) {
+      if (k.items) {
+        const list = getPath(obj, k.path);
+        if (Array.isArray(list))
+          list.forEach((item, i) => {
+            walk(k.items!, item, `${prefix}${k.path}.${i}.`);
+          });
+        continue;
+      }
+      for (const old of k.aliases ?? []) {
+        const i = old.lastIndexOf('.');
+        const parent = i < 0 ? obj : getPath(obj, old.slice(0, i));
+        const name = old.slice(i + 1);
+        if (!isPlainObject(parent) || !Object.hasOwn(parent, name)) continue;
+        if (getPath(obj, k.path) === undefined) {
+          setPath(obj, k.path, parent[name]);
+          moved.push([prefix + old, prefix + k.path]);
+        } else
+          issues.push({
+            path: prefix + old,
+            severity: 'warning',
+            atKey: true,
+            message: `'${old}' is the old name of '${k.path}' and both are written; ${k.path} is used`,
+          });
+        delete parent[name];
+      }
+    }
+  };
+  walk('global', doc, '');
+  return { moved, issues };
 }
 
 /** A validated document: every key present (null where unset), defaults filled in, every item validated. */
@@ -260,18 +340,18 @@ export type FailoverDocument = DocumentOf<'failover'>;
  */
 export function validateDocument(doc: unknown): { doc: Document; issues: SchemaIssue[] } {
   const issues: SchemaIssue[] = [];
-  const top = validateLevel(doc, documentSchema, '', issues);
+  const top = validateLevel(doc, 'global', '', issues);
   type Item = Record<string, unknown>;
-  const items = (list: unknown, path: string, schema: SchemaNode, each?: (v: Item, p: string) => void) =>
+  const items = (list: unknown, path: string, scope: Scope, each?: (v: Item, p: string) => void) =>
     (Array.isArray(list) ? list : []).map((item, i) => {
-      const v = validateLevel(item, schema, `${path}.${i}.`, issues);
+      const v = validateLevel(item, scope, `${path}.${i}.`, issues);
       each?.(v, `${path}.${i}`);
       return v;
     });
-  top.virtual_servers = items(top.virtual_servers, 'virtual_servers', virtualServerSchema, (vs, p) => {
-    vs.real_servers = items(vs.real_servers, `${p}.real_servers`, realServerSchema);
+  top.virtual_servers = items(top.virtual_servers, 'virtual_servers', 'virtual', (vs, p) => {
+    vs.real_servers = items(vs.real_servers, `${p}.real_servers`, 'server');
   });
-  top.failover_services = items(top.failover_services, 'failover_services', failoverSchema);
+  top.failover_services = items(top.failover_services, 'failover_services', 'failover');
   // Every leaf holds a value its format accepts (or null where nullable): the shape of Document.
   return { doc: top as unknown as Document, issues };
 }

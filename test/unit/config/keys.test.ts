@@ -41,7 +41,6 @@ function sample(k: KeyDef): unknown {
     'lvs-str-list': ['eth1', 'eth2'],
     'lvs-status-list': [200, 204],
     'lvs-feedback': 'exit-code',
-    'lvs-hb-isolation': 'off',
   };
   return values[f];
 }
@@ -184,5 +183,66 @@ describe('config/keys: the one table', () => {
       );
       assert.deepEqual(Object.keys(LVSCF_KEYS[scope]).sort(), [...names].sort(), scope);
     }
+  });
+});
+
+describe('config/keys: old names and old values', () => {
+  const removed = 'thread isolation was removed; the heartbeat runs in a child process';
+  const yaml = (hb: string) =>
+    checkConfig('o.yaml', {
+      host: noHost,
+      text: `primary: { address: 198.18.0.11 }\nnetwork: direct\nheartbeat:\n${hb}`,
+    });
+
+  it('YAML heartbeat.worker is read as heartbeat.isolation; thread and true as process (warned at the value), false as off', () => {
+    for (const [v, want, warned] of [
+      ['process', 'process', false],
+      ['off', 'off', false],
+      ['thread', 'process', true],
+      ['true', 'process', true],
+      ['false', 'off', false],
+    ] as const)
+      for (const key of ['worker', 'isolation']) {
+        const r = yaml(`  ${key}: ${v}\n`);
+        assert.equal(r.model!.heartbeat.isolation, want, `${key}: ${v}`);
+        assert.deepEqual(
+          r.diagnostics.filter((d) => d.message === removed).map((d) => [d.line, d.col, d.severity]),
+          warned ? [[4, key.length + 5, 'warning']] : [],
+          `${key}: ${v}`,
+        );
+        assert.ok(r.ok, `${key}: ${v} loads`);
+      }
+  });
+
+  it('both names written: the current one wins, with a warning at the old key', () => {
+    const r = yaml('  worker: off\n  isolation: process\n');
+    assert.equal(r.model!.heartbeat.isolation, 'process');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.line, d.col, d.severity, d.message]),
+      [
+        [
+          4,
+          3,
+          'warning',
+          "'heartbeat.worker' is the old name of 'heartbeat.isolation' and both are written; heartbeat.isolation is used",
+        ],
+      ],
+    );
+  });
+
+  it('a schema error on a value written under the old name is reported at that value', () => {
+    const r = yaml('  worker: 3\n');
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.line, d.col]),
+      [[4, 11]],
+    );
+  });
+
+  it('a dump writes the current names only', () => {
+    const m = yaml('  worker: thread\n').model!;
+    assert.match(dumpConfig(m, 'yaml'), /^ {2}isolation: process$/m);
+    assert.doesNotMatch(dumpConfig(m, 'yaml'), /worker/);
+    assert.match(dumpConfig(m, 'lvs.cf'), /^heartbeat_isolation = process$/m);
+    assert.doesNotMatch(dumpConfig(m, 'lvs.cf'), /heartbeat_worker/);
   });
 });
