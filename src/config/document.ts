@@ -7,7 +7,7 @@
 import { canonicalIP } from '../lib/addr.js';
 import { type KeyDef, SCOPES, type Scope } from './keys.js';
 import type { LvsModel } from './model.js';
-import type { Document } from './schema.js';
+import type { Document, DocumentInput } from './schema.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -130,8 +130,8 @@ function toDoc(scope: Scope, model: Obj): Obj {
  * The native document of a model: every value explicit (defaults included), in table order; unset
  * values and absent groups are left out (so the document reads back into the same model).
  */
-export function modelToDocument(m: LvsModel): Partial<Document> {
-  return prune(toDoc('global', m as unknown as Obj)) as Partial<Document>;
+export function modelToDocument(m: LvsModel): DocumentInput {
+  return prune(toDoc('global', m as unknown as Obj)) as DocumentInput;
 }
 
 /** A scope's document with every key at its default (null where unset), in table order. */

@@ -216,11 +216,6 @@ function setIn(obj: Record<string, unknown>, path: string, v: unknown): void {
   }
   cur[keys[keys.length - 1]!] = v;
 }
-function getIn(obj: Record<string, unknown>, path: string): unknown {
-  let cur: unknown = obj;
-  for (const k of path.split('.')) cur = isObj(cur) ? cur[k] : undefined;
-  return cur;
-}
 
 /**
  * Parses lvs.cf text into the native document. `file` is used in positions only. Never throws.
@@ -548,5 +543,3 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   }
   return { doc, positions, keyNames, diagnostics, failedPaths };
 }
-
-export { getIn as getDocPath };

@@ -18,6 +18,7 @@ export interface Leaf {
   default: unknown;
   nullable?: boolean;
 }
+/** A level of a convict schema: leaves and nested levels by key. */
 export type SchemaNode = { [key: string]: SchemaNode | Leaf };
 
 /** True when a schema node is a leaf (has `doc` and `format`). */
@@ -333,6 +334,13 @@ export type VirtualServerDocument = DocumentOf<'virtual'>;
 export type RealServerDocument = DocumentOf<'server'>;
 /** A validated failover service of a Document. */
 export type FailoverDocument = DocumentOf<'failover'>;
+/** A document as written (a YAML file, a dump): any key may be left out, none is null. */
+export type DocumentInput = Sparse<Document>;
+type Sparse<T> = T extends readonly (infer E)[]
+  ? Sparse<E>[]
+  : T extends object
+    ? { [K in keyof T]?: Sparse<Exclude<T[K], null>> }
+    : T;
 
 /**
  * Validates a whole document (as loaded from YAML/JSON or produced by the lvs.cf parser). Collects every

@@ -21,7 +21,9 @@ import {
 import { expandEscapes } from '../config/lvscf';
 import type { RealServer, VirtualServer } from '../config/model';
 
+/** How a field is edited (the format's web kind). */
 export type FieldType = WebKind;
+/** The console's forms. */
 export type Scope = 'global' | 'redundancy' | 'virtual' | 'real';
 
 // biome-ignore lint/suspicious/noExplicitAny: field accessors walk model objects generically.
