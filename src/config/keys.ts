@@ -107,6 +107,8 @@ export interface KeyDef<S extends Scope = Scope> {
   /** Path in the document within its scope (`heartbeat.deadtime_ms`, `monitor.timeout_ms`). */
   path: string;
   format: Format;
+  /** A check of the value beyond its format: what it must be, or undefined when it is fine. */
+  check?: (value: never) => string | undefined;
   /** The one default; null = unset (the model field is absent, or `unset` computes it). */
   default: unknown;
   /** One line for the reference. */

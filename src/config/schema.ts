@@ -41,11 +41,15 @@ export function addFormats(): void {
     });
 }
 
-/** A key's format that also accepts the values it still reads (its `readAs`), replaced after validation. */
-function acceptingOldValues(key: KeyDef): (v: unknown) => void {
-  const old = key.readAs!.map((r) => r.value);
+/**
+ * A key's format with the key's own check, that also accepts the values the key still reads (its
+ * `readAs`, replaced after validation).
+ */
+function checkOfKey(key: KeyDef): (v: unknown) => void {
+  const old = key.readAs?.map((r) => r.value) ?? [];
+  const own = key.check as ((v: unknown) => string | undefined) | undefined;
   return (v) => {
-    const problem = old.includes(v) ? undefined : valueProblem(key.format, v);
+    const problem = old.includes(v) ? undefined : (valueProblem(key.format, v) ?? own?.(v));
     if (problem !== undefined) throw new Error(problem);
   };
 }
@@ -62,7 +66,7 @@ function schemaOf(scope: Scope): SchemaNode {
     }
     node[parts[parts.length - 1]!] = {
       doc: key.doc,
-      format: key.readAs ? acceptingOldValues(key) : (key.format as Format),
+      format: key.readAs || key.check ? checkOfKey(key) : (key.format as Format),
       default: key.default,
       ...(key.default === null ? { nullable: true } : {}),
     };

@@ -19,9 +19,12 @@ const set = (o: Obj, path: string, v: unknown) => {
   c[ks[ks.length - 1]!] = v;
 };
 
-/** A value of the key's format that is not its default. */
+/** A value of the key's format (and its own check) that is not its default. */
 function sample(k: KeyDef): unknown {
   const f = k.format as Format;
+  const check = k.check as ((v: unknown) => string | undefined) | undefined;
+  if (f === 'lvs-ip' && check)
+    return ['198.18.0.77', '239.1.2.3', 'ff02::77'].find((a) => check(a) === undefined);
   if (typeof f !== 'string') return f.find((w) => w !== k.default);
   const bySuffix: Record<string, unknown> = { device: 'eth9', label: 'eth9:1' };
   const last = k.path.split('.').pop()!;
