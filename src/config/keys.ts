@@ -1537,6 +1537,13 @@ export function groupOf(scope: Scope, modelPath: string): GroupDef | undefined {
   return SCOPES[scope].groups.find((g) => modelPath.startsWith(`${g.model}.`));
 }
 
+/** The one default of the key at this document path of a scope. */
+export function defaultOf(scope: Scope, path: string): unknown {
+  const k = SCOPES[scope].keys.find((x) => x.path === path);
+  if (!k) throw new Error(`no key ${path} in ${scope}`);
+  return k.default;
+}
+
 /** The entry of a scope with this model path. */
 export function keyByModel(scope: Scope, modelPath: string): KeyDef | undefined {
   return SCOPES[scope].keys.find((k) => k.model === modelPath);

@@ -9,7 +9,7 @@
  * blocks closed by `}`. A key written twice keeps the last value, with a warning.
  */
 import { netmaskToPrefix } from '../lib/addr.js';
-import { type CfConv, SCOPES, type Scope } from './keys.js';
+import { type CfConv, defaultOf, SCOPES, type Scope } from './keys.js';
 import type { ConfigDiagnostic, SourcePos } from './model.js';
 import { suggest } from './schema.js';
 
@@ -254,7 +254,7 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   const closeBlock = (block: Block) => {
     if (block.reentryMs !== undefined && !block.seen.has('rise') && block.reentryTok) {
       const mon = isObj(block.value.monitor) ? block.value.monitor : {};
-      const interval = mon.interval_ms ?? mon.timeout_ms ?? 500;
+      const interval = mon.interval_ms ?? mon.timeout_ms ?? defaultOf('virtual', 'monitor.timeout_ms');
       const iv = typeof interval === 'number' && interval > 0 ? interval : 0;
       const rise = iv > 0 ? Math.max(1, Math.ceil(block.reentryMs / iv)) : 1;
       setIn(block.value, 'monitor.rise', rise);
