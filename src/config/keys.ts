@@ -11,7 +11,7 @@
  * timeout, Piranha's port-80 probe, ...) are the `unset` functions of their entries, named below the
  * table's helpers ("Derived defaults").
  */
-import { ipFamily } from '../lib/addr.js';
+import { ipFamily, isMulticast } from '../lib/addr.js';
 import * as D from './defaults.js';
 import type { Format, FormatValue } from './formats.js';
 import {
@@ -730,6 +730,18 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     model: 'syncDaemon.interface',
     cf: { key: 'syncd_iface', conv: 'str' },
     web: { label: 'Sync daemon interface' },
+  },
+  {
+    path: 'sync_daemon.mcast_group',
+    format: 'lvs-ip',
+    check: (a: string) =>
+      isMulticast(a) ? undefined : 'must be a multicast address (224.0.0.0/4 or ff00::/8)',
+    default: null,
+    doc: 'Multicast group of the IPVS sync daemon (ipvsadm --mcast-group); unset = the kernel’s default, 224.0.0.81.',
+    model: 'syncDaemon.mcastGroup',
+    optional: true,
+    cf: { key: 'syncd_mcast_group', conv: 'ip' },
+    web: { label: 'Sync daemon multicast group' },
   },
   {
     path: 'sync_daemon.id',

@@ -81,6 +81,7 @@ const GLOBAL_FORM: FormDef<'global'> = {
     'hardShutdown',
     'syncDaemon.enabled',
     'syncDaemon.interface',
+    'syncDaemon.mcastGroup',
     'syncDaemon.id',
     'timeouts.tcp',
     'timeouts.tcpfin',

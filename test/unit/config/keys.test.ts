@@ -249,3 +249,30 @@ describe('config/keys: old names and old values', () => {
     assert.doesNotMatch(dumpConfig(m, 'lvs.cf'), /heartbeat_worker/);
   });
 });
+
+describe('config/keys: sync_daemon.mcast_group, a key added as one entry', () => {
+  const cf = (line: string) =>
+    checkConfig('s.cf', { host: noHost, text: `primary = 198.18.0.11\nnetwork = direct\n${line}\n` });
+
+  it('is read from lvs.cf and YAML (canonical), checked as a multicast address at its value, written by both dumps', () => {
+    const m = cf('syncd_mcast_group = FF02::0:81').model!;
+    assert.equal(m.syncDaemon.mcastGroup, 'ff02::81');
+    assert.match(dumpConfig(m, 'lvs.cf'), /^syncd_mcast_group = ff02::81$/m);
+    assert.match(dumpConfig(m, 'yaml'), /^ {2}mcast_group: ff02::81$/m);
+    const y = checkConfig('s.yaml', { host: noHost, text: 'sync_daemon: { mcast_group: 239.0.0.81 }\n' })
+      .model!;
+    assert.equal(y.syncDaemon.mcastGroup, '239.0.0.81');
+    const bad = cf('syncd_mcast_group = 198.18.0.81').diagnostics.filter((d) => d.severity === 'error');
+    assert.deepEqual(
+      bad.map((d) => [d.line, d.col, d.message]),
+      [
+        [
+          3,
+          21,
+          'syncd_mcast_group: must be a multicast address (224.0.0.0/4 or ff00::/8): value was "198.18.0.81"',
+        ],
+      ],
+    );
+    assert.equal(cf('').model!.syncDaemon.mcastGroup, undefined, 'unset: the kernel’s default');
+  });
+});

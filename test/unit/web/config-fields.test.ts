@@ -56,4 +56,9 @@ describe('web console: the form fields are derived from the config key table', (
       'unchanged',
     );
   });
+
+  it('the Global settings form shows the sync daemon multicast group after the sync interface', () => {
+    const ids = fieldsOf('global').map((f) => f.id);
+    assert.equal(ids.indexOf('syncDaemon.mcastGroup'), ids.indexOf('syncDaemon.interface') + 1);
+  });
 });
