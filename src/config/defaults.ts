@@ -1,6 +1,6 @@
 /**
- * Shipped defaults: one named constant each, shared by every front end (lvs.cf, YAML, JSON) through the
- * schema. Where a default differs from Piranha's, docs/config-defaults.md says why.
+ * Shipped defaults: one named constant each, used by the key table (keys.ts) and so by every front end
+ * (lvs.cf, YAML, JSON). Where a default differs from Piranha's, docs/config-defaults.md says why.
  */
 
 /** Heartbeat UDP port: Piranha's 539. */
@@ -17,11 +17,11 @@ export const KEEPALIVE_MS = 20;
  */
 export const DEADTIME_MS = 120;
 /**
- * The heartbeat runs in a worker thread (own event loop and heap) under SCHED_RR priority 10 by default:
- * measured on the 2-core lab, probes, LB applies and GC on the main thread otherwise delayed keepalives into
- * false failovers under load (docs/config-defaults.md). Piranha: a separate process, normal scheduling.
+ * The heartbeat runs in a child process of its own (own event loop and heap) under SCHED_RR priority 10 by
+ * default: measured on the 2-core lab, probes, LB applies and GC in the daemon otherwise delayed keepalives
+ * into false failovers under load (docs/config-defaults.md). Piranha: a separate process, normal scheduling.
  */
-export const HEARTBEAT_WORKER: 'process' | 'thread' | 'off' = 'process';
+export const HEARTBEAT_ISOLATION: 'process' | 'off' = 'process';
 export const RT_PRIORITY = 10;
 /** Graceful handover: wait at most this long for the peer to confirm it is active, ms. */
 export const HANDOVER_TIMEOUT_MS = 1000;

@@ -13,7 +13,7 @@ import { dumpLvsCf, dumpYaml } from './dump.js';
 import { checkHost, type Host, localHost } from './hostcheck.js';
 import { type FrontEndResult, parseLvsCf } from './lvscf.js';
 import { ConfigError, type ConfigDiagnostic, type LvsModel, type SourcePos } from './model.js';
-import { validateDocument } from './schema.js';
+import { resolveAliases, validateDocument } from './schema.js';
 import { checkSemantics, type SemanticIssue } from './semantic.js';
 import { parseYaml, type YamlResult } from './yaml.js';
 
@@ -98,13 +98,21 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
       : undefined;
     return `${[inner, ctx].filter(Boolean).join(', ')}${ctx ? ': ' : ''}${key}: ${message.slice(p.length + 2)}`;
   };
+  // A value written under a key's old name is the key's: its positions follow it.
+  const aliases = resolveAliases(fe.doc);
+  const maps: Map<string, unknown>[] = [fe.positions, fe.keyNames];
+  if ('keyPositions' in fe) maps.push((fe as YamlResult).keyPositions);
+  for (const [from, to] of aliases.moved)
+    for (const map of maps)
+      for (const [p, v] of [...map])
+        if (p === from || p.startsWith(`${from}.`)) map.set(to + p.slice(from.length), v);
   const { doc, issues } = validateDocument(fe.doc);
   const badPaths: string[] = [...(fe.failedPaths ?? [])];
-  for (const is of issues) {
-    badPaths.push(is.path);
+  for (const is of [...aliases.issues, ...issues]) {
+    if (is.severity !== 'warning') badPaths.push(is.path);
     diagnostics.push({
-      ...locate(is.path, is.unknownKey),
-      severity: 'error',
+      ...locate(is.path, is.unknownKey || is.atKey),
+      severity: is.severity ?? 'error',
       message: rename(is.path, is.message),
     });
   }
@@ -265,14 +273,14 @@ export function summarize(m: LvsModel): string {
   return `${L.join('\n')}\n`;
 }
 
-/** JSON with sorted keys (stable across key order). */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+/** JSON with sorted keys (stable across key order), for hashing and comparing models. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object')
     return `{${Object.keys(v)
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v);
 }
@@ -288,7 +296,7 @@ export function configHash(m: LvsModel): string {
     timeouts: m.timeouts,
     virtualServers: m.virtualServers,
   };
-  return createHash('sha256').update(canonical(lb)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(stableJson(lb)).digest('hex').slice(0, 16);
 }
 
 /** A real server named within its virtual server. */
@@ -319,7 +327,7 @@ export interface ModelDiff {
   hashChanged: boolean;
 }
 
-const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+const same = (a: unknown, b: unknown) => stableJson(a) === stableJson(b);
 function fieldsDiffer<T extends object>(a: T, b: T, skip: string[] = []): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys]
@@ -377,8 +385,8 @@ export function diffModels(old: LvsModel, next: LvsModel): ModelDiff {
   const vips = (m: LvsModel) =>
     [
       ...new Set([
-        ...m.virtualServers.filter((v) => v.active).map((v) => canonical(v.vip)),
-        canonical(m.natRouter ?? null),
+        ...m.virtualServers.filter((v) => v.active).map((v) => stableJson(v.vip)),
+        stableJson(m.natRouter ?? null),
       ]),
     ].sort();
   d.vipsChanged = !same(vips(old), vips(next));

@@ -8,8 +8,9 @@
  * (0x1f hex, 017 octal); `virtual NAME {`, `server NAME {` (inside a virtual) and `failover NAME {` open
  * blocks closed by `}`. A key written twice keeps the last value, with a warning.
  */
+import { netmaskToPrefix } from '../lib/addr.js';
+import { type CfConv, defaultOf, SCOPES, type Scope } from './keys.js';
 import type { ConfigDiagnostic, SourcePos } from './model.js';
-import { netmaskToPrefix } from './addr.js';
 import { suggest } from './schema.js';
 
 /** One word of a line, with where it starts. */
@@ -150,146 +151,36 @@ export function lexLine(
   return { tokens };
 }
 
-type Conv =
-  | 'int'
-  | 'bool'
-  | 'str'
-  | 'esc'
-  | 'cmd'
-  | 'sec'
-  | 'port'
-  | 'ip'
-  | 'ipdev'
-  | 'mask'
-  | 'loglevel'
-  | 'list'
-  | 'status'
-  | 'sorry'
-  | 'reentry'
-  | 'hbmode';
-type Scope = 'global' | 'virtual' | 'server' | 'failover';
-type KeyDef = readonly [path: string, conv: Conv];
+/** One lvs.cf key of a block: the document path it writes, how its words are read, and its own name
+ * (an old name's current one) and the words it reads as document values. */
+export type CfKey = readonly [
+  path: string,
+  conv: CfConv,
+  canonical: string,
+  words?: Readonly<Record<string, unknown>>,
+];
+
+/** The lvs.cf keys of one scope, derived from the key table (keys.ts), in table order. */
+function cfKeysOf(scope: Scope): Readonly<Record<string, CfKey>> {
+  const out: Record<string, CfKey> = {};
+  for (const key of SCOPES[scope].keys) {
+    const cf = key.cf;
+    if (!cf?.conv) continue; // a block name, a word of a composite key, or no lvs.cf key at all
+    // `ADDRESS dev:N` and `ADDRESS PORT` write the mapping that holds the address.
+    const path =
+      cf.conv === 'ipdev' || cf.conv === 'sorry' ? key.path.slice(0, key.path.lastIndexOf('.')) : key.path;
+    for (const name of [cf.key, ...(cf.aliases ?? [])]) out[name] = [path, cf.conv, cf.key, cf.words];
+    if (cf.also) out[cf.also.key] = [path, cf.also.conv, cf.also.key];
+  }
+  return out;
+}
 
 /** Every lvs.cf key per block: the document path it writes and how its value is read. */
-export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, KeyDef>>>> = {
-  global: {
-    serial_no: ['serial_no', 'int'],
-    service: ['service', 'str'],
-    primary: ['primary.address', 'ip'],
-    primary_private: ['primary.private_address', 'ip'],
-    primary_priority: ['primary.priority', 'int'],
-    backup: ['backup.address', 'ip'],
-    backup_private: ['backup.private_address', 'ip'],
-    backup_priority: ['backup.priority', 'int'],
-    backup_active: ['backup_active', 'bool'],
-    heartbeat: ['legacy.heartbeat', 'int'],
-    heartbeat_port: ['heartbeat.port', 'port'],
-    keepalive: ['heartbeat.keepalive_ms', 'sec'],
-    deadtime: ['heartbeat.deadtime_ms', 'sec'],
-    heartbeat_key_file: ['heartbeat.key_file', 'str'],
-    heartbeat_key_file_old: ['heartbeat.key_file_old', 'str'],
-    heartbeat_auth: ['heartbeat.auth', 'str'],
-    heartbeat_multicast_group: ['heartbeat.multicast.group', 'ip'],
-    heartbeat_multicast_interface: ['heartbeat.multicast.interface', 'str'],
-    heartbeat_multicast_ttl: ['heartbeat.multicast.ttl', 'int'],
-    piranha_compat: ['heartbeat.piranha_compat', 'bool'],
-    preempt: ['heartbeat.preempt', 'bool'],
-    preempt_delay: ['heartbeat.preempt_delay_ms', 'sec'],
-    handover_timeout: ['heartbeat.handover_timeout_ms', 'sec'],
-    rt_priority: ['heartbeat.rt_priority', 'int'],
-    heartbeat_worker: ['heartbeat.worker', 'hbmode'],
-    network: ['network', 'str'],
-    nat_router: ['nat_router', 'ipdev'],
-    nat_nmask: ['nat_router.prefix_length', 'mask'],
-    rsh_command: ['legacy.rsh_command', 'cmd'],
-    sync: ['legacy.sync', 'int'],
-    debug_level: ['log_level', 'loglevel'],
-    ipvsadm: ['lb.ipvsadm', 'str'],
-    lb_backend: ['lb.backend', 'str'],
-    hot_standby: ['lb.hot_standby', 'bool'],
-    lb_on_stop: ['lb.on_stop', 'str'],
-    monitor_links: ['monitor_links', 'bool'],
-    link_interfaces: ['link_interfaces', 'list'],
-    syncdaemon: ['sync_daemon.enabled', 'bool'],
-    syncd_iface: ['sync_daemon.interface', 'str'],
-    syncd_id: ['sync_daemon.id', 'int'],
-    tcp_timeout: ['timeouts.tcp', 'int'],
-    tcpfin_timeout: ['timeouts.tcpfin', 'int'],
-    udp_timeout: ['timeouts.udp', 'int'],
-    hard_shutdown: ['hard_shutdown', 'bool'],
-    active_cmd: ['hooks.active_cmd', 'cmd'],
-    inactive_cmd: ['hooks.inactive_cmd', 'cmd'],
-    notify_cmd: ['hooks.notify_cmd', 'cmd'],
-    hook_timeout: ['hooks.timeout_ms', 'sec'],
-    arp_count: ['announce.count', 'int'],
-    arp_interval: ['announce.interval_ms', 'sec'],
-    arp_repeat_delay: ['announce.repeat_delay_ms', 'sec'],
-    arp_repeat_count: ['announce.repeat_count', 'int'],
-    arp_refresh: ['announce.refresh_ms', 'sec'],
-    arp_form: ['announce.form', 'str'],
-    metrics_listen: ['metrics.listen', 'str'],
-    primary_shared: ['legacy.primary_shared', 'str'],
-    backup_shared: ['legacy.backup_shared', 'str'],
-    reservation_conflict_action: ['legacy.reservation_conflict_action', 'str'],
-  },
-  virtual: {
-    active: ['active', 'bool'],
-    address: ['vip', 'ipdev'],
-    vip_nmask: ['vip.prefix_length', 'mask'],
-    sorry_server: ['sorry_server', 'sorry'],
-    fwmark: ['fwmark', 'int'],
-    protocol: ['protocol', 'str'],
-    port: ['port', 'port'],
-    scheduler: ['scheduler', 'str'],
-    persistent: ['persistent', 'int'],
-    pmask: ['pmask', 'str'],
-    send: ['monitor.send', 'esc'],
-    expect: ['monitor.expect', 'esc'],
-    use_regex: ['monitor.use_regex', 'bool'],
-    send_program: ['monitor.send_program', 'cmd'],
-    load_monitor: ['monitor.load_monitor', 'cmd'],
-    timeout: ['monitor.timeout_ms', 'sec'],
-    reentry: ['monitor.rise', 'reentry'],
-    quiesce_server: ['monitor.quiesce', 'bool'],
-    client_monitor: ['client_monitor', 'cmd'],
-    interval: ['monitor.interval_ms', 'sec'],
-    rise: ['monitor.rise', 'int'],
-    fall: ['monitor.fall', 'int'],
-    jitter: ['monitor.jitter_ms', 'sec'],
-    probe: ['monitor.kind', 'str'],
-    http_path: ['monitor.http.path', 'str'],
-    http_status: ['monitor.http.status', 'status'],
-    http_body_regex: ['monitor.http.body_regex', 'str'],
-    http_host: ['monitor.http.host', 'str'],
-    http_sni: ['monitor.http.sni', 'str'],
-    http_insecure: ['monitor.http.insecure', 'bool'],
-    http_keep_alive: ['monitor.http.keep_alive', 'bool'],
-    dns_name: ['monitor.dns.name', 'str'],
-    dns_type: ['monitor.dns.type', 'str'],
-    probe_source: ['monitor.source_address', 'ip'],
-    tcp_full_handshake: ['monitor.tcp_full_handshake', 'bool'],
-    slow_start: ['monitor.slow_start_ms', 'sec'],
-    load_interval: ['monitor.load_interval_ms', 'sec'],
-    feedback: ['monitor.feedback', 'str'],
-  },
-  server: {
-    address: ['address', 'ip'],
-    active: ['active', 'bool'],
-    weight: ['weight', 'int'],
-    port: ['port', 'port'],
-    forwarding: ['forwarding', 'str'],
-  },
-  failover: {
-    active: ['active', 'bool'],
-    address: ['vip', 'ipdev'],
-    vip_nmask: ['vip.prefix_length', 'mask'],
-    port: ['port', 'port'],
-    send: ['send', 'esc'],
-    expect: ['expect', 'esc'],
-    timeout: ['timeout_ms', 'sec'],
-    start_cmd: ['start_cmd', 'cmd'],
-    stop_cmd: ['stop_cmd', 'cmd'],
-  },
+export const LVSCF_KEYS: Readonly<Record<Scope, Readonly<Record<string, CfKey>>>> = {
+  global: cfKeysOf('global'),
+  virtual: cfKeysOf('virtual'),
+  server: cfKeysOf('server'),
+  failover: cfKeysOf('failover'),
 };
 
 /** Seconds (integer as strtol, or decimal with a fraction) → whole milliseconds. */
@@ -324,11 +215,6 @@ function setIn(obj: Record<string, unknown>, path: string, v: unknown): void {
     cur = cur[k] as Record<string, unknown>;
   }
   cur[keys[keys.length - 1]!] = v;
-}
-function getIn(obj: Record<string, unknown>, path: string): unknown {
-  let cur: unknown = obj;
-  for (const k of path.split('.')) cur = isObj(cur) ? cur[k] : undefined;
-  return cur;
 }
 
 /**
@@ -368,7 +254,7 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   const closeBlock = (block: Block) => {
     if (block.reentryMs !== undefined && !block.seen.has('rise') && block.reentryTok) {
       const mon = isObj(block.value.monitor) ? block.value.monitor : {};
-      const interval = mon.interval_ms ?? mon.timeout_ms ?? 500;
+      const interval = mon.interval_ms ?? mon.timeout_ms ?? defaultOf('virtual', 'monitor.timeout_ms');
       const iv = typeof interval === 'number' && interval > 0 ? interval : 0;
       const rise = iv > 0 ? Math.max(1, Math.ceil(block.reentryMs / iv)) : 1;
       setIn(block.value, 'monitor.rise', rise);
@@ -501,7 +387,7 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       err({ line: lineNo, col: raw.length + 1 }, `missing value for '${word}'`);
       continue;
     }
-    const [path, conv] = def;
+    const [path, conv, canonical, words] = def;
     const v0 = vals[0]!;
     const maxArgs =
       conv === 'ipdev' || conv === 'sorry'
@@ -519,14 +405,22 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
       );
       continue;
     }
-    const prev = block.seen.get(word);
-    if (prev) warn(head, `'${word}' is written twice (first at line ${prev.line}); the last value is used`);
-    block.seen.set(word, head);
+    // An old name and the current one are the same key.
+    const prev = block.seen.get(canonical);
+    if (prev) {
+      const as = prev.text === word ? '' : ` as '${prev.text}'`;
+      warn(head, `'${word}' is written twice (first at line ${prev.line}${as}); the last value is used`);
+    }
+    block.seen.set(canonical, head);
 
     const set = (p: string, v: unknown, t: Token = v0) => {
       setIn(block.value, p, v);
       record(block, p, t, word);
     };
+    if (words && vals.length === 1 && !v0.quoted && Object.hasOwn(words, v0.text)) {
+      set(path, words[v0.text]);
+      continue;
+    }
     switch (conv) {
       case 'str':
         set(path, v0.text);
@@ -539,12 +433,6 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
         break;
       case 'ip':
         set(path, v0.text);
-        break;
-      case 'hbmode':
-        // process | thread | off; 1/0 as before the child process existed (1 = worker thread).
-        if (['process', 'thread', 'off'].includes(v0.text)) set(path, v0.text);
-        else if (v0.text === '1' || v0.text === '0') set(path, v0.text === '1' ? 'thread' : 'off');
-        else err(v0, `'${word}' must be process, thread or off (or 1 = thread, 0 = off), not ${v0.text}`);
         break;
       case 'int':
       case 'bool':
@@ -655,5 +543,3 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
   }
   return { doc, positions, keyNames, diagnostics, failedPaths };
 }
-
-export { getIn as getDocPath };

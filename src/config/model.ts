@@ -237,7 +237,13 @@ export interface LvsModel {
   monitorLinks: boolean;
   /** Interfaces watched when monitorLinks (default: the devices of VIPs and router addresses). */
   linkInterfaces: string[];
-  syncDaemon: { enabled: boolean; interface: string; id: number };
+  syncDaemon: {
+    enabled: boolean;
+    interface: string;
+    id: number;
+    /** ipvsadm --mcast-group; absent = the kernel's default (224.0.0.81). */
+    mcastGroup?: string;
+  };
   /** ipvsadm --set tcp tcpfin udp, seconds (0 = leave the kernel's). */
   timeouts: { tcp: number; tcpfin: number; udp: number };
   /** A failed child (LB apply, nanny) makes the router hand over. */

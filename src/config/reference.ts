@@ -1,70 +1,92 @@
 /**
- * Renders docs/config-reference.md from the schema and the lvs.cf key table (pure), so the reference
- * cannot drift from what the parser accepts. scripts/gen-config-docs.ts writes it; a unit test checks
- * that the committed file is up to date.
+ * Renders docs/config-reference.md from the key table (pure), so the reference cannot drift from what the
+ * front ends accept. scripts/gen-config-docs.ts writes it; a unit test checks that the committed file is
+ * up to date.
  */
+import { docTypeOf } from './formats.js';
+import { type CfSpec, type KeyDef, SCOPE_NAMES, SCOPES, type Scope } from './keys.js';
 import { LVSCF_KEYS } from './lvscf.js';
-import {
-  documentSchema,
-  failoverSchema,
-  isLeaf,
-  type Leaf,
-  realServerSchema,
-  type SchemaNode,
-  virtualServerSchema,
-} from './schema.js';
-
-const TYPES: Record<string, string> = {
-  'lvs-str': 'string',
-  'lvs-bool': 'boolean (lvs.cf: 0/1)',
-  'lvs-uint': 'integer ≥ 0',
-  'lvs-pos': 'integer ≥ 1',
-  'lvs-ms': 'milliseconds',
-  'lvs-port': 'port 1–65535',
-  'lvs-prefix': 'prefix length',
-  'lvs-rtprio': 'integer 0–99',
-  'lvs-hb-isolation': 'process, thread or off (lvs.cf: also 1 = thread, 0 = off)',
-  'lvs-ttl': 'integer 1–255',
-  'lvs-ip': 'IPv4/IPv6 address',
-  'lvs-netmask': 'dotted netmask',
-  'lvs-str-list': 'list of names',
-  'lvs-status-list': 'list of status codes',
-  'lvs-items': 'list of mappings',
-};
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-function typeOf(l: Leaf): string {
-  return Array.isArray(l.format) ? l.format.join(' \\| ') : (TYPES[l.format as string] ?? String(l.format));
-}
-function defaultOf(l: Leaf): string {
-  if (l.default === null) return '(unset)';
-  if (Array.isArray(l.default)) return l.default.length ? `\`${JSON.stringify(l.default)}\`` : '`[]`';
-  if (l.default === '') return '`""`';
-  return `\`${String(l.default)}\``;
+
+function defaultOf(k: KeyDef): string {
+  if (k.default === null) return '(unset)';
+  if (Array.isArray(k.default)) return k.default.length ? `\`${JSON.stringify(k.default)}\`` : '`[]`';
+  if (k.default === '') return '`""`';
+  return `\`${String(k.default)}\``;
 }
 
-function rows(schema: SchemaNode, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const [k, node] of Object.entries(schema)) {
-    if (isLeaf(node)) {
-      out.push(
-        `| \`${prefix}${k}\` | ${node.lvscf ? cell(node.lvscf) : ''} | ${typeOf(node)} | ${defaultOf(node)} | ${node.piranha ? cell(node.piranha) : ''} | ${cell(node.doc)} |`,
-      );
-    } else out.push(...rows(node, `${prefix}${k}.`));
-  }
-  return out;
+const WORD: Record<NonNullable<CfSpec['part']>, string> = {
+  device: "second word, before ':'",
+  label: 'second word',
+  port: 'second word, extension',
+};
+
+/** What the lvs.cf column says of a key: its lvs.cf key and how the value is written there. */
+function cfText(k: KeyDef): string {
+  if (k.items) return `${SCOPES[k.items].block} NAME { ... }`;
+  const cf = k.cf;
+  if (!cf) return '';
+  if (cf.block) return `${cf.key} NAME {`;
+  if (cf.part) return `${cf.key} (${WORD[cf.part]})`;
+  const how: Partial<Record<NonNullable<CfSpec['conv']>, string>> = {
+    ipdev: 'first word',
+    sorry: 'first word',
+    mask: 'as a dotted netmask',
+    sec: 'seconds',
+    list: 'space-separated',
+    status: 'space-separated',
+    loglevel: 'NONE = info, a number > 0 = debug',
+  };
+  const note = cf.conv ? how[cf.conv] : undefined;
+  let text = note ? `${cf.key} (${note})` : cf.key;
+  if (cf.also) text += `, or ${cf.also.key} (seconds)`;
+  if (cf.aliases?.length) text += `; old name ${cf.aliases.join(', ')} still read`;
+  return text;
+}
+
+function typeText(k: KeyDef): string {
+  const t = docTypeOf(k.format);
+  const byValue = new Map<string, string[]>();
+  for (const r of k.readAs ?? [])
+    byValue.set(String(r.as), [
+      ...(byValue.get(String(r.as)) ?? []),
+      `${String(r.value)}${r.warning ? ' (warned)' : ''}`,
+    ]);
+  const read = [...byValue].map(([as, olds]) => `${olds.join(', ')} read as ${as}`);
+  const words = Object.entries(k.cf?.words ?? {}).map(([w, v]) => `${w} = ${String(v)}`);
+  const notes = [...read, ...(words.length ? [`lvs.cf ${words.join(', ')}`] : [])];
+  return notes.length ? `${t} (${notes.join('; ')})` : t;
+}
+
+function yamlText(k: KeyDef): string {
+  return `\`${k.path}\`${k.aliases?.length ? ` (old name ${k.aliases.map((a) => `\`${a}\``).join(', ')})` : ''}`;
+}
+
+function rows(scope: Scope): string[] {
+  return SCOPES[scope].keys.map(
+    (k) =>
+      `| ${yamlText(k)} | ${cell(cfText(k))} | ${cell(typeText(k))} | ${defaultOf(k)} | ${k.piranha ? cell(k.piranha) : ''} | ${cell(k.doc)} |`,
+  );
 }
 
 const HEADER =
   '| YAML key | lvs.cf key | type | default | Piranha default | description |\n|---|---|---|---|---|---|';
+
+const IN: Record<Scope, string> = {
+  global: '',
+  virtual: 'virtual_servers[].',
+  server: 'virtual_servers[].real_servers[].',
+  failover: 'failover_services[].',
+};
 
 /** The whole reference as Markdown. */
 export function renderConfigReference(): string {
   const parts: string[] = [
     '# Configuration reference',
     '',
-    '<!-- Generated by `npm run docs:config` (scripts/gen-config-docs.ts) from src/config/schema.ts and',
-    '     src/config/lvscf.ts. Do not edit by hand: a unit test fails when this file is out of date. -->',
+    '<!-- Generated by `npm run docs:config` (scripts/gen-config-docs.ts) from the key table in',
+    '     src/config/keys.ts. Do not edit by hand: a unit test fails when this file is out of date. -->',
     '',
     'lvs-pulse reads one model from either front end:',
     '',
@@ -83,42 +105,36 @@ export function renderConfigReference(): string {
     '## Global keys',
     '',
     HEADER,
-    ...rows(documentSchema),
+    ...rows('global'),
     '',
     '## Virtual server keys (`virtual_servers[]`; lvs.cf `virtual NAME { … }`)',
     '',
     HEADER,
-    ...rows(virtualServerSchema),
+    ...rows('virtual'),
     '',
     '## Real server keys (`virtual_servers[].real_servers[]`; lvs.cf `server NAME { … }`)',
     '',
     HEADER,
-    ...rows(realServerSchema),
+    ...rows('server'),
     '',
     '## Failover service keys (`failover_services[]`; lvs.cf `failover NAME { … }`)',
     '',
     'Piranha failover services (`service = fos`) are parsed and reported, not run.',
     '',
     HEADER,
-    ...rows(failoverSchema),
+    ...rows('failover'),
     '',
     '## Every lvs.cf key and the YAML key it sets',
     '',
   ];
-  const where: Record<string, string> = {
-    global: '',
-    virtual: 'virtual_servers[].',
-    server: 'virtual_servers[].real_servers[].',
-    failover: 'failover_services[].',
-  };
-  for (const [scope, keys] of Object.entries(LVSCF_KEYS)) {
+  for (const scope of SCOPE_NAMES) {
     parts.push(
       `### ${scope === 'global' ? 'Global section' : `\`${scope}\` block`}`,
       '',
       '| lvs.cf key | YAML key |',
       '|---|---|',
     );
-    for (const [k, [path, conv]] of Object.entries(keys)) {
+    for (const [k, [path, conv, canonical]] of Object.entries(LVSCF_KEYS[scope])) {
       const target =
         conv === 'ipdev'
           ? `${path}.address, .device, .label`
@@ -127,7 +143,8 @@ export function renderConfigReference(): string {
             : conv === 'reentry'
               ? `${path} (= ceil(reentry / interval))`
               : path;
-      parts.push(`| \`${k}\` | \`${where[scope]}${target}\` |`);
+      const alias = canonical !== k && conv !== 'reentry' ? ` (old name of \`${canonical}\`)` : '';
+      parts.push(`| \`${k}\` | \`${IN[scope]}${target}\`${alias} |`);
     }
     parts.push('');
   }

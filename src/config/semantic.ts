@@ -4,7 +4,7 @@
  * collected (none stops the others) and names the document path it is about, so the front end can point
  * at the line.
  */
-import { ipFamily, isMulticast } from './addr.js';
+import { ipFamily, isMulticast } from '../lib/addr.js';
 import type { LvsModel } from './model.js';
 
 /** A semantic problem about a document path (`virtual_servers.1.real_servers.0.address`). */

@@ -1,6 +1,7 @@
 /**
  * Address helpers shared by every concern (pure: no node:net, no DNS). IPv4/IPv6 text to bytes, RFC 5952
- * canonical text (as glibc's inet_ntop and so ipvsadm print it), `addr:port` forms and subnet tests.
+ * canonical text (as glibc's inet_ntop and so ipvsadm print it), `addr:port` forms and subnet tests, and
+ * the strict forms a config accepts (canonicalIP, ipFamily, isMulticast, netmask ↔ prefix length).
  */
 
 /** Parses a dotted-quad IPv4 address into 4 bytes; returns undefined when it is not one. */
@@ -133,11 +134,62 @@ export function formatIPv6(bytes: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** Canonical text of an address (IPv4 unchanged, IPv6 per RFC 5952); malformed input is returned as is. */
+/**
+ * The one canonical form of an address written by a person (config files, the web console), else
+ * undefined: a strict dotted quad as written (no octal or hex parts, no leading zeros: inet_aton would
+ * read `010` as 8) or RFC 5952 IPv6 text (formatIPv6). No zone ids (`%eth0`), no host names.
+ *
+ * @example canonicalIP('2001:2:0:0::0001') → '2001:2::1'; canonicalIP('198.18.0.010') → undefined
+ */
+export function canonicalIP(text: string): string | undefined {
+  if (!text.includes(':')) return isStrictIPv4(text) ? text : undefined;
+  const b = parseIPv6(text);
+  return b ? formatIPv6(b) : undefined;
+}
+
+/** A dotted quad of decimal octets 0–255 without leading zeros (`198.18.0.1`, not `198.018.0.1`). */
+function isStrictIPv4(text: string): boolean {
+  return /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(text);
+}
+
+/**
+ * Canonical text of an address read from a tool's output (ipvsadm, ip): canonicalIP, except that input
+ * which is not an address comes back unchanged instead of undefined. IPv4 takes the fast path (tables of
+ * 10,000 entries are read on every sync) and is returned as is.
+ */
 export function canonicalAddress(address: string): string {
   if (!address.includes(':')) return address;
-  const b = parseIPv6(address);
-  return b ? formatIPv6(b) : address;
+  return canonicalIP(address) ?? address;
+}
+
+/** 4 or 6 for an address canonicalIP accepts, else undefined (strict, for what a person wrote). */
+export function ipFamily(text: string): 4 | 6 | undefined {
+  if (canonicalIP(text) === undefined) return undefined;
+  return text.includes(':') ? 6 : 4;
+}
+
+/** True for IPv4 224.0.0.0/4 and IPv6 ff00::/8 (strict address syntax as canonicalIP). */
+export function isMulticast(text: string): boolean {
+  const c = canonicalIP(text);
+  if (c === undefined) return false;
+  if (c.includes(':')) return c.startsWith('ff');
+  const first = Number(c.slice(0, c.indexOf('.')));
+  return first >= 224 && first <= 239;
+}
+
+/** Prefix length of a contiguous dotted-quad netmask (`255.255.255.0` → 24), else undefined. */
+export function netmaskToPrefix(mask: string): number | undefined {
+  if (mask.includes(':') || canonicalIP(mask) === undefined) return undefined;
+  const n = mask.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+  const bits = n.toString(2).padStart(32, '0');
+  if (!/^1*0*$/.test(bits)) return undefined;
+  return bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+}
+
+/** Dotted-quad netmask of an IPv4 prefix length 0–32 (24 → `255.255.255.0`). */
+export function prefixToNetmask(prefix: number): string {
+  const bits = '1'.repeat(prefix).padEnd(32, '0');
+  return [0, 8, 16, 24].map((i) => Number.parseInt(bits.slice(i, i + 8), 2)).join('.');
 }
 
 /** `addr:port` as ipvsadm prints it: `198.18.0.10:80`, `[2001:db8::1]:80`. */

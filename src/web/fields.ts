@@ -1,17 +1,29 @@
 /**
- * What the console lets an operator edit: one table of fields per form (global settings, redundancy,
- * virtual server, real server). Each field names its path in the model, its type, and the document
- * (YAML) and lvs.cf keys that write it, so a validator diagnostic on a line can be shown at its field.
+ * What the console lets an operator edit: one list of fields per form (global settings, redundancy,
+ * virtual server, real server). A field is a key of the config table (config/keys.ts), named by its model
+ * path: its label, type, options, document (YAML) path and lvs.cf key come from there, so a validator
+ * diagnostic on a line can be shown at its field and a new key reaches the form as one id in a list.
  *
- * Deliberately NOT editable from the web (shown read-only): anything naming a program the daemon runs —
- * hook commands, send_program, a load_monitor command, the ipvsadm path. The web console never decides
- * what root executes (Piranha's CVE-2000-0248 was exactly that).
+ * Deliberately NOT editable from the web (shown read-only): every key the table marks `runsProgram` —
+ * hook commands, send_program, the ipvsadm path; a load_monitor command is refused. The web console never
+ * decides what root executes (Piranha's CVE-2000-0248 was exactly that).
  */
+import { type WebKind, webKindOf, webOptionsOf } from '../config/formats';
+import { defaultModel, newGroupModel } from '../config/document';
+import {
+  type Scope as KeyScope,
+  groupOf,
+  keyByModel,
+  loadMonitorText,
+  type ModelPath,
+  type ScopeModels,
+} from '../config/keys';
 import { expandEscapes } from '../config/lvscf';
-import { SCHEDULERS } from '../config/model';
-import type { MonitorConfig, RealServer, VirtualServer } from '../config/model';
+import type { RealServer, VirtualServer } from '../config/model';
 
-export type FieldType = 'string' | 'int' | 'bool' | 'enum' | 'list' | 'intlist';
+/** How a field is edited (the format's web kind). */
+export type FieldType = WebKind;
+/** The console's forms. */
 export type Scope = 'global' | 'redundancy' | 'virtual' | 'real';
 
 // biome-ignore lint/suspicious/noExplicitAny: field accessors walk model objects generically.
@@ -45,212 +57,132 @@ export interface FieldDef {
   set?: (scope: Any, value: unknown) => string | undefined;
 }
 
-const f = (
-  id: string,
-  label: string,
-  type: FieldType,
-  doc: string,
-  cf: string | undefined,
-  more: Partial<FieldDef> = {},
-): FieldDef => ({
-  id,
-  label,
-  type,
-  doc,
-  ...(cf ? { cf } : {}),
-  ...more,
-});
-
-const FORWARDING = ['nat', 'direct', 'tunnel'] as const;
-
-/** GLOBAL SETTINGS: the primary router, forwarding, NAT router, LB backend, sync daemon, kernel timeouts. */
-export const GLOBAL_FIELDS: FieldDef[] = [
-  f('primary.address', 'Primary server public IP', 'string', 'primary.address', 'primary'),
-  f(
-    'primary.privateAddress',
-    'Primary server private IP',
-    'string',
-    'primary.private_address',
-    'primary_private',
-    {
-      optional: true,
-    },
-  ),
-  f('network', 'Use network type', 'enum', 'network', 'network', { options: FORWARDING }),
-  f('natRouter.address', 'NAT router IP', 'string', 'nat_router.address', 'nat_router', {
-    optional: true,
-    group: 'natRouter',
-    groupKey: true,
-    groupInit: () => ({ address: '', prefixLength: 32 }),
-    help: 'The real servers’ gateway, floating with the VIPs (NAT only). Empty = none.',
-  }),
-  f('natRouter.prefixLength', 'NAT router prefix length', 'int', 'nat_router.prefix_length', 'nat_nmask', {
-    group: 'natRouter',
-  }),
-  f('natRouter.device', 'NAT router device', 'string', 'nat_router.device', 'nat_router', {
-    optional: true,
-    group: 'natRouter',
-  }),
-  f('natRouter.label', 'NAT router label (eth1:1)', 'string', 'nat_router.label', 'nat_router', {
-    optional: true,
-    group: 'natRouter',
-  }),
-  f('lb.backend', 'LB backend', 'enum', 'lb.backend', 'lb_backend', {
-    options: ['auto', 'ipvsadm', 'nftables', 'none'],
-  }),
-  f('lb.hotStandby', 'Keep the LB table on the standby too', 'bool', 'lb.hot_standby', 'hot_standby'),
-  f('lb.onStop', 'On graceful stop', 'enum', 'lb.on_stop', 'lb_on_stop', { options: ['keep', 'clear'] }),
-  f('lb.ipvsadmPath', 'ipvsadm path', 'string', 'lb.ipvsadm', 'ipvsadm', { readOnly: true }),
-  f('hardShutdown', 'Hand over when a child fails', 'bool', 'hard_shutdown', 'hard_shutdown'),
-  f('syncDaemon.enabled', 'Connection sync daemon', 'bool', 'sync_daemon.enabled', 'syncdaemon'),
-  f('syncDaemon.interface', 'Sync daemon interface', 'string', 'sync_daemon.interface', 'syncd_iface'),
-  f('syncDaemon.id', 'Sync daemon id', 'int', 'sync_daemon.id', 'syncd_id'),
-  f('timeouts.tcp', 'TCP timeout (s, 0 = kernel’s)', 'int', 'timeouts.tcp', 'tcp_timeout'),
-  f('timeouts.tcpfin', 'TCP FIN timeout (s)', 'int', 'timeouts.tcpfin', 'tcpfin_timeout'),
-  f('timeouts.udp', 'UDP timeout (s)', 'int', 'timeouts.udp', 'udp_timeout'),
-  f('logLevel', 'Log level', 'enum', 'log_level', 'debug_level', {
-    options: ['error', 'warn', 'info', 'debug'],
-  }),
-  f(
-    'metrics.listen',
-    'Metrics listener (HOST:PORT, empty = off)',
-    'string',
-    'metrics.listen',
-    'metrics_listen',
-  ),
-  f('hooks.activeCmd', 'Command on becoming active', 'string', 'hooks.active_cmd', 'active_cmd', {
-    readOnly: true,
-  }),
-  f('hooks.inactiveCmd', 'Command on becoming inactive', 'string', 'hooks.inactive_cmd', 'inactive_cmd', {
-    readOnly: true,
-  }),
-  f('hooks.notifyCmd', 'Command on every state change', 'string', 'hooks.notify_cmd', 'notify_cmd', {
-    readOnly: true,
-  }),
-];
-
-/** REDUNDANCY: the backup router, heartbeat, election, announcements, link monitoring. */
-export const REDUNDANCY_FIELDS: FieldDef[] = [
-  f('backupActive', 'Backup router runs', 'bool', 'backup_active', 'backup_active'),
-  f('backup.address', 'Backup server public IP', 'string', 'backup.address', 'backup', {
-    optional: true,
-    group: 'backup',
-    groupKey: true,
-    groupInit: () => ({ address: '', priority: 100 }),
-  }),
-  f(
-    'backup.privateAddress',
-    'Backup server private IP',
-    'string',
-    'backup.private_address',
-    'backup_private',
-    {
-      optional: true,
-      group: 'backup',
-    },
-  ),
-  f('primary.priority', 'Primary priority', 'int', 'primary.priority', 'primary_priority'),
-  f('backup.priority', 'Backup priority', 'int', 'backup.priority', 'backup_priority', { group: 'backup' }),
-  f('heartbeat.port', 'Heartbeat runs on port', 'int', 'heartbeat.port', 'heartbeat_port'),
-  f('heartbeat.keepaliveMs', 'Heartbeat interval (ms)', 'int', 'heartbeat.keepalive_ms', 'keepalive'),
-  f('heartbeat.deadtimeMs', 'Assume dead after (ms)', 'int', 'heartbeat.deadtime_ms', 'deadtime'),
-  f('heartbeat.auth', 'Heartbeat authentication', 'enum', 'heartbeat.auth', 'heartbeat_auth', {
-    options: ['hmac', 'none'],
-  }),
-  f('heartbeat.keyFile', 'Heartbeat key file', 'string', 'heartbeat.key_file', 'heartbeat_key_file', {
-    optional: true,
-  }),
-  f(
-    'heartbeat.previousKeyFile',
-    'Previous key file (rotation)',
-    'string',
-    'heartbeat.key_file_old',
-    'heartbeat_key_file_old',
-    {
-      optional: true,
-    },
-  ),
-  f(
-    'heartbeat.multicast.group',
-    'Multicast group (extra path)',
-    'string',
-    'heartbeat.multicast.group',
-    'heartbeat_multicast_group',
-    {
-      optional: true,
-      group: 'heartbeat.multicast',
-      groupKey: true,
-      groupInit: () => ({ group: '', ttl: 1 }),
-    },
-  ),
-  f(
-    'heartbeat.multicast.interface',
-    'Multicast interface',
-    'string',
-    'heartbeat.multicast.interface',
-    'heartbeat_multicast_interface',
-    {
-      optional: true,
-      group: 'heartbeat.multicast',
-    },
-  ),
-  f('heartbeat.multicast.ttl', 'Multicast TTL', 'int', 'heartbeat.multicast.ttl', 'heartbeat_multicast_ttl', {
-    group: 'heartbeat.multicast',
-  }),
-  f('heartbeat.preempt', 'Fail back to the higher priority', 'bool', 'heartbeat.preempt', 'preempt'),
-  f('heartbeat.preemptDelayMs', 'Preempt delay (ms)', 'int', 'heartbeat.preempt_delay_ms', 'preempt_delay'),
-  f(
-    'heartbeat.handoverTimeoutMs',
-    'Handover timeout (ms)',
-    'int',
-    'heartbeat.handover_timeout_ms',
-    'handover_timeout',
-  ),
-  f(
-    'heartbeat.piranhaCompat',
-    'Speak Piranha’s heartbeat too',
-    'bool',
-    'heartbeat.piranha_compat',
-    'piranha_compat',
-  ),
-  f('heartbeat.rtPriority', 'Real-time priority (0 = off)', 'int', 'heartbeat.rt_priority', 'rt_priority'),
-  f('heartbeat.isolation', 'Heartbeat runs in', 'enum', 'heartbeat.worker', 'heartbeat_worker', {
-    options: ['process', 'thread', 'off'],
-  }),
-  f('announce.count', 'ARP/NA frames per burst', 'int', 'announce.count', 'arp_count'),
-  f('announce.intervalMs', 'Gap between frames (ms)', 'int', 'announce.interval_ms', 'arp_interval'),
-  f(
-    'announce.repeatDelayMs',
-    'Second burst after (ms)',
-    'int',
-    'announce.repeat_delay_ms',
-    'arp_repeat_delay',
-  ),
-  f('announce.repeatCount', 'Frames in second burst', 'int', 'announce.repeat_count', 'arp_repeat_count'),
-  f('announce.refreshMs', 'Periodic refresh (ms, 0 = off)', 'int', 'announce.refresh_ms', 'arp_refresh'),
-  f('announce.form', 'ARP form', 'enum', 'announce.form', 'arp_form', {
-    options: ['request', 'reply', 'both'],
-  }),
-  f('monitorLinks', 'Monitor NIC links for failures', 'bool', 'monitor_links', 'monitor_links'),
-  f('linkInterfaces', 'Watched interfaces', 'list', 'link_interfaces', 'link_interfaces', {
-    help: 'Space or comma separated; empty = the devices of the VIPs and router addresses.',
-  }),
-];
-
-/** load_monitor as a form string; a command is never accepted from the web. */
-function loadMonitorText(m: MonitorConfig['loadMonitor']): string {
-  switch (m.kind) {
-    case 'none':
-      return 'none';
-    case 'http':
-      return m.url;
-    case 'command':
-      return m.command;
-    case 'piranha':
-      return m.method;
-  }
+/** What a form shows: which key scope its object is, and its fields (model paths) in form order. */
+interface FormDef<S extends KeyScope> {
+  keys: S;
+  ids: readonly ModelPath<ScopeModels[S]>[];
 }
 
+/** GLOBAL SETTINGS: the primary router, forwarding, NAT router, LB backend, sync daemon, kernel timeouts. */
+const GLOBAL_FORM: FormDef<'global'> = {
+  keys: 'global',
+  ids: [
+    'primary.address',
+    'primary.privateAddress',
+    'network',
+    'natRouter.address',
+    'natRouter.prefixLength',
+    'natRouter.device',
+    'natRouter.label',
+    'lb.backend',
+    'lb.hotStandby',
+    'lb.onStop',
+    'lb.ipvsadmPath',
+    'hardShutdown',
+    'syncDaemon.enabled',
+    'syncDaemon.interface',
+    'syncDaemon.mcastGroup',
+    'syncDaemon.id',
+    'timeouts.tcp',
+    'timeouts.tcpfin',
+    'timeouts.udp',
+    'logLevel',
+    'metrics.listen',
+    'hooks.activeCmd',
+    'hooks.inactiveCmd',
+    'hooks.notifyCmd',
+  ],
+};
+
+/** REDUNDANCY: the backup router, heartbeat, election, announcements, link monitoring. */
+const REDUNDANCY_FORM: FormDef<'global'> = {
+  keys: 'global',
+  ids: [
+    'backupActive',
+    'backup.address',
+    'backup.privateAddress',
+    'primary.priority',
+    'backup.priority',
+    'heartbeat.port',
+    'heartbeat.keepaliveMs',
+    'heartbeat.deadtimeMs',
+    'heartbeat.auth',
+    'heartbeat.keyFile',
+    'heartbeat.previousKeyFile',
+    'heartbeat.multicast.group',
+    'heartbeat.multicast.interface',
+    'heartbeat.multicast.ttl',
+    'heartbeat.preempt',
+    'heartbeat.preemptDelayMs',
+    'heartbeat.handoverTimeoutMs',
+    'heartbeat.piranhaCompat',
+    'heartbeat.rtPriority',
+    'heartbeat.isolation',
+    'announce.count',
+    'announce.intervalMs',
+    'announce.repeatDelayMs',
+    'announce.repeatCount',
+    'announce.refreshMs',
+    'announce.form',
+    'monitorLinks',
+    'linkInterfaces',
+  ],
+};
+
+/** VIRTUAL SERVER: service, scheduling, persistence, sorry server, monitoring options. */
+const VIRTUAL_FORM: FormDef<'virtual'> = {
+  keys: 'virtual',
+  ids: [
+    'name',
+    'active',
+    'vip.address',
+    'vip.prefixLength',
+    'vip.device',
+    'vip.label',
+    'protocol',
+    'port',
+    'fwmark',
+    'scheduler',
+    'persistentS',
+    'pmask',
+    'sorryServer.address',
+    'sorryServer.port',
+    'monitor.kind',
+    'monitor.send',
+    'monitor.expect',
+    'monitor.useRegex',
+    'monitor.sendProgram',
+    'monitor.timeoutMs',
+    'monitor.intervalMs',
+    'monitor.fall',
+    'monitor.rise',
+    'monitor.jitterMs',
+    'monitor.quiesce',
+    'monitor.slowStartMs',
+    'monitor.loadMonitor',
+    'monitor.http.path',
+    'monitor.http.status',
+    'monitor.http.host',
+    'monitor.dns.name',
+    'monitor.dns.type',
+  ],
+};
+
+/** REAL SERVER: address, port, weight, activation. */
+const REAL_FORM: FormDef<'server'> = {
+  keys: 'server',
+  ids: ['name', 'address', 'port', 'weight', 'active', 'forwarding'],
+};
+
+/** The forms, by form scope. */
+export const FORMS: { readonly [F in Scope]: FormDef<KeyScope> } = {
+  global: GLOBAL_FORM,
+  redundancy: REDUNDANCY_FORM,
+  virtual: VIRTUAL_FORM,
+  real: REAL_FORM,
+};
+
+/** load_monitor from a form: none, Piranha's methods or an agent URL; a command is never accepted from the web. */
 function setLoadMonitor(vs: VirtualServer, v: unknown): string | undefined {
   const t = String(v ?? '').trim();
   if (t === '' || t === 'none') vs.monitor.loadMonitor = { kind: 'none' };
@@ -270,7 +202,6 @@ export function escapeControls(s: string): string {
 }
 
 const escapedText = (key: 'send' | 'expect'): Partial<FieldDef> => ({
-  optional: true,
   help: 'Escapes \\r \\n \\t \\\\ as in lvs.cf.',
   get: (vs: VirtualServer) => (vs.monitor[key] === undefined ? '' : escapeControls(vs.monitor[key]!)),
   set: (vs: VirtualServer, v: unknown) => {
@@ -280,100 +211,88 @@ const escapedText = (key: 'send' | 'expect'): Partial<FieldDef> => ({
   },
 });
 
-/** VIRTUAL SERVER: service, scheduling, persistence, sorry server, monitoring options. */
-export const VIRTUAL_FIELDS: FieldDef[] = [
-  f('name', 'Name', 'string', 'name', 'virtual'),
-  f('active', 'Active', 'bool', 'active', 'active'),
-  f('vip.address', 'Virtual IP address', 'string', 'vip.address', 'address'),
-  f('vip.prefixLength', 'VIP prefix length', 'int', 'vip.prefix_length', 'vip_nmask'),
-  f('vip.device', 'VIP device', 'string', 'vip.device', undefined, { optional: true }),
-  f('vip.label', 'VIP label (eth0:1)', 'string', 'vip.label', undefined, { optional: true }),
-  f('protocol', 'Protocol', 'enum', 'protocol', 'protocol', { options: ['tcp', 'udp'] }),
-  f('port', 'Application port', 'int', 'port', 'port'),
-  f('fwmark', 'Firewall mark', 'int', 'fwmark', 'fwmark', { optional: true }),
-  f('scheduler', 'Scheduling', 'enum', 'scheduler', 'scheduler', { options: SCHEDULERS }),
-  f('persistentS', 'Persistence (s, 0 = off)', 'int', 'persistent', 'persistent'),
-  f('pmask', 'Persistence network mask', 'string', 'pmask', 'pmask', { optional: true }),
-  f('sorryServer.address', 'Sorry server', 'string', 'sorry_server.address', 'sorry_server', {
-    optional: true,
-    group: 'sorryServer',
-    groupKey: true,
-    groupInit: (vs: VirtualServer) => ({ address: '', port: vs.port }),
-  }),
-  f('sorryServer.port', 'Sorry server port', 'int', 'sorry_server.port', 'sorry_server', {
-    group: 'sorryServer',
-  }),
-  f('monitor.kind', 'Probe', 'enum', 'monitor.kind', 'probe', {
-    options: ['tcp', 'send_expect', 'program', 'udp', 'http', 'https', 'dns', 'none'],
-  }),
-  f('monitor.send', 'Send', 'string', 'monitor.send', 'send', escapedText('send')),
-  f('monitor.expect', 'Expect', 'string', 'monitor.expect', 'expect', escapedText('expect')),
-  f('monitor.useRegex', 'Treat expect as a regular expression', 'bool', 'monitor.use_regex', 'use_regex'),
-  f('monitor.sendProgram', 'Sending program', 'string', 'monitor.send_program', 'send_program', {
-    readOnly: true,
-  }),
-  f('monitor.timeoutMs', 'Probe timeout (ms)', 'int', 'monitor.timeout_ms', 'timeout'),
-  f('monitor.intervalMs', 'Probe interval (ms)', 'int', 'monitor.interval_ms', 'interval'),
-  f('monitor.fall', 'Failures to mark down', 'int', 'monitor.fall', 'fall'),
-  f('monitor.rise', 'Successes to mark up', 'int', 'monitor.rise', 'rise'),
-  f('monitor.jitterMs', 'Probe jitter (ms)', 'int', 'monitor.jitter_ms', 'jitter'),
-  f('monitor.quiesce', 'Quiesce server (weight 0 on failure)', 'bool', 'monitor.quiesce', 'quiesce_server'),
-  f('monitor.slowStartMs', 'Slow start (ms, 0 = off)', 'int', 'monitor.slow_start_ms', 'slow_start'),
-  f('monitor.loadMonitor', 'Load monitoring tool', 'string', 'monitor.load_monitor', 'load_monitor', {
-    get: (vs: VirtualServer) => loadMonitorText(vs.monitor.loadMonitor),
-    set: setLoadMonitor,
-  }),
-  f('monitor.http.path', 'HTTP probe path', 'string', 'monitor.http.path', 'http_path', {
-    optional: true,
-    group: 'monitor.http',
-    groupKey: true,
-    groupInit: () => ({ path: '/', status: [], insecure: false }),
-  }),
-  f('monitor.http.status', 'HTTP accepted status codes', 'intlist', 'monitor.http.status', 'http_status', {
-    group: 'monitor.http',
-  }),
-  f('monitor.http.host', 'HTTP Host header', 'string', 'monitor.http.host', 'http_host', {
-    optional: true,
-    group: 'monitor.http',
-  }),
-  f('monitor.dns.name', 'DNS probe name', 'string', 'monitor.dns.name', 'dns_name', {
-    optional: true,
-    group: 'monitor.dns',
-    groupKey: true,
-    groupInit: () => ({ name: '', type: 'A' }),
-  }),
-  f('monitor.dns.type', 'DNS record type', 'enum', 'monitor.dns.type', 'dns_type', {
-    options: ['A', 'AAAA', 'SOA', 'NS', 'TXT'],
-    group: 'monitor.dns',
-  }),
-];
+/** How the web reads and writes the fields whose form text is not their model value. */
+const CUSTOM: Partial<Record<Scope, Record<string, Partial<FieldDef>>>> = {
+  virtual: {
+    'monitor.send': escapedText('send'),
+    'monitor.expect': escapedText('expect'),
+    'monitor.loadMonitor': {
+      get: (vs: VirtualServer) => loadMonitorText(vs.monitor.loadMonitor),
+      set: setLoadMonitor,
+    },
+  },
+};
 
-/** REAL SERVER: address, port, weight, activation. */
-export const REAL_FIELDS: FieldDef[] = [
-  f('name', 'Name', 'string', 'name', 'server'),
-  f('address', 'Address', 'string', 'address', 'address'),
-  f('port', 'Port', 'int', 'port', 'port'),
-  f('weight', 'Weight', 'int', 'weight', 'weight'),
-  f('active', 'Active', 'bool', 'active', 'active'),
-  f('forwarding', 'Forwarding (empty = global)', 'enum', 'forwarding', 'forwarding', {
-    optional: true,
-    options: ['', ...FORWARDING],
-  }),
-];
+const NAMES_A_PROGRAM =
+  'names a program: it is set in the configuration file on the router, never from the web';
 
+/** One form field from its key in the table. */
+function fieldOf(form: Scope, keys: KeyScope, id: string): FieldDef {
+  const k = keyByModel(keys, id);
+  if (!k?.web) throw new Error(`form ${form}: ${id} is not a key with a web label in config/keys.ts`);
+  const group = groupOf(keys, id);
+  const groupKey = group?.key === id;
+  const readOnly = k.runsProgram === true;
+  const optional = (groupKey || k.optional === true) && !readOnly;
+  const type = webKindOf(k.format);
+  const options = type === 'enum' ? webOptionsOf(k.format) : undefined;
+  const custom = CUSTOM[form]?.[id] ?? {};
+  const def: FieldDef = {
+    id,
+    label: k.web.label,
+    type,
+    doc: k.path,
+    ...(k.cf ? { cf: k.cf.key } : {}),
+    ...(optional ? { optional: true } : {}),
+    ...(options ? { options: optional ? ['', ...options] : options } : {}),
+    ...(k.web.help ? { help: k.web.help } : {}),
+    ...(readOnly ? { readOnly: true } : {}),
+    ...(group ? { group: group.model } : {}),
+    ...(groupKey ? { groupKey: true, groupInit: (o: object) => newGroupModel(keys, group!.model, o) } : {}),
+    ...custom,
+  };
+  // Some values of the key name a program (a load_monitor command): refuse any the web would introduce.
+  if (typeof k.runsProgram === 'function') {
+    const names = k.runsProgram as (v: unknown) => boolean;
+    const write =
+      def.set ??
+      ((o: Any, v: unknown) => {
+        setPath(o, id, v);
+        return undefined;
+      });
+    def.set = (o: Any, v: unknown) => {
+      const before = structuredClone(getPath(o, id));
+      const err = write(o, v);
+      if (err) return err;
+      const after = getPath(o, id);
+      if (!names(after) || JSON.stringify(after) === JSON.stringify(before)) return undefined;
+      setPath(o, id, before);
+      return NAMES_A_PROGRAM;
+    };
+  }
+  return def;
+}
+
+const fieldTables = new Map<Scope, FieldDef[]>();
 /** The field table of a form. */
 export function fieldsOf(scope: Scope): FieldDef[] {
-  switch (scope) {
-    case 'global':
-      return GLOBAL_FIELDS;
-    case 'redundancy':
-      return REDUNDANCY_FIELDS;
-    case 'virtual':
-      return VIRTUAL_FIELDS;
-    case 'real':
-      return REAL_FIELDS;
+  let t = fieldTables.get(scope);
+  if (!t) {
+    const form = FORMS[scope];
+    t = form.ids.map((id) => fieldOf(scope, form.keys, id));
+    fieldTables.set(scope, t);
   }
+  return t;
 }
+
+/** GLOBAL SETTINGS fields (see FORMS). */
+export const GLOBAL_FIELDS: readonly FieldDef[] = fieldsOf('global');
+/** REDUNDANCY fields. */
+export const REDUNDANCY_FIELDS: readonly FieldDef[] = fieldsOf('redundancy');
+/** VIRTUAL SERVER fields. */
+export const VIRTUAL_FIELDS: readonly FieldDef[] = fieldsOf('virtual');
+/** REAL SERVER fields. */
+export const REAL_FIELDS: readonly FieldDef[] = fieldsOf('real');
 
 /** Reads a dot path (`heartbeat.multicast.ttl`) from an object; undefined when a step is missing. */
 export function getPath(obj: Any, path: string): unknown {
@@ -427,32 +346,12 @@ export function viewFields(scope: Scope, obj: Any): FieldView[] {
   });
 }
 
-/** Default objects for "add" forms. */
+/** A new virtual server for the "add" form: the shipped defaults, with a plain TCP connect probe. */
 export function newVirtualServer(): VirtualServer {
-  return {
-    name: '',
-    active: true,
-    vip: { address: '', prefixLength: 32 },
-    protocol: 'tcp',
-    port: 80,
-    scheduler: 'wlc',
-    persistentS: 0,
-    monitor: {
-      kind: 'tcp',
-      useRegex: false,
-      timeoutMs: 500,
-      intervalMs: 500,
-      fall: 1,
-      rise: 2,
-      jitterMs: 0,
-      quiesce: false,
-      loadMonitor: { kind: 'none' },
-      slowStartMs: 0,
-    },
-    realServers: [],
-  };
+  return defaultModel('virtual', { 'monitor.kind': 'tcp' }) as unknown as VirtualServer;
 }
 
+/** A new real server of `vs` for the "add" form: the shipped defaults, on the virtual server's port. */
 export function newRealServer(vs: VirtualServer): RealServer {
-  return { name: '', address: '', port: vs.port, weight: 1, active: true };
+  return defaultModel('server', {}, { port: vs.port }) as unknown as RealServer;
 }

@@ -15,7 +15,7 @@ import {
   type SchemaNode,
   virtualServerSchema,
 } from '../../../src/config/schema.js';
-import { dumpConfig, loadConfig } from '../../../src/config/index.js';
+import { checkConfig, dumpConfig, loadConfig } from '../../../src/config/index.js';
 
 const BASE = 'primary = 198.18.0.11\nnetwork = direct\n';
 const load = (text: string) => loadConfig('t.cf', text);
@@ -165,19 +165,33 @@ describe('config/lvscf: parser', () => {
     assert.equal(vs.realServers[0]!.weight, 1);
   });
 
-  it('heartbeat_worker: process | off, and 1/0 as before; the retired thread mode (thread, 1) runs as process', () => {
-    for (const [v, want] of [
-      ['process', 'process'],
-      ['thread', 'process'],
-      ['off', 'off'],
-      ['1', 'process'],
-      ['0', 'off'],
-    ] as const)
-      assert.equal(load(`${BASE}heartbeat_worker = ${v}\n`).model.heartbeat.isolation, want, v);
+  it('heartbeat_isolation: process | off; its old name heartbeat_worker and the removed thread (1) still load', () => {
+    const removed = 'thread isolation was removed; the heartbeat runs in a child process';
+    for (const key of ['heartbeat_isolation', 'heartbeat_worker'])
+      for (const [v, want, warned] of [
+        ['process', 'process', false],
+        ['off', 'off', false],
+        ['thread', 'process', true],
+        ['1', 'process', true],
+        ['0', 'off', false],
+      ] as const) {
+        const { model, warnings } = load(`${BASE}${key} = ${v}\n`);
+        assert.equal(model.heartbeat.isolation, want, `${key} = ${v}`);
+        assert.deepEqual(
+          warnings.filter((w) => w.message === removed).map((w) => [w.line, w.col]),
+          warned ? [[3, key.length + 4]] : [],
+          `${key} = ${v}: warned at the value`,
+        );
+      }
     assert.equal(load(BASE).model.heartbeat.isolation, 'process', 'default');
-    const r = parseLvsCf('heartbeat_worker = 2\n', 'w.cf');
-    assert.match(r.diagnostics[0]!.message, /must be process, thread or off/);
-    assert.equal(r.diagnostics[0]!.line, 1);
+    const r = checkConfig('w.cf', { text: 'heartbeat_isolation = 2\n' });
+    const e = r.diagnostics.find((d) => d.severity === 'error' && /heartbeat_isolation/.test(d.message))!;
+    assert.match(e.message, /must be one of the possible values: \["process","off"\]/);
+    assert.deepEqual([e.line, e.col], [1, 23]);
+    assert.match(
+      dumpConfig(load(`${BASE}heartbeat_worker = 0\n`).model, 'lvs.cf'),
+      /^heartbeat_isolation = off$/m,
+    );
   });
 
   it('accepts the documented extensions: fractional seconds, new keys', () => {
