@@ -27,7 +27,7 @@
  *          --interval MS (1000) --timeout MS (500) --kinds LIST (tcp,http,send_expect) --wire veth|bridge
  *          --rx threads|sender --peer haproxy --compare haproxy --keep-alive --profile --lab-prefix P
  * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-rxsender][-keepalive][-haproxy]
- * [-noepoll|-nodelack|-netsocket].md (the last when LVS_PULSE_NANNY_NO_EPOLL / _NO_DELACK / _NO_FAST_TCP is set).
+ * [-noepoll].md (the last when LVS_PULSE_NANNY_NO_EPOLL is set: probes on net/tls sockets).
  * Needs root.
  */
 import { writeResult } from './report';
@@ -490,13 +490,9 @@ function tag(o: Opts): string {
   ].join('-');
 }
 
-/** The probe transport the environment forces (probes/epoll.ts, tcp-handle.ts), for the file name. */
+/** The probe transport the environment forces (the engine off: net/tls sockets), for the file name. */
 function transportTag(): string[] {
-  const env = process.env;
-  if (env['LVS_PULSE_NANNY_NO_FAST_TCP']) return ['netsocket'];
-  if (env['LVS_PULSE_NANNY_NO_DELACK']) return ['nodelack'];
-  if (env['LVS_PULSE_NANNY_NO_EPOLL']) return ['noepoll'];
-  return [];
+  return process.env['LVS_PULSE_NANNY_NO_EPOLL'] ? ['noepoll'] : [];
 }
 
 function report(o: Opts, r: Record<string, unknown>): void {
@@ -508,7 +504,7 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `Setup: ${o.servers} real servers (${PER_VS} per virtual; probe kinds ${o.kinds.join(' / ')} by virtual), ` +
       `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; HTTP keep-alive ${o.keepAlive ? 'on' : 'off'}; failing by address: 5 % silent host ` +
       `(nftables drop), 5 % refused, 3 % hang, 2 % HTTP 503; timers: ${o.timers}; measured ${o.duration} s after ` +
-      `${o.warmup} s warm-up. ${o.peer === 'haproxy' ? `Prober: ${String(r['prober'])} (the peer), not lvs-pulse.` : `Prober: lvs-pulse NannyPool${transportTag().length ? ` (${transportTag()[0]}: probe sockets forced off the engine by the environment)` : ''}.`} Prober process only (the servers run in another process). ` +
+      `${o.warmup} s warm-up. ${o.peer === 'haproxy' ? `Prober: ${String(r['prober'])} (the peer), not lvs-pulse.` : `Prober: lvs-pulse NannyPool${transportTag().length ? ` (${transportTag()[0]}: the engine turned off by the environment, probes on net/tls sockets)` : ''}.`} Prober process only (the servers run in another process). ` +
       `Wire: ${o.wire === 'veth' ? 'one veth pair router–servers' : 'veth to a bridge in a third namespace'}; ` +
       (o.rx === 'threads'
         ? "each end's received packets processed by its own NAPI kernel thread (threaded NAPI), as on separate machines."

@@ -143,27 +143,48 @@ export function schedLibc(): SchedLibc {
 // Linux's values on the architectures the engine runs on (abi.ts refuses the others, and checks these
 // against the running kernel and Node's own errno table before the engine is used).
 
+/** IPv4 address family. */
 export const AF_INET = 2;
+/** IPv6 address family. */
 export const AF_INET6 = 10;
+/** TCP socket type. */
 export const SOCK_STREAM = 1;
+/** Socket-level options. */
 export const SOL_SOCKET = 1;
+/** A socket's type (the ABI check reads it back). */
 export const SO_TYPE = 3;
+/** A socket's pending error (a connect's outcome). */
 export const SO_ERROR = 4;
+/** TCP-level options. */
 export const IPPROTO_TCP = 6;
+/** Off before connect: the kernel holds the handshake's last ACK. */
 export const TCP_QUICKACK = 12;
+/** send() without SIGPIPE. */
 export const MSG_NOSIGNAL = 0x4000;
+/** epoll: readable. */
 export const EPOLLIN = 0x1;
+/** epoll: writable (a connect completed). */
 export const EPOLLOUT = 0x4;
+/** epoll: an error is pending. */
 export const EPOLLERR = 0x8;
+/** epoll: hung up. */
 export const EPOLLHUP = 0x10;
+/** epoll: the peer closed its side. */
 export const EPOLLRDHUP = 0x2000;
+/** epoll: edge-triggered. */
 export const EPOLLET = 0x80000000;
+/** epoll_ctl: add a descriptor. */
 export const EPOLL_CTL_ADD = 1;
+/** poll(): readable. */
 export const POLLIN = 1;
+/** getrlimit: the descriptor limit. */
 export const RLIMIT_NOFILE = 7;
-/** The errno values the engine compares with (the rest it only names, through Node's table). */
+// the errno values the engine compares with (the rest it only names, through Node's table)
+/** errno: interrupted. */
 export const EINTR = 4;
+/** errno: would block. */
 export const EAGAIN = 11;
+/** errno: a non-blocking connect is under way. */
 export const EINPROGRESS = 115;
 
 /**

@@ -55,7 +55,7 @@ export interface NannyStats {
   /** Recent sample (up to 1024) of how late probes started against their due time, ms. */
   latenessMs: number[];
   /** Real servers watched. */
-  workers: number;
+  realServers: number;
 }
 
 /** What a pool is built from: the model and log, plus seams for tests and benchmarks. */
@@ -270,7 +270,7 @@ export class NannyPool extends EventEmitter {
       probesInconclusive: this.probesInconclusive,
       probeDurationsMs: this.durations.values(),
       latenessMs: this.lateness.values(),
-      workers: this.entries.size,
+      realServers: this.entries.size,
     };
   }
 

@@ -406,7 +406,7 @@ const INT_ZERO = Buffer.alloc(4);
 const INT_ONE = Buffer.from([1, 0, 0, 0]);
 const UNSPEC = Buffer.alloc(16); // sa_family AF_UNSPEC = 0: connect() with it resets the connection
 
-/** One real server's probe socket and the run in flight on it (a worker never runs two at once). */
+/** One real server's probe socket and the run in flight on it (a nanny never runs two at once). */
 class Conn {
   fd = -1;
   tag = 0;
@@ -624,7 +624,7 @@ class Conn {
     this.fd = -1;
   }
 
-  /** Closes the socket (the worker stopped or replaced this probe); a run in flight ends. */
+  /** Closes the socket (the nanny stopped or replaced this probe); a run in flight ends. */
   dispose(): void {
     this.finish(false, 'probe disposed');
     this.dropSocket();

@@ -18,6 +18,7 @@ export const BODY_LIMIT = 64 * 1024;
 /** Status line + headers must fit in this. */
 export const HEAD_LIMIT = 16 * 1024;
 
+/** An HTTP(S) probe's settings (monitor.http, plus the kind and the weight header). */
 export interface HttpOptions {
   tls: boolean;
   path: string;

@@ -220,7 +220,7 @@ describe('NannyPool', () => {
     const n2 = rs2.calls.length;
     await clock.tickAsync(3000);
     assert.equal(rs2.calls.length, n2, 'removed server no longer probed');
-    assert.equal(pool.stats().workers, 2);
+    assert.equal(pool.stats().realServers, 2);
   });
 
   it('reconfigure with a new weight updates the weight at once; address change restarts the nanny', async () => {
@@ -251,7 +251,7 @@ describe('NannyPool', () => {
     assert.equal(s.probesFailed, 3);
     assert.equal(s.probeDurationsMs.length, 9);
     assert.equal(s.latenessMs.length, 9);
-    assert.equal(s.workers, 3);
+    assert.equal(s.realServers, 3);
   });
 
   it('status reports the last probe', async () => {
