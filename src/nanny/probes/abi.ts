@@ -8,7 +8,8 @@
  *   are the generic ones (mips, sparc, alpha and parisc use others; 32-bit ones another rlimit layout);
  * - errno values and SOCK_NONBLOCK, against Node's own tables (built from this platform's headers);
  * - `struct epoll_event`'s size and data offset (packed on x86-64 only), by reading two ready events back;
- * - `struct sockaddr_in` / `sockaddr_in6`, by binding one and reading it back with getsockname;
+ * - `struct sockaddr_in` / `sockaddr_in6`, by binding one (the loopback's address, or the wildcard when
+ *   lo has none) and reading it back with getsockname;
  * - SOL_SOCKET, SO_TYPE and SOCK_STREAM, by reading a socket's type back; SO_ERROR's size;
  * - `struct pollfd`'s revents offset (the quiet mode's poll()), and that errno reads back (EAGAIN);
  * - `struct rlimit` as two 64-bit numbers.
@@ -42,6 +43,8 @@ export const ENGINE_ARCHES: readonly string[] = ['x64', 'arm64', 'riscv64', 'loo
 
 /** A sockaddr read back with getsockname: its length and the bytes where the engine writes. */
 export interface SockaddrFacts {
+  /** The address bound (the loopback's, or the wildcard when the loopback has none: lo down). */
+  bound: number[];
   len: number;
   family: number;
   port: number;
@@ -63,9 +66,9 @@ export interface AbiFacts {
    * layout: the events and data of the first two records (or why it could not be measured).
    */
   epoll: { n: number; events: number[]; data: string[] } | string;
-  /** A socket bound to 127.0.0.1 port 0 (or why not). */
+  /** A socket bound to 127.0.0.1 (or 0.0.0.0) port 0 (or why not). */
   inet: SockaddrFacts | string;
-  /** A socket bound to ::1 port 0; "unavailable" when the kernel has no IPv6. */
+  /** A socket bound to ::1 (or ::) port 0; "unavailable" when the kernel has no IPv6. */
   inet6: SockaddrFacts | string;
   /** getsockopt(SOL_SOCKET, SO_TYPE) of a TCP socket, and SO_ERROR's length. */
   soType: number;
@@ -146,11 +149,17 @@ export function measureAbi(c: ProbeSocketCalls): AbiFacts {
       c.read(e1, b8, 8);
       facts.emptyReadErrno = c.read(e1, b8, 8) < 0 ? c.errno() : 0;
     }
-    const bound = (family: number, bytes: number[]): SockaddrFacts | string => {
+    const bound = (family: number, loopback: number[]): SockaddrFacts | string => {
       const fd = keep(c.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       if (fd < 0) return `socket: errno ${c.errno()}`;
-      const sa = sockaddrInet(Uint8Array.from(bytes), 0);
-      if (c.bind(fd, sa, sa.length) !== 0) return `bind: errno ${c.errno()}`;
+      let bytes = loopback;
+      let sa = sockaddrInet(Uint8Array.from(bytes), 0);
+      if (c.bind(fd, sa, sa.length) !== 0) {
+        // no loopback address (lo down, as in a fresh network namespace): the wildcard shows the layout too
+        bytes = loopback.map(() => 0);
+        sa = sockaddrInet(Uint8Array.from(bytes), 0);
+        if (c.bind(fd, sa, sa.length) !== 0) return `bind: errno ${c.errno()}`;
+      }
       const out = Buffer.alloc(128);
       const len = Buffer.alloc(4);
       len.writeUInt32LE(out.length, 0);
@@ -166,6 +175,7 @@ export function measureAbi(c: ProbeSocketCalls): AbiFacts {
       }
       const at = family === AF_INET ? 4 : 8;
       return {
+        bound: bytes,
         len: len.readUInt32LE(0),
         family: out.readUInt16LE(0),
         port: out.readUInt16BE(2),
@@ -223,18 +233,17 @@ export function abiMismatches(f: AbiFacts): string[] {
       PATTERN,
     );
   }
-  const inet = (name: string, s: SockaddrFacts | string, len: number, family: number, address: number[]) => {
+  const inet = (name: string, s: SockaddrFacts | string, len: number, family: number) => {
     if (typeof s === 'string') bad.push(`${name} not measured: ${s}`);
     else {
       want(`${name} length`, s.len, len);
       want(`${name} family`, s.family, family);
-      want(`${name} address`, s.address, address);
+      want(`${name} address`, s.address, s.bound);
       if (!(s.port > 0)) bad.push(`${name}: no port read back at offset 2 (big-endian)`);
     }
   };
-  inet('struct sockaddr_in', f.inet, 16, AF_INET, [127, 0, 0, 1]);
-  if (f.inet6 !== 'unavailable')
-    inet('struct sockaddr_in6', f.inet6, 28, AF_INET6, [...Array(15).fill(0), 1]);
+  inet('struct sockaddr_in', f.inet, 16, AF_INET);
+  if (f.inet6 !== 'unavailable') inet('struct sockaddr_in6', f.inet6, 28, AF_INET6);
   want('SO_TYPE of a TCP socket (SOL_SOCKET, SO_TYPE, SOCK_STREAM)', f.soType, SOCK_STREAM);
   want('SO_ERROR length', f.soErrorLen, 4);
   want('poll() of a ready descriptor (struct pollfd revents at 6)', f.poll, { r: 1, revents: POLLIN });

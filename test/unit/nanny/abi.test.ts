@@ -36,12 +36,24 @@ describe('nanny probe engine: ABI check and the transport ladder', () => {
     ],
     [
       'sockaddr_in read back with the address elsewhere',
-      (f) => ({ ...f, inet: { len: 16, family: 2, port: 4242, address: [0, 0, 127, 0] } }),
+      (f) => ({
+        ...f,
+        inet: { bound: [127, 0, 0, 1], len: 16, family: 2, port: 4242, address: [0, 0, 127, 0] },
+      }),
       /struct sockaddr_in address/,
     ],
     [
       'sockaddr_in6 of another size',
-      (f) => ({ ...f, inet6: { len: 24, family: 10, port: 4242, address: [...Array(15).fill(0), 1] } }),
+      (f) => ({
+        ...f,
+        inet6: {
+          bound: [...Array(15).fill(0), 1],
+          len: 24,
+          family: 10,
+          port: 4242,
+          address: [...Array(15).fill(0), 1],
+        },
+      }),
       /struct sockaddr_in6 length/,
     ],
     ['another SOL_SOCKET / SO_TYPE', (f) => ({ ...f, soType: 2 }), /SO_TYPE/],
