@@ -5,12 +5,12 @@
  *       that says keep-alive gets the keep-alive reply on a connection kept open, any other gets the close
  *       reply and an orderly close (FIN);
  *   82  accepts and never answers (read and discarded until the prober resets).
- * Why C: the lab's server side must not be what fails. A Node listener took 85 µs of CPU per accepted
- * connection here (net.Socket and its stream machinery); at ~6,600 accepted connections a second it
- * needed most of one of the two cores, and once it fell behind its accept queue held more than a probe
- * timeout's worth of connections, so every connection it accepted had already been given up by the
- * prober: a collapse that never recovers while probes arrive at a fixed rate (docs/nanny.md). This loop
- * costs a few µs per connection, nearly all of it the kernel's TCP work.
+ * Why C: the lab's server side must not be what fails. The Node listeners it replaces (net.Socket and its
+ * stream machinery per connection) needed most of one of the two cores for the ~6,600 accepted
+ * connections a second of bench:nanny's mix; once they fell behind, the accept queue held more than a
+ * probe timeout's worth of connections, so every connection accepted had already been given up by the
+ * prober: a collapse that never recovers while probes arrive at a fixed rate (docs/nanny.md, "A lab that
+ * failed"). This loop's cost is nearly all the kernel's TCP work.
  *
  *   gcc -O2 -o /tmp/lab-server bench/lab-server.c && /tmp/lab-server BACKLOG
  * Prints "ready" once listening. Needs nothing but libc.
