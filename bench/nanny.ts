@@ -5,7 +5,7 @@
  * --wire bridge, both on a bridge in a third namespace: the old layout). Every real server
  * address is 198.19.x.y, routed from `lb` through ONE next hop (198.18.1.21), so the router's neighbour table
  * holds one entry (gc_thresh3 is 1024 here); `srv` accepts all of 198.19.0.0/16 with a single `local` route
- * on `lo` (AnyIP), and a few listeners serve every address. A share of the servers fails in different ways:
+ * on `lo` (AnyIP), and one small C program (bench/lab-server.c) serves every address. A share of the servers fails in different ways:
  * refused (no listener), silent host (nftables drop in `srv`), hang (accepts, never answers), HTTP 503.
  * Probe kinds are mixed: TCP connect, HTTP GET, send/expect.
  *
@@ -27,13 +27,13 @@
  *          --interval MS (1000) --timeout MS (500) --kinds LIST (tcp,http,send_expect) --wire veth|bridge
  *          --rx threads|sender --peer haproxy --compare haproxy --keep-alive --profile --lab-prefix P
  * Writes bench/results/nanny-<date>-<timers>-<servers>-<kinds>-<wire>[-rxsender][-keepalive][-haproxy]
- * [-noepoll|-nodelack|-netsocket].md (the last when LVS_PULSE_NANNY_NO_EPOLL / _NO_DELACK / _NO_FAST_TCP is set).
+ * [-noepoll].md (the last when LVS_PULSE_NANNY_NO_EPOLL is set: probes on net/tls sockets).
  * Needs root.
  */
 import { writeResult } from './report';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer as tcpServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -324,30 +324,26 @@ async function prober(o: Opts): Promise<void> {
 }
 
 /**
- * Runs inside `srv`: a few listeners serving every 198.19.x.y address. Canned replies on bare TCP (no HTTP
- * parser) keep the lab's server side cheap: it shares the machine with the prober under measurement.
+ * The servers' listen backlog (SYN and accept queues). The C loop drains a full accept queue in a few tens
+ * of ms, far under a probe timeout; the Node listeners it replaced could not (see lab-server.c).
  */
-function server(): void {
-  const canned = (status: string, conn: string) =>
-    Buffer.from(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: ${conn}\r\n\r\nok`, 'latin1');
-  // a request asking for keep-alive gets a reply on a connection kept open (as any HTTP/1.1 server); the
-  // others get the reply and an orderly close
-  const replier = (status: string) => {
-    const close = canned(status, 'close');
-    const keep = canned(status, 'keep-alive');
-    return tcpServer((c) => {
-      c.on('error', () => {});
-      c.on('data', (d: Buffer) => {
-        if (d.includes('keep-alive')) c.write(keep);
-        else c.end(close);
-      });
-    });
-  };
-  replier('200 OK').listen({ port: 80, host: '0.0.0.0', backlog: 4096 });
-  replier('503 Service Unavailable').listen({ port: 83, host: '0.0.0.0', backlog: 4096 });
-  const hang = tcpServer((c) => c.on('error', () => {}));
-  hang.listen({ port: 82, host: '0.0.0.0', backlog: 4096 }, () => console.log('ready'));
+const SERVER_BACKLOG = 4096;
+
+/**
+ * Compiles bench/lab-server.c (the real servers: one epoll loop, canned replies; why C is said there) once
+ * per run into /tmp and returns the binary's path.
+ */
+function labServer(): string {
+  need('gcc', 'bench:nanny (its lab servers are a small C program)');
+  const bin = `/tmp/lpn-lab-server-${process.pid}`;
+  if (!labServerBuilt) {
+    execFileSync('gcc', ['-O2', '-o', bin, join(__dirname, 'lab-server.c')], { stdio: 'inherit' });
+    labServerBuilt = true;
+    process.once('exit', () => rmSync(bin, { force: true }));
+  }
+  return bin;
 }
+let labServerBuilt = false;
 
 /** utime and stime of process `pid` in seconds (from /proc; clock ticks of 1/100 s). */
 function procCpu(pid: number | undefined): { user: number; sys: number } | undefined {
@@ -403,7 +399,7 @@ async function orchestrate(o: Opts): Promise<Record<string, unknown>> {
       await lab.exec('srv', 'sysctl', ['-qw', k]);
     }
     const self = join(__dirname, 'nanny.ts');
-    const srv = lab.spawn('srv', process.execPath, ['--import', 'tsx', self, '--role', 'server']);
+    const srv = lab.spawn('srv', labServer(), [String(SERVER_BACKLOG)]);
     await new Promise<void>((resolve, reject) => {
       srv.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       srv.once('exit', (c) => reject(new Error(`server exited ${c}`)));
@@ -414,6 +410,7 @@ async function orchestrate(o: Opts): Promise<Record<string, unknown>> {
       rxLb: procCpu(rxThreads?.lb),
       rxSrv: procCpu(rxThreads?.srv),
       syn: synCount(lab),
+      overflows: listenOverflows(lab),
     });
     if (o.peer === 'haproxy') {
       const r = await haproxyPeer(o, lab, sample);
@@ -493,13 +490,9 @@ function tag(o: Opts): string {
   ].join('-');
 }
 
-/** The probe transport the environment forces (probes/epoll.ts, tcp-handle.ts), for the file name. */
+/** The probe transport the environment forces (the engine off: net/tls sockets), for the file name. */
 function transportTag(): string[] {
-  const env = process.env;
-  if (env['LVS_PULSE_NANNY_NO_FAST_TCP']) return ['netsocket'];
-  if (env['LVS_PULSE_NANNY_NO_DELACK']) return ['nodelack'];
-  if (env['LVS_PULSE_NANNY_NO_EPOLL']) return ['noepoll'];
-  return [];
+  return process.env['LVS_PULSE_NANNY_NO_EPOLL'] ? ['noepoll'] : [];
 }
 
 function report(o: Opts, r: Record<string, unknown>): void {
@@ -511,7 +504,7 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `Setup: ${o.servers} real servers (${PER_VS} per virtual; probe kinds ${o.kinds.join(' / ')} by virtual), ` +
       `interval ${o.interval} ms, timeout ${o.timeout} ms, jitter = interval; HTTP keep-alive ${o.keepAlive ? 'on' : 'off'}; failing by address: 5 % silent host ` +
       `(nftables drop), 5 % refused, 3 % hang, 2 % HTTP 503; timers: ${o.timers}; measured ${o.duration} s after ` +
-      `${o.warmup} s warm-up. ${o.peer === 'haproxy' ? `Prober: ${String(r['prober'])} (the peer), not lvs-pulse.` : `Prober: lvs-pulse NannyPool${transportTag().length ? ` (${transportTag()[0]}: probe sockets forced off the engine by the environment)` : ''}.`} Prober process only (the servers run in another process). ` +
+      `${o.warmup} s warm-up. ${o.peer === 'haproxy' ? `Prober: ${String(r['prober'])} (the peer), not lvs-pulse.` : `Prober: lvs-pulse NannyPool${transportTag().length ? ` (${transportTag()[0]}: the engine turned off by the environment, probes on net/tls sockets)` : ''}.`} Prober process only (the servers run in another process). ` +
       `Wire: ${o.wire === 'veth' ? 'one veth pair router–servers' : 'veth to a bridge in a third namespace'}; ` +
       (o.rx === 'threads'
         ? "each end's received packets processed by its own NAPI kernel thread (threaded NAPI), as on separate machines."
@@ -535,6 +528,7 @@ function report(o: Opts, r: Record<string, unknown>): void {
     `| machine load average (1/5/15 min) at the end | ${r['loadAverage']} | |`,
     `| probes per second | ${r['probesPerSecond'] ?? '—'} | ${Math.round((o.servers * 1000) / o.interval)} |`,
     `| TCP connection attempts (SYNs) per second, counted in the servers' namespace | ${r['synsPerSecond'] ?? '?'} | |`,
+    `| the servers' listen-queue overflows per second (the lab did not keep up) | ${r['listenOverflowsPerSecond'] ?? '?'} | 0 |`,
     `| probe lateness p50 / p99 / max, ms | ${j(r['latenessMs'])} | |`,
     `| probe duration p50 / p99, ms | ${j(r['probeMs'])} | |`,
     `| event-loop utilization, % / main thread waiting for a CPU, % of the time | ${r['eventLoopUtilization'] ?? '—'} / ${r['runQueueWaitPercent'] ?? '—'} | |`,
@@ -606,6 +600,7 @@ interface Sample {
   rxLb?: Cpu;
   rxSrv?: Cpu;
   syn: Promise<number>;
+  overflows: Promise<number>;
 }
 
 /** Adds the servers', the rx threads' and the router's (prober + its rx thread) CPU and the SYN rate to `r`. */
@@ -616,6 +611,7 @@ async function addSides(r: Record<string, unknown>, s0: Sample, s1: Sample, seco
       ? `${pct(b.user + b.sys - a.user - a.sys)} (${pct(b.user - a.user)} + ${pct(b.sys - a.sys)})`
       : undefined;
   r['synsPerSecond'] = Math.round(((await s1.syn) - (await s0.syn)) / seconds);
+  r['listenOverflowsPerSecond'] = Math.round(((await s1.overflows) - (await s0.overflows)) / seconds);
   r['serverCpu'] = fmt(s0.srv, s1.srv);
   r['rxLbCpu'] = fmt(s0.rxLb, s1.rxLb);
   r['rxSrvCpu'] = fmt(s0.rxSrv, s1.rxSrv);
@@ -662,6 +658,18 @@ function need(tool: string, what: string, instead?: string): void {
         `${what} needs ${tool} (apt-get install ${tool})${instead ? `, or use ${instead}` : ''}`,
       );
   }
+}
+
+/**
+ * The servers' namespace's count of connections its listeners could not queue (TcpExt ListenOverflows:
+ * the accept queue was full, so a SYN or the handshake's last ACK was dropped). Not zero means the lab's
+ * server process did not keep up: probes then failed because of the lab, not of the prober.
+ */
+async function listenOverflows(lab: Lab): Promise<number> {
+  const r = await lab.exec('srv', 'cat', ['/proc/net/netstat']);
+  const [head, vals] = r.stdout.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const i = head?.split(' ').indexOf('ListenOverflows') ?? -1;
+  return i > 0 ? Number(vals?.split(' ')[i]) : Number.NaN;
 }
 
 /** The servers' namespace's count of TCP SYNs to 198.19.0.0/16 (both probers are counted the same way). */
@@ -791,7 +799,7 @@ async function haproxyPeer(o: Opts, lab: Lab, sample: () => Sample): Promise<Rec
 }
 
 const cmd = new Command()
-  .option('--role <role>', 'internal: orchestrator | prober | server', 'orchestrator')
+  .option('--role <role>', 'internal: orchestrator | prober', 'orchestrator')
   .option('--servers <n>', 'real servers', '10000')
   .option('--duration <s>', 'measured seconds', '60')
   .option(
@@ -841,8 +849,7 @@ for (const k of ['peer', 'compare']) {
     process.exit(2);
   }
 }
-if (raw['role'] === 'server') server();
-else if (raw['role'] === 'prober') void prober(opts);
+if (raw['role'] === 'prober') void prober(opts);
 else {
   if (process.getuid?.() !== 0) {
     console.error('bench:nanny needs root (network namespaces)');

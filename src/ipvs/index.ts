@@ -20,7 +20,15 @@ import { tableKeys } from './diff';
 import { type Exec, execProcess } from './exec';
 import { IpvsadmDriver } from './ipvsadm';
 import { NftDriver } from './nft';
-import { desiredTable, type LbService, type LbTableState, modelKeys, realOwnerKey, weightKey } from './table';
+import {
+  desiredTable,
+  type LbService,
+  type LbTableState,
+  modelKeys,
+  realOwnerKey,
+  sorryChanges,
+  weightKey,
+} from './table';
 
 export { LbApplyError } from './backend';
 export type { LbDriver, SyncOptions, SyncReport } from './backend';
@@ -383,6 +391,14 @@ export class LbTable extends EventEmitter {
       throw err;
     }
     const ms = performance.now() - t0;
+    // the sorry server's moves, decided by the table's rule (table.ts sorryServerIn), one line each
+    for (const c of sorryChanges(this.lastDesired, desired))
+      this.log[c.in ? 'warn' : 'info'](
+        c.in
+          ? `${c.vsName} sorry server ${c.server} IN: no real server can take new connections`
+          : `${c.vsName} sorry server ${c.server} OUT`,
+        { vs: c.vsName, sorry: c.in },
+      );
     this.lastDesired = desired;
     this.lastActual = report.actual;
     const present = new Set(tableKeys(report.actual));

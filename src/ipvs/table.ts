@@ -116,6 +116,48 @@ export function realPort(
   return vs.fwmark ? 0 : vs.port;
 }
 
+/**
+ * The sorry-server rule, the one place it is decided: a virtual's sorry server is in exactly while none of
+ * its real servers in the table can take new connections, i.e. none has a weight above 0 — all down (not
+ * in the table), still unprobed (not in the table either), quiesced, drained or fed back to weight 0. The
+ * nanny only reports real servers' weights; this rule turns them into the sorry server's presence.
+ */
+export function sorryServerIn(reals: readonly Pick<LbReal, 'weight' | 'sorry'>[]): boolean {
+  return !reals.some((r) => !r.sorry && r.weight > 0);
+}
+
+/** A sorry server that went in or out between two desired tables. */
+export interface SorryChange {
+  vsName: string;
+  /** true: it went in (no real server can take new connections); false: it went out. */
+  in: boolean;
+  /** The sorry server's `addr:port`. */
+  server: string;
+}
+
+/**
+ * The sorry servers that went in or out from `before` to `after` (desired tables), by virtual server name;
+ * a virtual that appears with its sorry server in counts as in, one that goes away counts for nothing.
+ */
+export function sorryChanges(before: LbTableState, after: LbTableState): SorryChange[] {
+  const was = new Map<string, string>();
+  for (const s of before.services) {
+    const r = s.vsName !== undefined ? s.reals.find((x) => x.sorry) : undefined;
+    if (r) was.set(s.vsName as string, r.key);
+  }
+  const out: SorryChange[] = [];
+  const seen = new Set<string>();
+  for (const s of after.services) {
+    if (s.vsName === undefined) continue;
+    seen.add(s.vsName);
+    const r = s.reals.find((x) => x.sorry);
+    const prior = was.get(s.vsName);
+    if (r && prior === undefined) out.push({ vsName: s.vsName, in: true, server: r.key });
+    else if (!r && prior !== undefined) out.push({ vsName: s.vsName, in: false, server: prior });
+  }
+  return out;
+}
+
 /** Result of {@link desiredTable}: the table and anything worth a warning (duplicates, bad addresses). */
 export interface DesiredResult {
   table: LbTableState;
@@ -128,7 +170,7 @@ export interface DesiredResult {
  * - Only active virtual servers; only active real servers whose weight in `weights` is a number
  *   (a missing key or null = not in the table: the nanny has not put it in, or took it out).
  * - The sorry server (weight 1, the global forwarding) is in only while no real server of the virtual has
- *   a weight above 0 (so a fully quiesced farm falls back to it too).
+ *   a weight above 0 ({@link sorryServerIn}: a fully quiesced or drained farm falls back to it too).
  * - Two virtual servers with the same service key: the first wins, the second is warned about.
  *
  * @example desiredTable(model, new Map([['www/rs1', 3]])).table.services[0].reals[0].weight === 3
@@ -180,7 +222,7 @@ export function desiredTable(model: LvsModel, weights: WeightMap): DesiredResult
         name: rs.name,
       });
     }
-    if (vs.sorryServer && !reals.some((r) => r.weight > 0)) {
+    if (vs.sorryServer && sorryServerIn(reals)) {
       const port = realPort(vs, model.network, vs.sorryServer.port);
       const rkey = hostPort(vs.sorryServer.address, port);
       if (!realKeys.has(rkey)) {

@@ -1,8 +1,9 @@
 /**
  * The few libc calls Node does not expose, through koffi (prebuilt, no compiler): datagram sockets on
- * AF_UNIX (syslog's /dev/log, systemd's NOTIFY_SOCKET), and in its own section below the heartbeat's
- * real-time scheduling and parent-death signal. Loaded lazily so pure modules never pay for it.
- * Other concerns (takeover's AF_PACKET socket) bind their own calls on the same `libc()` handle.
+ * AF_UNIX (syslog's /dev/log, systemd's NOTIFY_SOCKET), and in their own sections below the heartbeat's
+ * real-time scheduling and parent-death signal and the nanny's probe engine. Loaded lazily so pure
+ * modules never pay for it. Other concerns (takeover's AF_PACKET socket) bind their own calls on the same
+ * `libc()` handle.
  */
 import koffi from 'koffi';
 
@@ -135,4 +136,147 @@ export function schedLibc(): SchedLibc {
     errno: () => koffi.errno(),
   };
   return schedCached;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Nanny: the probe engine's calls (src/nanny/probes/epoll.ts; its ABI check: src/nanny/probes/abi.ts).
+// Linux's values on the architectures the engine runs on (abi.ts refuses the others, and checks these
+// against the running kernel and Node's own errno table before the engine is used).
+
+/** IPv4 address family. */
+export const AF_INET = 2;
+/** IPv6 address family. */
+export const AF_INET6 = 10;
+/** TCP socket type. */
+export const SOCK_STREAM = 1;
+/** Socket-level options. */
+export const SOL_SOCKET = 1;
+/** A socket's type (the ABI check reads it back). */
+export const SO_TYPE = 3;
+/** A socket's pending error (a connect's outcome). */
+export const SO_ERROR = 4;
+/** TCP-level options. */
+export const IPPROTO_TCP = 6;
+/** Off before connect: the kernel holds the handshake's last ACK. */
+export const TCP_QUICKACK = 12;
+/** send() without SIGPIPE. */
+export const MSG_NOSIGNAL = 0x4000;
+/** epoll: readable. */
+export const EPOLLIN = 0x1;
+/** epoll: writable (a connect completed). */
+export const EPOLLOUT = 0x4;
+/** epoll: an error is pending. */
+export const EPOLLERR = 0x8;
+/** epoll: hung up. */
+export const EPOLLHUP = 0x10;
+/** epoll: the peer closed its side. */
+export const EPOLLRDHUP = 0x2000;
+/** epoll: edge-triggered. */
+export const EPOLLET = 0x80000000;
+/** epoll_ctl: add a descriptor. */
+export const EPOLL_CTL_ADD = 1;
+/** poll(): readable. */
+export const POLLIN = 1;
+/** getrlimit: the descriptor limit. */
+export const RLIMIT_NOFILE = 7;
+// the errno values the engine compares with (the rest it only names, through Node's table)
+/** errno: interrupted. */
+export const EINTR = 4;
+/** errno: would block. */
+export const EAGAIN = 11;
+/** errno: a non-blocking connect is under way. */
+export const EINPROGRESS = 115;
+
+/**
+ * `struct epoll_event` as the engine lays it out: `{ uint32 events; uint64 data }`, packed on x86-64 (12
+ * bytes, data at 4: the kernel header marks it so) and naturally aligned elsewhere (16, data at 8).
+ */
+export const EPOLL_EVENT = process.arch === 'x64' ? { size: 12, data: 4 } : { size: 16, data: 8 };
+
+/**
+ * `struct sockaddr_in` (16 bytes: family in host order, port big-endian at 2, address at 4) or
+ * `sockaddr_in6` (28 bytes: address at 8, flow info and scope id 0) for `bytes` (4 or 16) and `port`.
+ */
+export function sockaddrInet(bytes: Uint8Array, port: number): Buffer {
+  const v4 = bytes.length === 4;
+  const a = Buffer.alloc(v4 ? 16 : 28);
+  a.writeUInt16LE(v4 ? AF_INET : AF_INET6, 0);
+  a.writeUInt16BE(port, 2);
+  a.set(bytes, v4 ? 4 : 8);
+  return a;
+}
+
+/** The calls of the probe engine; numbers as libc returns them (-1 and errno() on failure). */
+export interface ProbeSocketCalls {
+  socket(domain: number, type: number, protocol: number): number;
+  close(fd: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
+  getsockname(fd: number, addr: Buffer, len: Buffer): number;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  epollCreate1(flags: number): number;
+  epollCtl(ep: number, op: number, fd: number, ev: Buffer): number;
+  epollWait(ep: number, evs: Buffer, max: number, timeout: number): number;
+  getrlimit(resource: number, out: Buffer): number;
+  eventfd(initval: number, flags: number): number;
+  write(fd: number, buf: Buffer, len: number): number;
+  read(fd: number, buf: Buffer, len: number): number;
+  poll(fds: Buffer, n: number, timeout: number): number;
+  /**
+   * poll() in libuv's thread pool (koffi's async call); the callback gets its result (-1 on error).
+   * Undefined when this koffi has no async calls.
+   */
+  pollAsync?: (fds: Buffer, n: number, timeout: number, cb: (r: number) => void) => void;
+  errno(): number;
+}
+
+let probeCalls: ProbeSocketCalls | undefined;
+
+/** The probe engine's libc calls, bound on first use; throws when libc or a symbol cannot be loaded. */
+export function probeSocketCalls(): ProbeSocketCalls {
+  if (probeCalls) return probeCalls;
+  const c = libc();
+  const f = (proto: string) => c.lib.func(proto);
+  const bind = f('int bind(int, const void *, uint32_t)');
+  const connect = f('int connect(int, const void *, uint32_t)');
+  const setsockopt = f('int setsockopt(int, int, int, const void *, uint32_t)');
+  const getsockopt = f('int getsockopt(int, int, int, void *, void *)');
+  const getsockname = f('int getsockname(int, void *, void *)');
+  const send = f('long send(int, const void *, size_t, int)');
+  const recv = f('long recv(int, void *, size_t, int)');
+  const epollCreate1 = f('int epoll_create1(int)');
+  const epollCtl = f('int epoll_ctl(int, int, int, void *)');
+  const epollWait = f('int epoll_wait(int, void *, int, int)');
+  const getrlimit = f('int getrlimit(int, void *)');
+  const eventfd = f('int eventfd(unsigned int, int)');
+  const write = f('long write(int, const void *, size_t)');
+  const read = f('long read(int, void *, size_t)');
+  const poll = f('int poll(void *, unsigned long, int)');
+  probeCalls = {
+    socket: c.socket,
+    close: c.close,
+    bind: (fd, a, l) => bind(fd, a, l) as number,
+    connect: (fd, a, l) => connect(fd, a, l) as number,
+    setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
+    getsockopt: (fd, lv, n, v, l) => getsockopt(fd, lv, n, v, l) as number,
+    getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
+    send: (fd, b, l, fl) => Number(send(fd, b, l, fl)),
+    recv: (fd, b, l, fl) => Number(recv(fd, b, l, fl)),
+    epollCreate1: (fl) => epollCreate1(fl) as number,
+    epollCtl: (e, op, fd, ev) => epollCtl(e, op, fd, ev) as number,
+    epollWait: (e, evs, max, t) => epollWait(e, evs, max, t) as number,
+    getrlimit: (r, out) => getrlimit(r, out) as number,
+    eventfd: (v, fl) => eventfd(v, fl) as number,
+    write: (fd, b, l) => Number(write(fd, b, l)),
+    read: (fd, b, l) => Number(read(fd, b, l)),
+    poll: (fds, n, t) => poll(fds, n, t) as number,
+    errno: c.errno,
+  };
+  if (typeof poll.async === 'function')
+    probeCalls.pollAsync = (fds, n, t, cb) =>
+      poll.async(fds, n, t, (err: unknown, r: number) => cb(err ? -1 : r));
+  return probeCalls;
 }

@@ -8,11 +8,10 @@ export {
   type NannyStats,
   NannyPool,
   type RealServerStatus,
-  type SorryEvent,
   type VirtualServerStatus,
   type WeightEvent,
 } from './pool';
-export { createProbe, type ProbeTarget } from './probes/index';
+export { createProbe, type EngineStatus, engineStatus, type ProbeTarget } from './probes/index';
 export { type Clock, HeapScheduler, type Scheduler, systemClock, TimerEntry } from './scheduler';
 export type {
   LastProbe,
@@ -24,7 +23,7 @@ export type {
   RealServerState,
 } from './types';
 export { hostPort } from '../lib/addr';
-export { Nanny, type NannyOptions } from './worker';
+export { Nanny, type NannyOptions } from './nanny';
 export {
   exitCodeFeedback,
   loadMonitorStep,

@@ -1,16 +1,18 @@
 /**
  * NannyPool: every nanny of the active router, one per real server of every active virtual server, all
  * driven by one heap scheduler. The daemon creates it from the config model, listens to its events, and
- * hands it each reloaded model.
+ * hands it each reloaded model. It reports real servers' states and weights only: whether a virtual's
+ * sorry server goes in is the LB table's decision (src/ipvs/table.ts, sorryServerIn), made from these
+ * weights.
  */
 import { EventEmitter } from 'node:events';
 import type { LvsModel, MonitorConfig, RealServer, VirtualServer } from '../config/model';
 import type { Log } from '../lib/log';
 import { createLoadSource } from './load';
-import { createProbe } from './probes/index';
+import { createProbe, type EngineStatus, engineStatus } from './probes/index';
 import { type Clock, HeapScheduler, type Scheduler, systemClock } from './scheduler';
 import type { LastProbe, LoadSource, NannyEvent, Probe, ProbeResult, RealServerState } from './types';
-import { Nanny } from './worker';
+import { Nanny } from './nanny';
 
 /** Payload of the pool's `weight` event. */
 export interface WeightEvent {
@@ -24,12 +26,7 @@ export interface WeightEvent {
   reason: string;
 }
 
-/** Payload of the pool's `sorry` event: the sorry server goes in (`on`) or out. */
-export interface SorryEvent {
-  vsName: string;
-  on: boolean;
-}
-
+/** What status() says about one real server. */
 export interface RealServerStatus {
   name: string;
   address: string;
@@ -41,12 +38,13 @@ export interface RealServerStatus {
   lastProbe?: LastProbe;
 }
 
+/** What status() says about one virtual server: its real servers. */
 export interface VirtualServerStatus {
   name: string;
-  sorry: boolean;
   realServers: RealServerStatus[];
 }
 
+/** Probe counters and recent samples, for metrics. */
 export interface NannyStats {
   probesTotal: number;
   probesFailed: number;
@@ -57,9 +55,10 @@ export interface NannyStats {
   /** Recent sample (up to 1024) of how late probes started against their due time, ms. */
   latenessMs: number[];
   /** Real servers watched. */
-  workers: number;
+  realServers: number;
 }
 
+/** What a pool is built from: the model and log, plus seams for tests and benchmarks. */
 export interface NannyPoolOptions {
   model: LvsModel;
   log: Log;
@@ -75,6 +74,8 @@ export interface NannyPoolOptions {
   random?: () => number;
   createProbe?: (monitor: MonitorConfig, rs: RealServer, vs: VirtualServer) => Probe;
   createLoadSource?: (monitor: MonitorConfig, rs: RealServer, vs: VirtualServer) => LoadSource | undefined;
+  /** Whether the probe engine runs (logged once at start); default: the process's engine. */
+  engineStatus?: () => EngineStatus;
 }
 
 const SAMPLE = 1024;
@@ -99,12 +100,11 @@ interface Entry {
 }
 
 /**
- * The pool. Events: `weight` ({@link WeightEvent}), `sorry` ({@link SorryEvent}).
+ * The pool. Event: `weight` ({@link WeightEvent}), one per change of a real server's state or weight.
  *
  * @example
  *   const pool = new NannyPool({ model, log });
- *   pool.on('weight', (e) => table.setWeight(e.vsName, e.rsName, e.weight));
- *   pool.on('sorry', (e) => table.setSorry(e.vsName, e.on));
+ *   pool.on('weight', (e) => lb.setWeight(e.vsName, e.rsName, e.weight));
  *   pool.start();
  */
 export class NannyPool extends EventEmitter {
@@ -118,7 +118,8 @@ export class NannyPool extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   /** Keys `vs/rs` drained by the operator; kept across reloads. */
   private readonly drainedKeys = new Set<string>();
-  private readonly sorry = new Map<string, boolean>();
+  private readonly engineStatus: () => EngineStatus;
+  private engineLogged = false;
   private running = false;
   private probesTotal = 0;
   private probesFailed = 0;
@@ -136,15 +137,16 @@ export class NannyPool extends EventEmitter {
     this.random = o.random ?? Math.random;
     this.makeProbe = o.createProbe ?? ((m, rs, vs) => createProbe(m, rs, vs.protocol));
     this.makeLoad = o.createLoadSource ?? ((m, rs) => createLoadSource(m, rs));
+    this.engineStatus = o.engineStatus ?? engineStatus;
     this.build(o.model);
   }
 
-  /** Starts every nanny; a virtual server with no real server at all gets its sorry server at once. */
+  /** Starts every nanny (the first start also logs which probe transport runs, and why). */
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.logEngine();
     for (const e of this.entries.values()) e.nanny.start();
-    for (const vs of this.activeVirtuals(this.model)) this.updateSorry(vs.name);
   }
 
   /** Stops every nanny and timer. No events are emitted. */
@@ -191,12 +193,7 @@ export class NannyPool extends EventEmitter {
     old.clear();
     for (const [k, e] of keep) old.set(k, e);
     this.model = model;
-    const names = new Set(this.activeVirtuals(model).map((v) => v.name));
-    for (const name of [...this.sorry.keys()]) if (!names.has(name)) this.sorry.delete(name);
-    if (this.running) {
-      for (const e of this.entries.values()) e.nanny.start();
-      for (const name of names) this.updateSorry(name);
-    }
+    if (this.running) for (const e of this.entries.values()) e.nanny.start();
     this.checkReady();
   }
 
@@ -243,7 +240,7 @@ export class NannyPool extends EventEmitter {
         if (n.lastProbe) s.lastProbe = { ...n.lastProbe };
         realServers.push(s);
       }
-      out.push({ name: vs.name, sorry: this.sorry.get(vs.name) ?? false, realServers });
+      out.push({ name: vs.name, realServers });
     }
     return out;
   }
@@ -265,11 +262,6 @@ export class NannyPool extends EventEmitter {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** Whether the sorry server of `vsName` is in. */
-  sorryOn(vsName: string): boolean {
-    return this.sorry.get(vsName) ?? false;
-  }
-
   /** Counters and recent samples for metrics. */
   stats(): NannyStats {
     return {
@@ -278,7 +270,7 @@ export class NannyPool extends EventEmitter {
       probesInconclusive: this.probesInconclusive,
       probeDurationsMs: this.durations.values(),
       latenessMs: this.lateness.values(),
-      workers: this.entries.size,
+      realServers: this.entries.size,
     };
   }
 
@@ -336,34 +328,25 @@ export class NannyPool extends EventEmitter {
       reason: e.reason,
     };
     this.emit('weight', ev);
-    this.updateSorry(e.vs);
     this.checkReady();
   };
 
-  /** Sorry server in iff no real server of the virtual can take new connections (up with weight > 0) and
-   *  none is still waiting for its first probe. */
-  private updateSorry(vsName: string): void {
-    if (!this.running) return;
-    const vs = this.model.virtualServers.find((v) => v.name === vsName && v.active);
-    if (!vs?.sorryServer) return;
-    let serving = false;
-    let pending = false;
-    for (const rs of vs.realServers) {
-      const n = this.entries.get(`${vsName}/${rs.name}`)?.nanny;
-      if (!n) continue;
-      if (n.state === 'up' && (n.weight ?? 0) > 0) serving = true;
-      else if (n.state === 'unknown') pending = true;
-    }
-    const on = !serving && !pending;
-    if ((this.sorry.get(vsName) ?? false) === on) return;
-    this.sorry.set(vsName, on);
-    const where = `${vs.sorryServer.address}:${vs.sorryServer.port}`;
-    this.log[on ? 'warn' : 'info'](
-      on ? `${vsName} sorry server ${where} IN: no real server is up` : `${vsName} sorry server ${where} OUT`,
-      { vs: vsName, sorry: on },
-    );
-    const ev: SorryEvent = { vsName, on };
-    this.emit('sorry', ev);
+  /**
+   * Once per pool: which transport the tcp, send/expect and HTTP probes run on. The engine's absence is a
+   * warning with its reason (an ABI mismatch, a kernel without epoll, a switch): the probes still run, on
+   * net/tls sockets, at a higher CPU cost per probe.
+   */
+  private logEngine(): void {
+    if (this.engineLogged) return;
+    this.engineLogged = true;
+    const s = this.engineStatus();
+    if (s.available)
+      this.log.info('probe sockets: the engine (epoll)', { transport: 'engine', ipv6: s.ipv6 ?? false });
+    else
+      this.log.warn(`probe engine not used: ${s.why}; probes run on net/tls sockets`, {
+        transport: 'net',
+        why: s.why,
+      });
   }
 
   private allDecided(): boolean {

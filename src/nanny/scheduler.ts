@@ -1,5 +1,5 @@
 /**
- * One timer for many workers: a binary min-heap of due times served by a single underlying timeout.
+ * One timer for many nannies: a binary min-heap of due times served by a single underlying timeout.
  * Ten thousand real servers probed at 1 Hz cost one heap push/pop each per probe instead of ten thousand
  * live `setInterval`s. Entries are objects owned by the caller and reused for every reschedule, so the
  * steady state allocates nothing here.
@@ -41,7 +41,7 @@ export class TimerEntry {
   }
 }
 
-/** What a worker needs from a scheduler (HeapScheduler; benchmarks plug in alternatives). */
+/** What a nanny needs from a scheduler (HeapScheduler; benchmarks plug in alternatives). */
 export interface Scheduler {
   readonly clock: Clock;
   now(): number;
@@ -157,7 +157,7 @@ export class HeapScheduler implements Scheduler {
         try {
           first.fire(Math.max(t - first.at, 0));
         } catch {
-          /* a worker's bug must not stop the other workers' timers */
+          /* a nanny's bug must not stop the other nannies' timers */
         }
         if (t - now > SLICE_MS) break;
         first = this.heap[0];

@@ -1,15 +1,8 @@
-/** Helpers shared by the probe edges: the target, timing, and error codes in an operator's words. */
-import type { ProbeResult } from '../types';
+/** Helpers shared by the probe edges: timing, the deadline, reply matching, errors in an operator's words. */
+import type { ProbeResult } from './exchange';
 
-/** Where and how one probe runs. */
-export interface ProbeTarget {
-  address: string;
-  port: number;
-  /** Hard limit for the whole probe, ms. */
-  timeoutMs: number;
-  /** Local address to probe from. */
-  sourceAddress?: string;
-}
+/** Re-exported for the probe kinds that import their helpers from here. */
+export type { ProbeTarget } from './exchange';
 
 const CODE_WORDS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',

@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, withDeadline } from './common';
 
+/** The record types a DNS probe may ask for. */
 export type DnsType = 'A' | 'AAAA' | 'SOA' | 'NS' | 'TXT';
 
 const DNS_WORDS: Record<string, string> = {

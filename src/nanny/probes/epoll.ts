@@ -23,112 +23,92 @@
  * loop was stalled still counts, and a timeout judged late is inconclusive, as withDeadline does for the
  * other probes.
  *
- * Covers TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive); everything
- * else keeps libuv. The handshake's ACK is held (TCP_QUICKACK off before every connect, since a reset
- * clears it), as tcp-handle.ts's delayedAckHandle does, when nothing needs it at once: it is sent for a
- * full handshake and for an exchange that only waits for the server's banner. Unavailable (returns
- * undefined: callers use the libuv paths) off Linux, when koffi cannot load libc, or with
- * `LVS_PULSE_NANNY_NO_EPOLL=1` (also implied by `LVS_PULSE_NANNY_NO_FAST_TCP` and
- * `LVS_PULSE_NANNY_NO_DELACK`, which name those paths).
+ * Covers TCP connect probes and plain-TCP exchanges (send/expect, HTTP without keep-alive) to a
+ * literal, unscoped address; the rest runs on net/tls sockets (netsocket.ts, the next rung of the ladder
+ * in transport.ts). The handshake's ACK is held (TCP_QUICKACK off before every connect, since a reset
+ * clears it) when nothing needs it at once: the kernel then holds the last ACK of the handshake (up to
+ * 200 ms), so a half-open check never sends it (SYN, SYN-ACK, RST: the server's application never sees
+ * the probe) and a request carries it. It is sent at once for a full handshake and for an exchange that
+ * waits for the server's banner (a held ACK would leave the server waiting for it before it speaks).
+ *
+ * The engine is made on first use, after abi.ts has checked every struct layout and number it relies on
+ * against this machine. Unavailable (the transport returns undefined, so the chooser uses net/tls) off
+ * Linux, when koffi cannot load libc, when the check finds a mismatch, or with
+ * `LVS_PULSE_NANNY_NO_EPOLL=1`; engineStatus() says which.
  */
 import { getSystemErrorName } from 'node:util';
 import { parseIP } from '../../lib/addr';
-import { libc, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../lib/libc';
-import type { Probe, ProbeResult } from '../types';
-import { describeError, type ProbeTarget, since, stallLimit } from './common';
-import type { Exchange, Finish } from './exchange';
+import {
+  AF_INET,
+  AF_INET6,
+  EAGAIN,
+  EINPROGRESS,
+  EINTR,
+  EPOLL_CTL_ADD,
+  EPOLL_EVENT,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  IPPROTO_TCP,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  POLLIN,
+  type ProbeSocketCalls,
+  probeSocketCalls,
+  RLIMIT_NOFILE,
+  SO_ERROR,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  sockaddrInet,
+  TCP_QUICKACK,
+} from '../../lib/libc';
+import { type AbiFacts, abiMismatches, measureAbi } from './abi';
+import { describeError, since, stallLimit } from './common';
+import type {
+  ConnectOptions,
+  Exchange,
+  ExchangeOptions,
+  Finish,
+  Probe,
+  ProbeResult,
+  ProbeTarget,
+  Transport,
+} from './exchange';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_STREAM = 1;
-const SOL_SOCKET = 1;
-const SO_ERROR = 4;
-const IPPROTO_TCP = 6;
-const TCP_QUICKACK = 12;
-const EPOLLIN = 0x1;
-const EPOLLOUT = 0x4;
-const EPOLLERR = 0x8;
-const EPOLLHUP = 0x10;
-const EPOLLRDHUP = 0x2000;
-const EPOLLET = 0x80000000;
-const EPOLL_CTL_ADD = 1;
-const EINTR = 4;
-const EAGAIN = 11;
-const EINPROGRESS = 115;
-const MSG_NOSIGNAL = 0x4000;
-const RLIMIT_NOFILE = 7;
-/** struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
-const EV_SIZE = process.arch === 'x64' ? 12 : 16;
-const EV_DATA = process.arch === 'x64' ? 4 : 8;
+const EV_SIZE = EPOLL_EVENT.size;
+const EV_DATA = EPOLL_EVENT.data;
 const MAX_EVENTS = 256;
 const POLL_MS = 1;
 /** Without the blocking watch: the longest wait between polls that find nothing. */
 const MAX_POLL_MS = 16;
-const POLLIN = 1;
 
-interface Sys {
-  socket(domain: number, type: number, protocol: number): number;
-  close(fd: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  connect(fd: number, addr: Buffer, len: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
-  getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
-  send(fd: number, buf: Buffer, len: number, flags: number): number;
-  recv(fd: number, buf: Buffer, len: number, flags: number): number;
-  epollCtl(ep: number, op: number, fd: number, ev: Buffer): number;
-  epollWait(ep: number, evs: Buffer, max: number, timeout: number): number;
-  errno(): number;
-}
+type Sys = ProbeSocketCalls;
 
-function bindSys(): { sys: Sys; ep: number; fdLimit: number; watcher: Watcher | undefined } {
-  const c = libc();
-  const f = (proto: string) => c.lib.func(proto);
-  const bind = f('int bind(int, const void *, uint32_t)');
-  const connect = f('int connect(int, const void *, uint32_t)');
-  const setsockopt = f('int setsockopt(int, int, int, const void *, uint32_t)');
-  const getsockopt = f('int getsockopt(int, int, int, void *, void *)');
-  const send = f('long send(int, const void *, size_t, int)');
-  const recv = f('long recv(int, void *, size_t, int)');
-  const epollCreate1 = f('int epoll_create1(int)');
-  const epollCtl = f('int epoll_ctl(int, int, int, void *)');
-  const epollWait = f('int epoll_wait(int, void *, int, int)');
-  const getrlimit = f('int getrlimit(int, void *)');
+/** The engine's epoll set, its watcher and the descriptor limit, on `sys`; throws when epoll fails. */
+function openSet(sys: Sys): { ep: number; fdLimit: number; watcher: Watcher | undefined } {
   // EPOLL_CLOEXEC, like EFD_CLOEXEC / EFD_NONBLOCK below, is the O_ flag, as are SOCK_CLOEXEC / _NONBLOCK
-  const ep = epollCreate1(SOCK_CLOEXEC) as number;
-  if (ep < 0) throw new Error(`epoll_create1: errno ${c.errno()}`);
+  const ep = sys.epollCreate1(SOCK_CLOEXEC);
+  if (ep < 0) throw new Error(`epoll_create1: errno ${sys.errno()}`);
   let watcher: Watcher | undefined;
-  try {
-    const poll = f('int poll(void *, unsigned long, int)');
-    const efd = f('int eventfd(unsigned int, int)')(0, SOCK_NONBLOCK | SOCK_CLOEXEC) as number;
-    const write = f('long write(int, const void *, size_t)');
-    const read = f('long read(int, void *, size_t)');
-    if (efd >= 0 && typeof poll.async === 'function')
-      watcher = new Watcher(
-        ep,
-        efd,
-        (fds, n, cb) => poll.async(fds, n, -1, (err: unknown, r: number) => cb(err ? -1 : r)),
-        (fd, b) => Number(write(fd, b, b.length)),
-        (fd, b) => Number(read(fd, b, b.length)),
-      );
-  } catch {
-    watcher = undefined; // quiet mode backs off instead
-  }
+  const efd = sys.eventfd(0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const pollAsync = sys.pollAsync;
+  if (efd >= 0 && pollAsync)
+    watcher = new Watcher(
+      ep,
+      efd,
+      (fds, n, cb) => pollAsync(fds, n, -1, cb),
+      (fd, b) => sys.write(fd, b, b.length),
+      (fd, b) => sys.read(fd, b, b.length),
+    );
+  // without koffi's async calls the quiet mode backs off instead
   const lim = Buffer.alloc(16);
-  const fdLimit = getrlimit(RLIMIT_NOFILE, lim) === 0 ? Number(lim.readBigUInt64LE(0)) : 1024;
-  const sys: Sys = {
-    socket: c.socket,
-    close: c.close,
-    bind: (fd, a, l) => bind(fd, a, l) as number,
-    connect: (fd, a, l) => connect(fd, a, l) as number,
-    setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l) as number,
-    getsockopt: (fd, lv, n, v, l) => getsockopt(fd, lv, n, v, l) as number,
-    send: (fd, b, l, fl) => Number(send(fd, b, l, fl)),
-    recv: (fd, b, l, fl) => Number(recv(fd, b, l, fl)),
-    epollCtl: (e, op, fd, ev) => epollCtl(e, op, fd, ev) as number,
-    epollWait: (e, evs, max, t) => epollWait(e, evs, max, t) as number,
-    errno: c.errno,
-  };
-  return { sys, ep, fdLimit: Math.min(fdLimit, 1 << 24), watcher };
+  const fdLimit = sys.getrlimit(RLIMIT_NOFILE, lim) === 0 ? Number(lim.readBigUInt64LE(0)) : 1024;
+  return { ep, fdLimit: Math.min(fdLimit, 1 << 24), watcher };
 }
 
 function errName(errno: number): string {
@@ -239,6 +219,8 @@ class Engine {
     private readonly ep: number,
     readonly keepLimit: number,
     private readonly watcher: Watcher | undefined,
+    /** The kernel has IPv6: the engine takes IPv6 targets. */
+    readonly ipv6: boolean,
   ) {}
 
   /** A new non-blocking TCP socket in the set, tagged for `c`; a negative errno on failure. */
@@ -349,47 +331,68 @@ class Engine {
   };
 }
 
-let engine: Engine | null | undefined;
+/** Whether the engine runs in this process, and if not, why (for the pool's log line). */
+export interface EngineStatus {
+  available: boolean;
+  /** Why not: turned off, not Linux, libc not loadable, or the ABI check's mismatches. */
+  why?: string;
+  /** The engine takes IPv6 targets (the kernel has IPv6, and sockaddr_in6 was checked). */
+  ipv6?: boolean;
+}
 
-/** The process's engine, made on first use; undefined when unavailable or turned off. */
-function getEngine(): Engine | undefined {
-  if (engine !== undefined) return engine ?? undefined;
-  engine = null;
-  const env = process.env;
-  if (process.platform !== 'linux') return undefined;
-  if (
-    env['LVS_PULSE_NANNY_NO_EPOLL'] ||
-    env['LVS_PULSE_NANNY_NO_FAST_TCP'] ||
-    env['LVS_PULSE_NANNY_NO_DELACK']
-  )
-    return undefined;
+/** How the engine comes up: the calls to use and a hook on the measured facts (the unit test's seam). */
+export interface EngineSetup {
+  calls?: () => Sys;
+  /** Rewrites the measured facts before they are judged: the unit test forces a mismatch with it. */
+  adjustFacts?: (f: AbiFacts) => AbiFacts;
+}
+
+interface Made {
+  engine?: Engine;
+  status: EngineStatus;
+}
+
+/**
+ * Makes an engine when this machine passes the ABI check; otherwise none, with why. Never throws. Each
+ * call makes a new epoll set: the process uses one (engineTransport's), tests may make their own.
+ */
+function makeEngine(setup: EngineSetup): Made {
+  if (process.env['LVS_PULSE_NANNY_NO_EPOLL'])
+    return { status: { available: false, why: 'turned off (LVS_PULSE_NANNY_NO_EPOLL)' } };
+  if (process.platform !== 'linux')
+    return { status: { available: false, why: `platform ${process.platform}: the engine is for Linux` } };
+  let sys: Sys;
   try {
-    const { sys, ep, fdLimit, watcher } = bindSys();
+    sys = (setup.calls ?? probeSocketCalls)();
+  } catch (err) {
+    return { status: { available: false, why: `libc not loadable: ${(err as Error)?.message ?? err}` } };
+  }
+  let facts: AbiFacts;
+  try {
+    facts = measureAbi(sys);
+  } catch (err) {
+    return { status: { available: false, why: `ABI check failed: ${(err as Error)?.message ?? err}` } };
+  }
+  if (setup.adjustFacts) facts = setup.adjustFacts(facts);
+  const bad = abiMismatches(facts);
+  if (bad.length) return { status: { available: false, why: `ABI check: ${bad.join('; ')}` } };
+  try {
+    const { ep, fdLimit, watcher } = openSet(sys);
     // keep a socket per real server while that leaves room for everything else (a quarter of the limit,
     // at least 1024); beyond it a socket lives for one probe
-    engine = new Engine(sys, ep, Math.max(fdLimit - Math.max(1024, fdLimit / 4), fdLimit / 2), watcher);
-  } catch {
-    engine = null;
+    const keep = Math.max(fdLimit - Math.max(1024, fdLimit / 4), fdLimit / 2);
+    const ipv6 = facts.inet6 !== 'unavailable';
+    return { engine: new Engine(sys, ep, keep, watcher, ipv6), status: { available: true, ipv6 } };
+  } catch (err) {
+    return { status: { available: false, why: (err as Error)?.message ?? String(err) } };
   }
-  return engine ?? undefined;
 }
 
 /** `struct sockaddr_in` / `sockaddr_in6` for address:port; undefined for a scoped or bad address. */
 function sockaddr(address: string, port: number): { family: number; addr: Buffer } | undefined {
   const ip = parseIP(address);
   if (!ip) return undefined;
-  if (ip.family === 4) {
-    const a = Buffer.alloc(16);
-    a.writeUInt16LE(AF_INET, 0);
-    a.writeUInt16BE(port, 2);
-    a.set(ip.bytes, 4);
-    return { family: AF_INET, addr: a };
-  }
-  const a = Buffer.alloc(28);
-  a.writeUInt16LE(AF_INET6, 0);
-  a.writeUInt16BE(port, 2);
-  a.set(ip.bytes, 8);
-  return { family: AF_INET6, addr: a };
+  return { family: ip.family === 4 ? AF_INET : AF_INET6, addr: sockaddrInet(ip.bytes, port) };
 }
 
 /** A probe run's phase (plain constants: the hot path compares small integers). */
@@ -403,7 +406,7 @@ const INT_ZERO = Buffer.alloc(4);
 const INT_ONE = Buffer.from([1, 0, 0, 0]);
 const UNSPEC = Buffer.alloc(16); // sa_family AF_UNSPEC = 0: connect() with it resets the connection
 
-/** One real server's probe socket and the run in flight on it (a worker never runs two at once). */
+/** One real server's probe socket and the run in flight on it (a nanny never runs two at once). */
 class Conn {
   fd = -1;
   tag = 0;
@@ -621,7 +624,7 @@ class Conn {
     this.fd = -1;
   }
 
-  /** Closes the socket (the worker stopped or replaced this probe); a run in flight ends. */
+  /** Closes the socket (the nanny stopped or replaced this probe); a run in flight ends. */
   dispose(): void {
     this.finish(false, 'probe disposed');
     this.dropSocket();
@@ -631,21 +634,19 @@ class Conn {
 const collected = new FinalizationRegistry<Conn>((c) => c.dispose());
 
 /**
- * Builds the probe on the engine: a half-open connect check without `make`, an exchange with it. Returns
- * undefined when the engine is unavailable or the address is not one it takes (then the caller falls back).
- * `fallback` runs a probe started while the previous run of the same probe is still in flight (a worker
- * never does that).
+ * Builds the probe on engine `e`: a connect check without `make`, an exchange with it. Returns undefined
+ * when the address is not one the engine takes (then the chooser asks the next rung). `overlap` runs a
+ * probe started while the previous run of the same probe is still in flight (a nanny never does that).
  */
 function engineProbe(
+  e: Engine,
   t: ProbeTarget,
   make: (() => Exchange) | undefined,
   halfOpen: boolean,
-  fallback: () => Probe,
+  overlap: () => Probe,
 ): Probe | undefined {
-  const e = getEngine();
-  if (!e) return undefined;
   const to = sockaddr(t.address, t.port);
-  if (!to) return undefined;
+  if (!to || (to.family === AF_INET6 && !e.ipv6)) return undefined;
   let source: Buffer | undefined;
   if (t.sourceAddress) {
     const s = sockaddr(t.sourceAddress, 0);
@@ -656,7 +657,7 @@ function engineProbe(
   let other: Probe | undefined;
   const probe: Probe = () => {
     if (!c.busy()) return c.run();
-    other ??= fallback();
+    other ??= overlap();
     return other();
   };
   probe.dispose = () => {
@@ -667,33 +668,59 @@ function engineProbe(
   return probe;
 }
 
+/** The engine as a rung of the transport ladder, with what tests and the pool ask of it. */
+export interface EngineTransport extends Transport {
+  /** Whether the engine runs (making it, and running the ABI check, on first call). */
+  status(): EngineStatus;
+  /** Sockets the engine holds (for tests: one per real server, closed by dispose). */
+  sockets(): number;
+  /** Polls of the engine's set so far (for tests: the quiet mode waits instead of polling). */
+  ticks(): number;
+}
+
 /**
- * TCP connect probe on the engine (see tcp-handle.ts's fastTcpConnectProbe for the semantics): half-open
- * unless `halfOpen` is false (then the handshake's ACK is sent before the reset).
+ * The engine as a rung of the transport ladder, made on first use by `setup` (default: the process's
+ * libc). TCP connect probes (half-open unless `halfOpen` is false) and plain-TCP exchanges without TLS or
+ * keep-alive, to literal unscoped addresses; undefined for anything else, or when the engine is
+ * unavailable (then `status()` says why).
  */
-export function epollTcpConnectProbe(
-  t: ProbeTarget,
-  halfOpen: boolean,
-  fallback: () => Probe,
-): Probe | undefined {
-  return engineProbe(t, undefined, halfOpen, fallback);
+export function engineTransport(setup: EngineSetup = {}): EngineTransport {
+  let made: Made | undefined;
+  const get = (): Made => {
+    made ??= makeEngine(setup);
+    return made;
+  };
+  return {
+    name: 'engine',
+    status: () => get().status,
+    sockets: () => made?.engine?.sockets ?? 0,
+    ticks: () => made?.engine?.ticks ?? 0,
+    connectProbe(t: ProbeTarget, o: ConnectOptions, overlap: () => Probe): Probe | undefined {
+      const e = get().engine;
+      return e && engineProbe(e, t, undefined, o.halfOpen, overlap);
+    },
+    exchangeProbe(
+      t: ProbeTarget,
+      make: () => Exchange,
+      o: ExchangeOptions,
+      overlap: () => Probe,
+    ): Probe | undefined {
+      const e = get().engine;
+      if (!e || o.tls || o.keepAlive) return undefined;
+      return engineProbe(e, t, make, true, overlap);
+    },
+  };
 }
 
-/** A plain-TCP exchange (exchange.ts) on the engine, a fresh connection per probe. */
-export function epollExchange(
-  t: ProbeTarget,
-  make: () => Exchange,
-  fallback: () => Probe,
-): Probe | undefined {
-  return engineProbe(t, make, true, fallback);
-}
+/** The process's engine: every probe shares its one epoll set. */
+export const epoll: EngineTransport = engineTransport();
 
-/** Sockets the engine holds (for tests: one per real server, closed by dispose). */
+/** Sockets the process's engine holds (for tests: one per real server, closed by dispose). */
 export function epollSockets(): number {
-  return engine ? engine.sockets : 0;
+  return epoll.sockets();
 }
 
-/** Polls of the engine's set so far (for tests). */
+/** Polls of the process's engine's set so far (for tests). */
 export function epollTicks(): number {
-  return engine ? engine.ticks : 0;
+  return epoll.ticks();
 }

@@ -2,22 +2,23 @@
  * HTTP and HTTPS GET probe: status codes, optional body regex, Host header, SNI, skip-verify, weight header.
  *
  * A lean HTTP/1.0 client instead of node:http: one pre-built request, the reply's status line and headers
- * parsed from the first bytes, `Connection: close`; plain HTTP runs on the TCP-handle fast path, HTTPS on
- * tls.TLSSocket (exchange.ts). This is what health checkers do
+ * parsed from the first bytes, `Connection: close`; plain HTTP runs on the probe engine, HTTPS and
+ * keep-alive on net/tls sockets (the transport ladder, transport.ts). This is what health checkers do
  * (keepalived's HTTP_GET, haproxy's httpchk) and costs a fraction of node:http's CPU and garbage at 10,000
  * probes a second. HTTP/1.0 replies are never chunked; should a server chunk anyway, the body regex sees
  * the raw chunked text.
  */
-import type { Probe } from '../types';
 import { parseWeight } from '../weights';
 import { type ProbeTarget, quote } from './common';
-import { type Exchange, exchangeProbe, type Finish, keepAliveExchangeProbe } from './exchange';
+import type { Exchange, Finish, Probe } from './exchange';
+import { exchangeProbe } from './transport';
 
 /** Bodies are read up to this size for the regex. */
 export const BODY_LIMIT = 64 * 1024;
 /** Status line + headers must fit in this. */
 export const HEAD_LIMIT = 16 * 1024;
 
+/** An HTTP(S) probe's settings (monitor.http, plus the kind and the weight header). */
 export interface HttpOptions {
   tls: boolean;
   path: string;
@@ -31,7 +32,7 @@ export interface HttpOptions {
   weightHeader?: string;
   /**
    * Keep the connection open between probes (`Connection: keep-alive`, reused while the server agrees);
-   * default false: a fresh connection per probe. See keepAliveExchangeProbe for the failure semantics.
+   * default false: a fresh connection per probe. See netKeepAliveExchangeProbe for the failure semantics.
    */
   keepAlive?: boolean;
 }
@@ -146,5 +147,5 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
       },
     };
   };
-  return o.keepAlive ? keepAliveExchangeProbe(t, make, tls) : exchangeProbe(t, make, tls);
+  return exchangeProbe(t, make, { tls, keepAlive: o.keepAlive });
 }

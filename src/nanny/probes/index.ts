@@ -1,10 +1,10 @@
 /**
- * Builds the probe for one real server from its virtual's monitor config. Each probe is an I/O edge of its
- * own file; this file only chooses and configures.
+ * Builds the probe for one real server from its virtual's monitor config. Each probe kind is an I/O edge of
+ * its own file; tcp, send/expect and HTTP run on the transport ladder (transport.ts: the engine, else
+ * net/tls). This file only chooses and configures.
  */
 import type { MonitorConfig, Protocol, RealServer } from '../../config/model';
-import type { Probe } from '../types';
-import type { ProbeTarget } from './common';
+import type { Probe, ProbeTarget } from './exchange';
 import { dnsProbe } from './dns';
 import { httpProbe } from './http';
 import { noneProbe } from './none';
@@ -12,13 +12,15 @@ import { programProbe } from './program';
 import { sendExpectProbe, tcpConnectProbe } from './tcp';
 import { udpProbe } from './udp';
 
-export type { ProbeTarget } from './common';
 export { describeError, replyMatcher } from './common';
+export type { EngineStatus } from './epoll';
+export type { Exchange, Probe, ProbeResult, ProbeTarget, Transport } from './exchange';
 export { dnsProbe } from './dns';
 export { httpProbe } from './http';
 export { noneProbe } from './none';
 export { chopNewline, programArgv, programProbe } from './program';
 export { sendExpectProbe, tcpConnectProbe } from './tcp';
+export { engineStatus } from './transport';
 export { udpProbe } from './udp';
 
 /**

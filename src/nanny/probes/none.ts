@@ -3,6 +3,7 @@ import type { Probe, ProbeResult } from '../types';
 
 const UP: ProbeResult = { ok: true, detail: 'no check configured', ms: 0 };
 
+/** A probe that is always up, at once (`none`). */
 export function noneProbe(): Probe {
   return () => Promise.resolve(UP);
 }

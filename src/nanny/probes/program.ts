@@ -14,6 +14,7 @@ import type { Probe } from '../types';
 import { exitCodeFeedback } from '../weights';
 import { describeError, type ProbeTarget, withDeadline } from './common';
 
+/** A send_program probe's command, the output it expects, and whether its exit code sets the weight. */
 export interface ProgramOptions {
   /** Command line with %h and %p placeholders, split on whitespace (no quoting, as Piranha). */
   command: string;

@@ -1,43 +1,19 @@
-/** TCP connect probe, and the send/expect probe over TCP (Piranha's default check). */
-import { connect } from 'node:net';
-import type { Probe } from '../types';
-import {
-  describeError,
-  type ProbeTarget,
-  quote,
-  type ReplyMatcher,
-  replyMatcher,
-  withDeadline,
-} from './common';
-import { closeFast, type Exchange, exchangeProbe } from './exchange';
-import { epollTcpConnectProbe } from './epoll';
-import { fastTcpConnectProbe } from './tcp-handle';
-
-export { closeFast } from './exchange';
+/** TCP connect probe, and the send/expect probe over TCP (Piranha's default check), on the transport ladder. */
+import { type ProbeTarget, quote, type ReplyMatcher, replyMatcher } from './common';
+import type { Exchange, Probe } from './exchange';
+import { connectProbe, exchangeProbe } from './transport';
 
 /**
  * Up iff a TCP connection is established within the timeout; closed at once (reset). Half-open by default
- * (SYN, SYN-ACK, reset: the server's application never sees it); `fullHandshake` sends the last ACK first.
- * Runs on the probe-socket engine (epoll.ts) when available, else on libuv's TCP handle (tcp-handle.ts),
- * else on net.connect (always a full handshake).
+ * (SYN, SYN-ACK, reset: the server's application never sees it) on the engine; `fullHandshake` sends the
+ * last ACK first. On net/tls (the engine unavailable, or a target it does not take) always a full
+ * handshake.
  */
 export function tcpConnectProbe(t: ProbeTarget, o: { fullHandshake?: boolean } = {}): Probe {
-  const libuv = (): Probe => fastTcpConnectProbe(t, !o.fullHandshake) ?? netTcpConnectProbe(t);
-  return epollTcpConnectProbe(t, !o.fullHandshake, libuv) ?? libuv();
+  return connectProbe(t, { halfOpen: !o.fullHandshake });
 }
 
-/** tcpConnectProbe on net.connect (the fallback; also used by tests to compare). */
-export function netTcpConnectProbe(t: ProbeTarget): Probe {
-  const opts = { host: t.address, port: t.port, localAddress: t.sourceAddress };
-  return () =>
-    withDeadline(t.timeoutMs, (finish) => {
-      const sock = connect(opts);
-      sock.once('connect', () => finish(true, 'connected'));
-      sock.once('error', (err) => finish(false, describeError(err)));
-      return () => closeFast(sock);
-    });
-}
-
+/** send/expect's options: Piranha's `send`, `expect` and `use_regex`. */
 export interface SendExpectOptions {
   send?: string;
   expect?: string;

@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import type { Probe } from '../types';
 import { describeError, type ProbeTarget, quote, replyMatcher, withDeadline } from './common';
 
+/** A UDP probe's datagram and the reply it expects (send/expect's rules). */
 export interface UdpOptions {
   send?: string;
   expect?: string;

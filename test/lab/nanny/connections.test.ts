@@ -2,8 +2,8 @@
  * How probe connections end and are reused, against real servers in lab namespaces: a prober namespace
  * (`lb`, 198.18.1.11) and a server namespace (`srv`, 198.18.1.21) on one veth pair. The server counts
  * connections and whether each ended with a reset or a FIN (conn-server.ts); the prober keeps its probes
- * across commands (conn-runner.ts), on the probe-socket engine (epoll), on the TCP-handle fast path, on
- * the net.Socket fallback and on plain handles without the held ACK.
+ * across commands (conn-runner.ts), on both rungs of the transport ladder: the probe-socket engine
+ * (epoll) and net/tls sockets (`LVS_PULSE_NANNY_NO_EPOLL=1`).
  */
 import { monitorConfig } from '../../../src/config/build';
 import assert from 'node:assert/strict';
@@ -77,7 +77,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
   let lab: Lab | undefined;
   let server: Session;
   let server6: Session;
-  type Path = 'epoll' | 'fast' | 'net' | 'nodelack';
+  type Path = 'epoll' | 'net';
   const probers = {} as Record<Path, Session>;
 
   before(async function () {
@@ -109,23 +109,17 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
       );
     const srv = tsx(join(__dirname, 'conn-server.ts'));
     const epoll = tsx(join(__dirname, 'conn-runner.ts'));
-    const fast = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_EPOLL: '1' });
-    const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_FAST_TCP: '1' });
-    const nodelack = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_DELACK: '1' });
+    const net = tsx(join(__dirname, 'conn-runner.ts'), { LVS_PULSE_NANNY_NO_EPOLL: '1' });
     const srv6 = tsx(join(__dirname, 'conn-server.ts'), {}, [SRV6]);
     server = new Session(srv);
     server6 = new Session(srv6);
     probers.epoll = new Session(epoll);
-    probers.fast = new Session(fast);
     probers.net = new Session(net);
-    probers.nodelack = new Session(nodelack);
     await Promise.all([
       waitReady(srv, 'conn server'),
       waitReady(srv6, 'conn server (IPv6)'),
       waitReady(epoll, 'epoll runner'),
-      waitReady(fast, 'fast runner'),
       waitReady(net, 'net runner'),
-      waitReady(nodelack, 'fast runner without the held ACK'),
     ]);
   });
 
@@ -140,8 +134,8 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     return server.ask<Stats>('stats');
   };
 
-  for (const path of ['epoll', 'fast', 'net', 'nodelack'] as const) {
-    const held = path === 'epoll' || path === 'fast'; // the handshake's ACK is held
+  for (const path of ['epoll', 'net'] as const) {
+    const held = path === 'epoll'; // the handshake's ACK is held
     it(`${path} path: tcp, send/expect and HTTP probes close with a reset and leave no TIME-WAIT${held ? '; tcp is half-open' : ''}`, async () => {
       const p = probers[path];
       await stats();
@@ -163,7 +157,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
       assert.equal((await p.ask<{ timeWait: number }>('{"op":"timewait"}')).timeWait, 0);
     });
 
-    it(`${path} path: segments sent per probe and connections accepted (${held ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : path === 'net' ? 'net.Socket cannot hold the ACK' : 'LVS_PULSE_NANNY_NO_DELACK: plain handles'})`, async () => {
+    it(`${path} path: segments sent per probe and connections accepted (${held ? "the handshake's ACK held: never sent for tcp, riding on the request otherwise" : 'net.Socket cannot hold the ACK'})`, async () => {
       const p = probers[path];
       const segs = async () => (await p.ask<{ outSegs: number }>('{"op":"segs"}')).outSegs;
       // per probe: segments sent, and connections the server accepted
@@ -184,7 +178,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
         // SYN, RST (never accepted) | SYN, ACK, RST | SYN, request with the ACK, RST
         assert.deepEqual({ tcp, full, se }, { tcp: [2, 0], full: [3, 1], se: [3, 1] });
       } else {
-        // without the held ACK (net.Socket, or turned off): every probe sends SYN, ACK, … and is accepted
+        // without the held ACK (net.Socket): every probe sends SYN, ACK, … and is accepted
         assert.deepEqual({ tcp, full }, { tcp: [3, 1], full: [3, 1] });
         assert.ok(se[0] >= 4 && se[1] === 1, `send/expect ${se}`);
       }
@@ -260,7 +254,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
     assert.equal(await sockets(), before);
   });
 
-  for (const path of ['epoll', 'fast'] as const)
+  for (const path of ['epoll'] as const)
     it(`IPv6, ${path} path: half-open tcp, full handshake and send/expect (the held-ACK socket is AF_INET6)`, async () => {
       const p = probers[path];
       const s6 = () => server6.ask<Stats>('stats');

@@ -142,7 +142,7 @@ describe('nanny probes against real servers (lab)', function () {
     expectResult(m, 'se-bad-source', false, /source address not available|EADDRNOTAVAIL|address/i);
   });
 
-  it('the probe-socket engine, the handle fast path and the net.Socket fallback agree (tcp, send/expect, http)', async () => {
+  it('the probe-socket engine and the net/tls sockets agree (tcp, send/expect, http)', async () => {
     const httpSend = 'GET / HTTP/1.0\r\n\r\n';
     const h = (over: Partial<NonNullable<MonitorConfig['http']>> = {}) => ({
       path: '/',
@@ -197,7 +197,7 @@ describe('nanny probes against real servers (lab)', function () {
       { id: 'http-hang', monitor: mon({ kind: 'http', timeoutMs: 300, http: h() }), rs: rs(8081) },
     ];
     const fast = await once(specs); // the default: the probe-socket engine (epoll)
-    for (const env of ['LVS_PULSE_NANNY_NO_EPOLL=1', 'LVS_PULSE_NANNY_NO_FAST_TCP=1']) {
+    for (const env of ['LVS_PULSE_NANNY_NO_EPOLL=1']) {
       const { stdout } = await lab!.exec('lb', 'env', [
         env,
         process.execPath,

@@ -2,9 +2,11 @@
  * Runs nanny code inside a namespace for lab tests (a process cannot switch namespace itself).
  *   once  '<json ProbeSpec[]>'  → runs each probe once, concurrently; prints one JSON array of results.
  *   load  '<json LoadSpec[]>'   → reads each load source once; prints a JSON array.
- *   pool  '<json LvsModel>'     → runs a NannyPool; prints one JSON line per weight/sorry event with Date.now().
+ *   pool  '<json LvsModel>'     → runs a NannyPool; prints one JSON line per weight event with Date.now(),
+ *                                 and one per move of a sorry server as the LB table decides it from them.
  */
 import type { LvsModel, MonitorConfig, Protocol, RealServer } from '../../../src/config/model';
+import { desiredTable, sorryChanges } from '../../../src/ipvs/table';
 import { nullLog } from '../../../src/lib/log';
 import { createLoadSource } from '../../../src/nanny/load';
 import { NannyPool } from '../../../src/nanny/pool';
@@ -37,10 +39,23 @@ async function main(): Promise<void> {
     return;
   }
   if (mode === 'pool') {
-    const pool = new NannyPool({ model: JSON.parse(json) as LvsModel, log: nullLog });
+    const model = { network: 'nat', ...(JSON.parse(json) as Partial<LvsModel>) } as LvsModel;
+    const pool = new NannyPool({ model, log: nullLog });
     pool.on('weight', (e) => console.log(JSON.stringify({ t: Date.now(), type: 'weight', ...e })));
-    pool.on('sorry', (e) => console.log(JSON.stringify({ t: Date.now(), type: 'sorry', ...e })));
     pool.start();
+    // as the daemon does: the LB table is built once every first verdict is in, then follows the weights;
+    // its rule (ipvs/table.ts sorryServerIn) moves the sorry server
+    let table = desiredTable({ ...model, virtualServers: [] }, new Map()).table;
+    const follow = (): void => {
+      const next = desiredTable(model, pool.initialWeights()).table;
+      for (const c of sorryChanges(table, next))
+        console.log(JSON.stringify({ t: Date.now(), type: 'sorry', vsName: c.vsName, on: c.in }));
+      table = next;
+    };
+    void pool.ready().then(() => {
+      follow();
+      pool.on('weight', follow);
+    });
     setInterval(() => {}, 1 << 30);
     return;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { canonicalAddress, splitHostPort } from '../../../src/lib/addr';
-import { desiredTable, modelKeys, serviceKey } from '../../../src/ipvs/table';
+import { desiredTable, modelKeys, serviceKey, sorryChanges, sorryServerIn } from '../../../src/ipvs/table';
 import { model, rs, vs, weights } from './fixture';
 
 describe('ipvs/table: desired LB table from model + nanny weights', () => {
@@ -60,6 +60,39 @@ describe('ipvs/table: desired LB table from model + nanny weights', () => {
     assert.deepEqual(sorryOf({}), [['198.18.1.99:80', 1]]);
     assert.deepEqual(sorryOf({ 'www/rs1': 0, 'www/rs2': 0 }), [['198.18.1.99:80', 1]]);
     assert.deepEqual(sorryOf({ 'www/rs1': null, 'www/rs2': 2 }), []);
+  });
+
+  it('the one sorry-server rule: in exactly while no real server in the table has a weight above 0', () => {
+    assert.equal(sorryServerIn([]), true, 'no real server in the table (all down, or none probed yet)');
+    assert.equal(sorryServerIn([{ weight: 0 }, { weight: 0 }]), true, 'all quiesced or drained');
+    assert.equal(sorryServerIn([{ weight: 0 }, { weight: 2 }]), false);
+    assert.equal(sorryServerIn([{ weight: 1, sorry: true }]), true, 'the sorry server itself does not count');
+    // a real server still unprobed (null) does not hold it out while the others are down
+    const m = model([vs('www', { sorryServer: { address: '198.18.1.99', port: 80 } })]);
+    const reals = (w: Record<string, number | null>) =>
+      desiredTable(m, weights(w)).table.services[0]!.reals.map((r) => [r.key, r.weight, r.sorry ?? false]);
+    assert.deepEqual(reals({ 'www/rs1': null }), [['198.18.1.99:80', 1, true]]);
+    assert.deepEqual(reals({ 'www/rs1': 0, 'www/rs2': 3 }), [
+      ['198.18.1.21:80', 0, false],
+      ['198.18.1.22:80', 3, false],
+    ]);
+  });
+
+  it('sorryChanges: the sorry servers that went in or out between two tables', () => {
+    const m = model([
+      vs('www', { sorryServer: { address: '198.18.1.99', port: 80 } }),
+      vs('api', { port: 8080, sorryServer: { address: '198.18.1.98', port: 8080 } }),
+    ]);
+    const t = (w: Record<string, number | null>) => desiredTable(m, weights(w)).table;
+    const up = t({ 'www/rs1': 1, 'api/rs1': 1 });
+    const wwwDown = t({ 'www/rs1': null, 'www/rs2': 0, 'api/rs1': 1 });
+    assert.deepEqual(sorryChanges(up, wwwDown), [{ vsName: 'www', in: true, server: '198.18.1.99:80' }]);
+    assert.deepEqual(sorryChanges(wwwDown, up), [{ vsName: 'www', in: false, server: '198.18.1.99:80' }]);
+    assert.deepEqual(sorryChanges(up, up), []);
+    // a table that appears with a sorry server in (start, reload adding a virtual) counts as in
+    assert.deepEqual(sorryChanges({ services: [], timeouts: up.timeouts }, wwwDown), [
+      { vsName: 'www', in: true, server: '198.18.1.99:80' },
+    ]);
   });
 
   it('writes persistence, pmask (prefix → dotted), udp, fwmark and IPv6 keys as ipvsadm -Sn prints them', () => {

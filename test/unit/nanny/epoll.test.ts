@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import {
-  epollExchange,
-  epollSockets,
-  epollTcpConnectProbe,
-  epollTicks,
-} from '../../../src/nanny/probes/epoll';
-import type { Exchange } from '../../../src/nanny/probes/exchange';
+import { epoll, epollSockets, epollTicks } from '../../../src/nanny/probes/epoll';
+import type { Exchange, ProbeTarget } from '../../../src/nanny/probes/exchange';
 import { sendExpectProbe } from '../../../src/nanny/probes/tcp';
 import type { Probe, ProbeResult } from '../../../src/nanny/types';
 
 const never = (): Probe => () => Promise.reject(new Error('fallback used'));
+/** The engine's rung of the ladder: a connect probe (half-open or not), an exchange. */
+const epollTcpConnectProbe = (t: ProbeTarget, halfOpen: boolean, overlap: () => Probe) =>
+  epoll.connectProbe(t, { halfOpen }, overlap);
+const epollExchange = (t: ProbeTarget, make: () => Exchange, overlap: () => Probe) =>
+  epoll.exchangeProbe(t, make, {}, overlap);
 
 /** A loopback server calling `onConn` for each connection, once it listens. */
 async function serve(onConn: (c: Socket) => void): Promise<{ port: number; close(): void }> {
@@ -167,11 +167,14 @@ describe('nanny probe-socket engine (loopback)', () => {
     assert.equal(timersAfter, timersBefore - 1);
   });
 
-  it('a scoped IPv6 address is left to the libuv paths', () => {
+  it('a scoped IPv6 address, TLS and keep-alive are left to the next rung (net/tls)', () => {
     assert.equal(
       epollTcpConnectProbe({ address: 'fe80::1%lo', port: 80, timeoutMs: 100 }, true, never),
       undefined,
     );
+    const t = { address: '127.0.0.1', port: 80, timeoutMs: 100 };
+    assert.equal(epoll.exchangeProbe(t, sendX, { tls: { rejectUnauthorized: true } }, never), undefined);
+    assert.equal(epoll.exchangeProbe(t, sendX, { keepAlive: true }, never), undefined);
   });
 });
 

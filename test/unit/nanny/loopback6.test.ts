@@ -1,12 +1,13 @@
 /**
- * IPv6 code paths of the probes (fast-path connect6/bind6, udp6, DNS server `[addr]:port`), on the
+ * IPv6 code paths of the probes (the engine's sockaddr_in6 and bind, net's, udp6, DNS server `[addr]:port`), on the
  * loopback ::1 only (no lab, no root).
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { httpProbe } from '../../../src/nanny/probes/http';
-import { netTcpConnectProbe, sendExpectProbe, tcpConnectProbe } from '../../../src/nanny/probes/tcp';
+import { netTcpConnectProbe } from '../../../src/nanny/probes/netsocket';
+import { sendExpectProbe, tcpConnectProbe } from '../../../src/nanny/probes/tcp';
 import { udpProbe } from '../../../src/nanny/probes/udp';
 
 describe('nanny probes over IPv6 (loopback ::1)', () => {
@@ -39,7 +40,7 @@ describe('nanny probes over IPv6 (loopback ::1)', () => {
     udp?.close();
   });
 
-  it('tcp connect (fast path and net), from a source address, and refused', async () => {
+  it('tcp connect (engine and net), from a source address, and refused', async () => {
     const t = { address: '::1', port, timeoutMs: 500 };
     assert.deepEqual(await tcpConnectProbe(t)().then((r) => [r.ok, r.detail]), [true, 'connected']);
     assert.deepEqual(await netTcpConnectProbe(t)().then((r) => [r.ok, r.detail]), [true, 'connected']);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import type { LvsModel } from '../../../src/config/model';
 import { MemoryLog } from '../../../src/lib/log';
-import { NannyPool, type SorryEvent, type WeightEvent } from '../../../src/nanny/pool';
+import { desiredTable, sorryChanges } from '../../../src/ipvs/table';
+import { NannyPool, type WeightEvent } from '../../../src/nanny/pool';
 import type { Probe } from '../../../src/nanny/types';
 import { fakeClock, model, monitor, rs, SwitchProbe, vs } from './fixtures';
 
@@ -10,7 +11,8 @@ describe('NannyPool', () => {
   let clock: sinon.SinonFakeTimers;
   let probes: Map<string, SwitchProbe>;
   let weights: (WeightEvent & { t: number })[];
-  let sorry: (SorryEvent & { t: number })[];
+  /** The sorry server's moves as the LB table decides them from the pool's weights (after ready()). */
+  let sorry: { vsName: string; on: boolean; t: number }[];
   let pool: NannyPool;
 
   beforeEach(() => {
@@ -45,9 +47,32 @@ describe('NannyPool', () => {
       createLoadSource: () => undefined,
     });
     pool.on('weight', (e: WeightEvent) => weights.push({ ...e, t: clock.now }));
-    pool.on('sorry', (e: SorryEvent) => sorry.push({ ...e, t: clock.now }));
+    // as the daemon does: the LB table is built once every first verdict is in, then follows the weights
+    let table = desiredTable(model([]), new Map()).table;
+    let current = m;
+    const follow = (): void => {
+      const next = desiredTable(current, pool.initialWeights()).table;
+      for (const c of sorryChanges(table, next)) sorry.push({ vsName: c.vsName, on: c.in, t: clock.now });
+      table = next;
+    };
+    const reconfigure = pool.reconfigure.bind(pool);
+    pool.reconfigure = (m2: LvsModel) => {
+      current = m2;
+      reconfigure(m2);
+      follow();
+    };
+    void pool.ready().then(() => {
+      follow();
+      pool.on('weight', follow);
+    });
     return pool;
   }
+
+  /** Whether the LB table built from the pool's weights now has `vsName`'s sorry server in. */
+  const sorryIn = (m: LvsModel, vsName: string): boolean =>
+    desiredTable(m, pool.initialWeights())
+      .table.services.find((s) => s.vsName === vsName)!
+      .reals.some((r) => r.sorry);
 
   const twoServers = (over = {}) =>
     model([
@@ -90,21 +115,50 @@ describe('NannyPool', () => {
     assert.deepEqual(sorry, []);
   });
 
-  it('sorry server in while no real server of the virtual is up, out when one returns', async () => {
+  it('sorry server (the LB table rule on the pool weights) in while no real server of the virtual is up, out when one returns', async () => {
     for (const a of ['198.18.1.21', '198.18.1.22']) probeFor(a, 80).ok = false;
     make(twoServers()).start();
     await clock.tickAsync(1);
     assert.deepEqual(sorry, [{ vsName: 'web', on: true, t: 0 }]);
-    assert.equal(pool.sorryOn('web'), true);
+    assert.equal(sorryIn(twoServers(), 'web'), true);
     probeFor('198.18.1.22', 80).ok = true;
     await clock.tickAsync(2000); // rise 2
     assert.deepEqual(sorry.at(-1), { vsName: 'web', on: false, t: 2000 });
-    assert.equal(pool.status().find((v) => v.name === 'web')!.sorry, false);
+    assert.equal(sorryIn(twoServers(), 'web'), false);
   });
 
   it('a virtual without real servers gets its sorry server at start', async () => {
     make(model([vs('empty', [], { sorryServer: { address: '198.18.1.99', port: 80 } })])).start();
+    await clock.tickAsync(0);
     assert.deepEqual(sorry, [{ vsName: 'empty', on: true, t: 0 }]);
+  });
+
+  it('logs once which transport the probes run on: the engine, or net/tls with why', async () => {
+    const run = (status: { available: boolean; why?: string; ipv6?: boolean }) => {
+      const log = new MemoryLog();
+      const p = new NannyPool({
+        model: twoServers(),
+        log,
+        clock: fakeClock(clock),
+        random: () => 0,
+        createProbe: (_mon, r): Probe => probeFor(r.address, r.port).probe,
+        createLoadSource: () => undefined,
+        engineStatus: () => status,
+      });
+      p.start();
+      p.reconfigure(twoServers());
+      p.stop();
+      p.start();
+      p.stop();
+      return log.records.filter((r) => r.fields?.['transport'] !== undefined).map((r) => [r.level, r.msg]);
+    };
+    assert.deepEqual(run({ available: false, why: 'ABI check: EAGAIN is 35, the engine assumes 11' }), [
+      [
+        'warn',
+        'probe engine not used: ABI check: EAGAIN is 35, the engine assumes 11; probes run on net/tls sockets',
+      ],
+    ]);
+    assert.deepEqual(run({ available: true, ipv6: true }), [['info', 'probe sockets: the engine (epoll)']]);
   });
 
   it('drain/enable by vs/rs, rs name and address:port; counts; kept across reconfigure', async () => {
@@ -131,7 +185,7 @@ describe('NannyPool', () => {
       ],
     );
     // every real server of web drained: nothing takes new connections → sorry in
-    assert.equal(pool.sorryOn('web'), true);
+    assert.equal(sorryIn(twoServers(), 'web'), true);
     // drained survives remove + re-add by a later reload too
     pool.reconfigure(model([]));
     pool.reconfigure(twoServers());
@@ -139,7 +193,7 @@ describe('NannyPool', () => {
     assert.equal(pool.enable('web/rs1'), 1);
     await clock.tickAsync(1);
     assert.equal(pool.status().find((v) => v.name === 'web')!.realServers[0]!.state, 'up');
-    assert.equal(pool.sorryOn('web'), false);
+    assert.equal(sorryIn(twoServers(), 'web'), false);
   });
 
   it('reconfigure keeps unchanged servers (state, timer phase), starts new, stops removed', async () => {
@@ -166,7 +220,7 @@ describe('NannyPool', () => {
     const n2 = rs2.calls.length;
     await clock.tickAsync(3000);
     assert.equal(rs2.calls.length, n2, 'removed server no longer probed');
-    assert.equal(pool.stats().workers, 2);
+    assert.equal(pool.stats().realServers, 2);
   });
 
   it('reconfigure with a new weight updates the weight at once; address change restarts the nanny', async () => {
@@ -197,7 +251,7 @@ describe('NannyPool', () => {
     assert.equal(s.probesFailed, 3);
     assert.equal(s.probeDurationsMs.length, 9);
     assert.equal(s.latenessMs.length, 9);
-    assert.equal(s.workers, 3);
+    assert.equal(s.realServers, 3);
   });
 
   it('status reports the last probe', async () => {

@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { netTcpConnectProbe, sendExpectProbe, tcpConnectProbe } from '../../../src/nanny/probes/tcp';
+import { netTcpConnectProbe } from '../../../src/nanny/probes/netsocket';
+import { sendExpectProbe, tcpConnectProbe } from '../../../src/nanny/probes/tcp';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -26,7 +27,7 @@ describe('nanny probes under an event-loop stall', () => {
   after(() => server.close());
 
   for (const [name, make] of [
-    ['tcp (fast path)', () => tcpConnectProbe({ address: '127.0.0.1', port, timeoutMs: 50 })],
+    ['tcp (engine)', () => tcpConnectProbe({ address: '127.0.0.1', port, timeoutMs: 50 })],
     ['tcp (net.connect)', () => netTcpConnectProbe({ address: '127.0.0.1', port, timeoutMs: 50 })],
   ] as const) {
     it(`${name}: a reply that arrived during a 200 ms stall counts, though the 50 ms timer is overdue`, async () => {

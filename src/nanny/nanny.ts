@@ -24,6 +24,7 @@ export const MAX_INCONCLUSIVE = 3;
 /** Default load_monitor reading period, ms. */
 export const DEFAULT_LOAD_INTERVAL_MS = 5000;
 
+/** What one nanny is built from: its real server and monitor, the probe, the clock and the output. */
 export interface NannyOptions {
   vs: string;
   rs: RealServer;
@@ -42,7 +43,7 @@ export interface NannyOptions {
   drained?: boolean;
 }
 
-/** One worker per real server. */
+/** The nanny of one real server: its probe timer, counts, state and effective weight. */
 export class Nanny {
   readonly vs: string;
   rs: RealServer;

@@ -3,7 +3,7 @@ import sinon from 'sinon';
 import { MemoryLog } from '../../../src/lib/log';
 import { HeapScheduler } from '../../../src/nanny/scheduler';
 import type { LoadSource, NannyEvent, Probe } from '../../../src/nanny/types';
-import { Nanny, WATCHDOG_GRACE_MS } from '../../../src/nanny/worker';
+import { Nanny, WATCHDOG_GRACE_MS } from '../../../src/nanny/nanny';
 import { fakeClock, monitor, rs, SwitchProbe } from './fixtures';
 
 /** Equal within 2 ms each (a timer due "now" fires 1 ms later, as in Node). */
