@@ -22,6 +22,7 @@ export const DEADTIME_MS = 120;
  * into false failovers under load (docs/config-defaults.md). Piranha: a separate process, normal scheduling.
  */
 export const HEARTBEAT_ISOLATION: 'process' | 'off' = 'process';
+/** SCHED_RR priority of the heartbeat process (keepalived's vrrp_rt_priority); 0 = normal scheduling. */
 export const RT_PRIORITY = 10;
 /** Graceful handover: wait at most this long for the peer to confirm it is active, ms. */
 export const HANDOVER_TIMEOUT_MS = 1000;

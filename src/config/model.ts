@@ -6,9 +6,11 @@
  * Addresses are canonical strings (IPv4 dotted quad or compressed IPv6).
  */
 
+/** Transport protocol of a virtual server (ipvsadm -t / -u). */
 export type Protocol = 'tcp' | 'udp';
 /** Piranha's `network`: the forwarding method of real servers (ipvsadm -m / -g / -i). */
 export type Forwarding = 'nat' | 'direct' | 'tunnel';
+/** Every IPVS scheduler name the config accepts (ipvsadm -s), in the kernel's spelling. */
 export const SCHEDULERS = [
   'rr',
   'wrr',
@@ -25,9 +27,13 @@ export const SCHEDULERS = [
   'ovf',
   'twos',
 ] as const;
+/** One IPVS scheduler name. */
 export type Scheduler = (typeof SCHEDULERS)[number];
+/** Which of the two routers of lvs.cf this one is. */
 export type NodeName = 'primary' | 'backup';
+/** Log levels, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+/** Which LB table backend runs: `auto` = IPVS where the kernel has it, else nftables. */
 export type LbBackend = 'auto' | 'ipvsadm' | 'nftables' | 'none';
 
 /** A floating address as lvs.cf writes it: `198.18.0.10 eth0:1` → address, device eth0, label eth0:1. */
@@ -41,6 +47,7 @@ export interface FloatingAddress {
   prefixLength: number;
 }
 
+/** One router of the pair: its addresses (heartbeat paths) and election priority. */
 export interface RouterConfig {
   /** Public address (lvs.cf `primary` / `backup`): heartbeat path 1 and who-am-I detection. */
   address: string;
@@ -50,6 +57,7 @@ export interface RouterConfig {
   priority: number;
 }
 
+/** The optional multicast heartbeat path: group, interface, TTL. */
 export interface MulticastConfig {
   group: string;
   /** Interface name to join on and send from. */
@@ -57,6 +65,7 @@ export interface MulticastConfig {
   ttl: number;
 }
 
+/** Heartbeat and failover settings: port, timers, authentication, election rules, isolation. */
 export interface HeartbeatConfig {
   /** UDP port (lvs.cf heartbeat_port), default 539 as Piranha. */
   port: number;
@@ -108,8 +117,10 @@ export interface AnnounceConfig {
   form: 'request' | 'reply' | 'both';
 }
 
+/** The health-check kinds a virtual server's monitor can run against each real server. */
 export type ProbeKind = 'tcp' | 'send_expect' | 'program' | 'udp' | 'http' | 'https' | 'dns' | 'none';
 
+/** How a virtual server's real servers are probed and weighted (Piranha's nanny settings and ours). */
 export interface MonitorConfig {
   kind: ProbeKind;
   /** Piranha send/expect; escapes already expanded. `*` expect = anything. */
@@ -175,6 +186,7 @@ export interface MonitorConfig {
   loadIntervalMs?: number;
 }
 
+/** One real server of a virtual server: address, port, configured weight, forwarding. */
 export interface RealServer {
   name: string;
   address: string;
@@ -187,6 +199,7 @@ export interface RealServer {
   forwarding?: Forwarding;
 }
 
+/** One virtual service: its VIP, protocol/port or fwmark, scheduler, persistence, monitor and real servers. */
 export interface VirtualServer {
   name: string;
   active: boolean;
@@ -222,6 +235,7 @@ export interface FailoverService {
   stopCmd?: string;
 }
 
+/** The whole configuration as the daemon reads it (both front ends produce exactly this). */
 export interface LvsModel {
   serialNo: number;
   service: 'lvs' | 'fos';
@@ -279,6 +293,7 @@ export interface SourcePos {
   col: number;
 }
 
+/** One problem found in a config file, at its position: an error refuses the file, a warning does not. */
 export interface ConfigDiagnostic extends SourcePos {
   severity: 'error' | 'warning';
   message: string;

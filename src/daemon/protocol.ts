@@ -8,6 +8,7 @@
  * event object per line until the client disconnects.
  */
 
+/** Largest control request line accepted; a longer one gets an error reply and the connection is closed. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /** A validated control request. */

@@ -25,7 +25,7 @@
  * |  72 |  16 | HMAC-SHA256 over bytes 0..71, truncated to 128 bits (zeros when unauthenticated) |
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv6, parseIP } from '../lib/addr.js';
 import type { RouterState } from './state.js';
 
 /** The first two bytes of every message: `LP`. */
@@ -145,61 +145,26 @@ export function configHashOf(text: string): string {
 /** The all-zero id: "none" for a boot id echo, never a valid boot id. */
 export const ZERO_ID = '0000000000000000';
 
-/** Address (IPv4 or IPv6 text) → 16 bytes (IPv4 as ::ffff:a.b.c.d). Throws on anything else. */
+/** Address (IPv4 or IPv6 text, an IPv6 zone ignored) → 16 bytes (IPv4 as ::ffff:a.b.c.d). Throws on anything else. */
 export function addressToBytes(address: string): Buffer {
+  const zone = address.indexOf('%');
+  const ip = parseIP(zone >= 0 && address.includes(':') ? address.slice(0, zone) : address);
+  if (!ip) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
   const out = Buffer.alloc(16);
-  if (isIPv4(address)) {
+  if (ip.family === 4) {
     out[10] = 0xff;
     out[11] = 0xff;
-    const parts = address.split('.');
-    for (let i = 0; i < 4; i++) out[12 + i] = Number(parts[i]);
-    return out;
-  }
-  if (!isIPv6(address)) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
-  let text = address;
-  const zone = text.indexOf('%');
-  if (zone >= 0) text = text.slice(0, zone);
-  // Embedded IPv4 tail (::ffff:1.2.3.4): turn it into two hex groups first.
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const b = tail.split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const r = rest === undefined ? [] : rest ? rest.split(':') : [];
-  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
-  for (let i = 0; i < 8; i++) out.writeUInt16BE(Number.parseInt(groups[i] ?? '0', 16), i * 2);
+    out.set(ip.bytes, 12);
+  } else out.set(ip.bytes);
   return out;
 }
 
-/** 16 bytes → canonical address text (IPv4-mapped → dotted quad, else compressed IPv6). */
+/** 16 bytes → canonical address text (IPv4-mapped → dotted quad, else RFC 5952 IPv6). */
 export function bytesToAddress(b: Buffer | Uint8Array): string {
   let mapped = b[10] === 0xff && b[11] === 0xff;
   for (let i = 0; i < 10 && mapped; i++) if (b[i] !== 0) mapped = false;
   if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
-  // Longest run of zero groups (length ≥ 2) becomes '::' (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIPv6(b);
 }
 
 /** Canonical form of an address string (so '::FFFF:1.2.3.4', '198.18.0.1' and friends compare equal). */

@@ -24,6 +24,7 @@ export class LbApplyError extends Error {
   }
 }
 
+/** Options of one apply of the desired table (what to verify, what the caller already knows changed). */
 export interface SyncOptions {
   /**
    * Read the kernel before diffing (default). False lets a driver diff against the table it read back
@@ -33,6 +34,7 @@ export interface SyncOptions {
   fresh?: boolean;
 }
 
+/** One LB backend (ipvsadm, nftables): reads the kernel's table, applies a diff, verifies by re-reading. */
 export interface LbDriver {
   readonly name: 'ipvsadm' | 'nftables' | 'none';
   /** Make the kernel match `desired` (only entries we own), verify by reading back, retry once, else throw LbApplyError. */

@@ -23,7 +23,9 @@
 import type { LvsModel } from '../config/model';
 import { desiredTable, type LbService, type LbTableState, type WeightMap, weightKey } from './table';
 
+/** The nftables table (family ip) holding our IPv4 LB rules; nothing else in the ruleset is touched. */
 export const NFT_TABLE_V4 = 'lvs_pulse';
+/** The nftables table (family ip6) holding our IPv6 LB rules. */
 export const NFT_TABLE_V6 = 'lvs_pulse6';
 const COMMENT_PREFIX = 'lvs_pulse ';
 

@@ -7,12 +7,14 @@
  */
 import koffi from 'koffi';
 
+/** Linux x86_64/arm64 values of the socket constants used below (checked at load by nanny/probes/abi.ts for the engine). */
 export const AF_UNIX = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_DONTWAIT = 0x40;
 
+/** The libc functions the project calls through koffi, bound once (see {@link libc}). */
 export interface Libc {
   lib: ReturnType<typeof koffi.load>;
   socket(domain: number, type: number, protocol: number): number;
