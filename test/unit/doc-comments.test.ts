@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const SRC = resolve(__dirname, '../../src');
-const DECL = /^export (default )?(declare )?(async )?(function|class|const|let|interface|type|enum|abstract class)\b/;
+const DECL =
+  /^export (default )?(declare )?(async )?(function|class|const|let|interface|type|enum|abstract class)\b/;
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -25,7 +26,12 @@ export function undocumented(text: string): number[] {
     if (!DECL.test(line) || /^export type \{/.test(line)) return;
     let j = i - 1;
     // a run of one-line exported constants shares the comment above its first line
-    while (j >= 0 && /^export const \w+(: [^=]+)? = [^{[(]*;\s*(\/\/.*)?$/.test(lines[j]!) && /^export const/.test(line)) j--;
+    while (
+      j >= 0 &&
+      /^export const \w+(: [^=]+)? = [^{[(]*;\s*(\/\/.*)?$/.test(lines[j]!) &&
+      /^export const/.test(line)
+    )
+      j--;
     const prev = (lines[j] ?? '').trim();
     if (!(prev.endsWith('*/') || prev.startsWith('//') || prev.startsWith('@'))) out.push(i + 1);
   });
@@ -34,7 +40,10 @@ export function undocumented(text: string): number[] {
 
 describe('doc comments on every export of src/', () => {
   it('the finder finds what it must', () => {
-    assert.deepEqual(undocumented('export const a = 1;\n/** b */\nexport function b() {}\nexport class C {}'), [1, 4]);
+    assert.deepEqual(
+      undocumented('export const a = 1;\n/** b */\nexport function b() {}\nexport class C {}'),
+      [1, 4],
+    );
     assert.deepEqual(undocumented('/** group */\nexport const A = 1;\nexport const B = 2;'), []);
     assert.deepEqual(undocumented("export type { X } from './x';"), []);
   });
