@@ -12,6 +12,7 @@ import { LabPair, stopProber } from '../../lab/pair';
 import { LAB_NET } from '../../lab/topology';
 import { datagramListener } from '../helpers/datagram-listener';
 import { until } from '../helpers/until';
+import { need } from '../helpers/need';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,8 +39,7 @@ describe('e2e: the pulse pair on the lab', function () {
   let pair: LabPair | undefined;
   before(function () {
     if (!isRoot()) {
-      console.log('      skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
   });
   afterEach(async function () {

@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { isRoot, labDown, listLabNamespaces } from '../../lab/netns';
 import { buildLvsLab, LAB_NET, type LvsLab } from '../../lab/topology';
+import { need } from '../helpers/need';
 
 describe('lab: namespace topology', function () {
   this.timeout(60000);
   let lvs: LvsLab | undefined;
   before(function () {
     if (!isRoot()) {
-      console.log('      skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
   });
   after(async () => {

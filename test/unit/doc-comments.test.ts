@@ -19,7 +19,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** Exported declarations with no comment above them (nor above the run of exports they belong to). */
-export function undocumented(text: string): number[] {
+function undocumented(text: string): number[] {
   const lines = text.split('\n');
   const out: number[] = [];
   lines.forEach((line, i) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { prepareVm, runInVm, vmUnavailable } from '../../scripts/vm/vm';
+import { need } from '../helpers/need';
 
 interface GuestResult {
   checks: { name: string; ok: boolean; detail: string }[];
@@ -15,8 +16,7 @@ describe('vm: ipvsadm backend against a real IPVS kernel (Debian kernel under qe
   before(async function () {
     const why = vmUnavailable();
     if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
+      need(this, `${why}`);
     }
     const vm = await prepareVm();
     const r = await runInVm(vm, { script: resolve(__dirname, 'guest-ipvsadm.ts'), timeoutMs: 200000 });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { keygen } from '../../../src/heartbeat/keys';
 import { LAB_NET, type LvsLab, buildLvsLab } from '../../../lab/topology';
 import { HbRunner } from './runner';
+import { need } from '../../helpers/need';
 
 const R1 = LAB_NET.routers.r1;
 const R2 = LAB_NET.routers.r2;
@@ -53,8 +54,7 @@ describe('lab: heartbeat over real UDP between two router namespaces', function 
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     dir = mkdtempSync(join(tmpdir(), 'lph-'));
     keyFile = join(dir, 'hb.key');

@@ -9,6 +9,7 @@ import { isRoot } from '../../../lab/netns';
 import { buildLvsLab, LAB_NET, type LvsLab } from '../../../lab/topology';
 import { MemoryLog } from '../../../src/lib/log';
 import { model, rs, vs } from '../../unit/ipvs/fixture';
+import { need } from '../../helpers/need';
 
 const TRAFFIC = 'test/lab/ipvs/traffic.cjs';
 
@@ -38,8 +39,7 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
 
   before(async function () {
     if (!isRoot()) {
-      console.log('      skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     rootBefore = rootTablesBefore();
     lvs = await buildLvsLab({ prefix: 'lpi', realServers: 2 });

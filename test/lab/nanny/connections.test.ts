@@ -14,6 +14,7 @@ import { Lab } from '../../../lab/netns';
 import type { ProbeResult } from '../../../src/nanny/types';
 import type { ProbeSpec } from './runner';
 import { waitReady } from './util';
+import { need } from '../../helpers/need';
 
 const SRV = '198.18.1.21';
 const SRV6 = '2001:db8:1::21';
@@ -82,8 +83,7 @@ describe('nanny probe connections: reset close, HTTP keep-alive (lab)', function
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     lab = await Lab.create('lpn6');
     await lab.addNs('lb');

@@ -11,6 +11,7 @@ import * as D from '../../../src/config/defaults';
 import type { LvsModel, MonitorConfig, RealServer } from '../../../src/config/model';
 import { Lab } from '../../../lab/netns';
 import { waitReady } from './util';
+import { need } from '../../helpers/need';
 
 const RUNNER = join(__dirname, 'runner.ts');
 const LISTEN = `const s=require('node:net').createServer(c=>c.on('error',()=>{}));s.listen(Number(process.argv[2]),process.argv[1],()=>console.log('ready'))`;
@@ -48,8 +49,7 @@ describe('nanny detection at shipped defaults (lab)', function () {
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     lab = await Lab.create('n');
     await lab.addNs('sw');

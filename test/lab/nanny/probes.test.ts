@@ -14,6 +14,7 @@ import { Lab } from '../../../lab/netns';
 import type { LoadReading, ProbeResult } from '../../../src/nanny/types';
 import type { ProbeSpec } from './runner';
 import { selfSignedCert, waitReady } from './util';
+import { need } from '../../helpers/need';
 
 const RUNNER = join(__dirname, 'runner.ts');
 const SERVERS = join(__dirname, 'servers.ts');
@@ -33,8 +34,7 @@ describe('nanny probes against real servers (lab)', function () {
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     dir = mkdtempSync(join(tmpdir(), 'lpn-cert-'));
     selfSignedCert(dir, 'rs1.lab');

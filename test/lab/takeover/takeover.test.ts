@@ -4,6 +4,7 @@ import { LAB_NET, type LvsLab, buildLvsLab } from '../../../lab/topology';
 import { applyRealServerPlan, realServerPlan } from '../../../src/cli/realserver';
 import { model, virtualServer } from '../../unit/takeover/support';
 import { Agent } from './agent-client';
+import { need } from '../../helpers/need';
 
 const VIP = LAB_NET.vip;
 
@@ -66,8 +67,7 @@ describe('lab: takeover (gratuitous ARP, release, reconcile)', function () {
 
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     L = await buildLvsLab({ prefix: 'lpt', realServers: 0 });
   });

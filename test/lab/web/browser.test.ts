@@ -13,6 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../../../src/config';
 import { startWeb, type WebServer } from '../../../src/web/server';
 import { type Env, makeEnv, PASSWORD } from '../../unit/web/fixture';
+import { need } from '../../helpers/need';
 
 const CHROMIUM = '/usr/bin/chromium';
 /**
@@ -35,8 +36,7 @@ describe('web console in chromium (lab)', function () {
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
-      console.log('skipped: chromium not installed');
-      this.skip();
+      need(this, 'chromium not installed');
     }
     mkdirSync(DOCS, { recursive: true });
     env = await makeEnv();

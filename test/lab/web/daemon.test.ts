@@ -17,6 +17,7 @@ import { hashPassword, writePasswordFile } from '../../../src/web/password';
 import { startWeb, type WebServer } from '../../../src/web/server';
 import { until } from '../../helpers/until';
 import { call, type Client, cookieHeader, login, PASSWORD, TEST_SCRYPT } from '../../unit/web/fixture';
+import { need } from '../../helpers/need';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,8 +31,7 @@ describe('web console with the real daemon pair (lab)', function () {
 
   before(async function () {
     if (!isRoot()) {
-      console.log('      skipped: needs root');
-      this.skip();
+      need(this, 'needs root');
     }
     dir = mkdtempSync(join(tmpdir(), 'pulse-web-lab-'));
     const passwordFile = join(dir, 'web.passwd');

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { need } from '../../helpers/need';
 
 const UNITS = ['lvs-pulse.service', 'lvs-pulse-web.service'];
 
@@ -27,8 +28,7 @@ describe('systemd units', () => {
   for (const unit of UNITS) {
     it(`systemd-analyze verify ${unit} is clean`, function () {
       if (!existsSync('/usr/bin/systemd-analyze')) {
-        console.log('      skipped: systemd-analyze not installed');
-        this.skip();
+        need(this, 'systemd-analyze not installed');
       }
       const dir = mkdtempSync(join(tmpdir(), 'lp-unit-'));
       try {

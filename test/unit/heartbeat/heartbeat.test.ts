@@ -12,6 +12,7 @@ import {
 import { setThreadNormal, setThreadRealtime } from '../../../src/heartbeat/sched.js';
 import { MemoryLog } from '../../../src/lib/log.js';
 import { standaloneModel } from '../../lab/heartbeat/run-standalone.js';
+import { need } from '../../helpers/need';
 
 /** The lab runner: one Heartbeat in a process of its own, driven over stdin/stdout. */
 const RUNNER = resolve(__dirname, '../../lab/heartbeat/run-standalone.ts');
@@ -291,8 +292,7 @@ describe('Heartbeat (index.ts) over loopback UDP', function () {
 
   function needsRoot(ctx: Mocha.Context): void {
     if (process.getuid?.() !== 0) {
-      console.log('skipped: needs root (CAP_SYS_NICE)');
-      ctx.skip();
+      need(ctx, 'needs root (CAP_SYS_NICE)');
     }
   }
 

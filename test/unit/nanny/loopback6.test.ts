@@ -9,6 +9,7 @@ import { httpProbe } from '../../../src/nanny/probes/http';
 import { netTcpConnectProbe } from '../../../src/nanny/probes/netsocket';
 import { sendExpectProbe, tcpConnectProbe } from '../../../src/nanny/probes/tcp';
 import { udpProbe } from '../../../src/nanny/probes/udp';
+import { need } from '../../helpers/need';
 
 describe('nanny probes over IPv6 (loopback ::1)', () => {
   let server: Server;
@@ -26,8 +27,7 @@ describe('nanny probes over IPv6 (loopback ::1)', () => {
         server.listen(0, '::1', () => resolve());
       });
     } catch {
-      console.log('skipped: no IPv6 loopback');
-      this.skip();
+      need(this, 'no IPv6 loopback');
     }
     port = (server.address() as { port: number }).port;
     udp = createSocket('udp6');
