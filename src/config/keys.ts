@@ -323,7 +323,7 @@ function floating<const P extends string, const M extends string>(
     },
     {
       path: `${path}.device`,
-      format: 'lvs-str',
+      format: 'lvs-ifname',
       default: null,
       doc: `Interface the ${what} goes on (eth0); unset = the interface that routes to it.`,
       model: `${model}.device`,
@@ -334,7 +334,7 @@ function floating<const P extends string, const M extends string>(
     },
     {
       path: `${path}.label`,
-      format: 'lvs-str',
+      format: 'lvs-iflabel',
       default: null,
       doc: `iproute2 label (eth0:1), as Piranha's interface aliases.`,
       model: `${model}.label`,
@@ -547,7 +547,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
   },
   {
     path: 'heartbeat.multicast.interface',
-    format: 'lvs-str',
+    format: 'lvs-ifname',
     default: null,
     doc: 'Interface the multicast path joins and sends on.',
     model: 'heartbeat.multicast.interface',
@@ -701,7 +701,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
   },
   {
     path: 'link_interfaces',
-    format: 'lvs-str-list',
+    format: 'lvs-ifname-list',
     default: [],
     doc: 'Interfaces watched when monitor_links (empty = the devices of the VIPs and router addresses).',
     model: 'linkInterfaces',
@@ -723,7 +723,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
   },
   {
     path: 'sync_daemon.interface',
-    format: 'lvs-str',
+    format: 'lvs-ifname',
     default: D.SYNCD_INTERFACE,
     doc: 'Interface of the sync daemon.',
     piranha: 'eth0',
