@@ -746,6 +746,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
   {
     path: 'sync_daemon.id',
     format: 'lvs-uint',
+    check: (n: number) => (n <= 255 ? undefined : 'must be a sync id 0–255 (ipvsadm --syncid)'),
     default: 0,
     doc: 'Sync daemon id.',
     piranha: '0',
