@@ -13,6 +13,9 @@
  * (Earlier versions called this the connection "handoff", table `ip lvs_pulse_handoff`: the ruleset
  * deletes that table, so an upgraded router keeps no stale copy.)
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LvsModel, NodeName } from '../config/model';
 import { addressFamily, canonicalIP } from '../lib/addr';
 import { interfaceNameProblem, ipv4ConfSysctlKey } from '../lib/ifname';
@@ -130,6 +133,26 @@ export function replyRoutingPlanProblem(p: ReplyRoutingPlan): string | undefined
 }
 
 /**
+ * Applies nft JSON input as one transaction: `nft -j -f FILE`, from a file in a fresh private directory
+ * (0700, removed after). Not `-f -`: in JSON mode nft opens /dev/stdin by name, which fails (ENXIO) on the
+ * socket a spawned child's stdin is; and not the JSON as an argument, which a table of 10,000 real servers
+ * would take past the kernel's 128 KiB limit for one argument.
+ */
+export async function nftJson(exec: Exec, json: string): Promise<{ code: number | null; stderr: string }> {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'lvs-pulse-nft-'));
+    const file = join(dir, 'ruleset.json');
+    writeFileSync(file, json, { mode: 0o600 });
+    return await exec('nft', ['-j', '-f', file]);
+  } catch (err) {
+    return { code: null, stderr: `cannot write the nft input: ${(err as Error).message}` };
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Installs and removes reply routing on this router. Failures are logged, never thrown: it is a nicety
  * (without it a request in flight at a handover may fail; nothing else breaks).
  */
@@ -151,8 +174,14 @@ export class ReplyRouting {
     }
     const table = String(REPLY_ROUTING_ROUTE_TABLE);
     const mark = String(REPLY_ROUTING_MARK);
+    const nft = await nftJson(this.exec, replyRoutingRuleset(p));
+    if (nft.code !== 0)
+      this.log.warn('reply routing step failed', {
+        op: 'reply-routing',
+        cmd: 'nft -j -f FILE',
+        error: nft.stderr.trim() || `exit ${nft.code}`,
+      });
     const steps: [string, string[], string?][] = [
-      ['nft', ['-j', '-f', '-'], replyRoutingRuleset(p)],
       ['ip', ['route', 'replace', 'default', 'via', p.peer, 'dev', p.device, 'table', table]],
       ['ip', ['rule', 'del', 'fwmark', mark, 'lookup', table]],
       ['ip', ['rule', 'add', 'fwmark', mark, 'lookup', table, 'pref', table]],

@@ -104,5 +104,28 @@ describe('lab: an injected interface name cannot drop the router’s traffic (is
       assert.doesNotMatch(ruleset.stdout, /^\s*drop\s*$/m, 'no rule of its own is a bare drop');
       await routing.remove();
     });
+
+    it('a real device is installed through the real nft (the marking rule as written), and removed', async () => {
+      const log = new MemoryLog();
+      const routing = new ReplyRouting(log, inRouter);
+      await routing.install({ device: 'eth1', peer: CLIENT, realServers: ['198.18.0.3', '198.18.0.4'] });
+      assert.deepEqual(
+        log.records.filter((r) => r.level !== 'info' && r.level !== 'debug').map((r) => r.fields),
+        [],
+        'every step of the install succeeded',
+      );
+      const t = await inRouter('nft', ['list', 'table', 'ip', 'lvs_pulse_reply_routing']);
+      assert.equal(t.code, 0, t.stderr);
+      assert.match(
+        t.stdout,
+        /iifname "eth1" ip saddr \{ 198\.18\.0\.3, 198\.18\.0\.4 \} ct state \{ invalid, new \} tcp flags != syn \/ syn,ack meta mark set 0x00004c50/,
+      );
+      const sysctl = await inRouter('sysctl', ['-n', 'net/ipv4/conf/eth1/send_redirects']);
+      assert.equal(sysctl.stdout.trim(), '0');
+      assert.equal(await pingRouter(), true);
+      await routing.remove();
+      const gone = await inRouter('nft', ['list', 'table', 'ip', 'lvs_pulse_reply_routing']);
+      assert.notEqual(gone.code, 0, 'the table is removed');
+    });
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { baseModel, realServerConfig, virtualServerConfig } from '../../../src/config/build';
 import {
   REPLY_ROUTING_MARK,
@@ -158,15 +159,22 @@ describe('ipvs: reply routing (NAT, nftables)', () => {
   it('installs table, route, rule and no-redirects; removes them; a failing step is logged, not thrown', async () => {
     const calls: string[] = [];
     const log = new MemoryLog();
+    let nftInput = '';
     const h = new ReplyRouting(log, async (file, args) => {
       calls.push([file, ...args].join(' '));
+      if (file === 'nft' && args[0] === '-j') nftInput = readFileSync(args[2]!, 'utf8');
       return file === 'sysctl'
         ? { code: 1, stdout: '', stderr: 'read-only' }
         : { code: 0, stdout: '', stderr: '' };
     });
     await h.install(replyRoutingPlan(nat, 'primary')!);
+    // nft JSON input from a private file (nft opens /dev/stdin by name in JSON mode: a socket fails)
+    const nftFile = calls[0]!.replace(/^nft -j -f /, '');
+    assert.match(nftFile, /\/lvs-pulse-nft-[^/]+\/ruleset\.json$/);
+    assert.equal(nftInput, replyRoutingRuleset(replyRoutingPlan(nat, 'primary')!));
+    assert.equal(existsSync(nftFile), false, 'the input file is removed after');
     assert.deepEqual(calls, [
-      'nft -j -f -',
+      `nft -j -f ${nftFile}`,
       'ip route replace default via 198.18.1.12 dev eth1 table 19532',
       'ip rule del fwmark 19536 lookup 19532',
       'ip rule add fwmark 19536 lookup 19532 pref 19532',
