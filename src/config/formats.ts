@@ -4,6 +4,7 @@
  * in keys.ts names its format; schema.ts registers these with convict.
  */
 import { canonicalIP, netmaskToPrefix } from '../lib/addr.js';
+import { addressLabelProblem, interfaceNameProblem } from '../lib/ifname.js';
 
 /** The largest whole number of milliseconds (setTimeout's limit, 2^31 − 1). */
 export const MS_MAX = 2_147_483_647;
@@ -38,6 +39,9 @@ export interface FormatValues {
   'lvs-ttl': number;
   'lvs-ip': string;
   'lvs-netmask': string;
+  'lvs-ifname': string;
+  'lvs-iflabel': string;
+  'lvs-ifname-list': string[];
   'lvs-str-list': string[];
   'lvs-status-list': number[];
   'lvs-feedback': string;
@@ -105,6 +109,36 @@ export const FORMATS: { readonly [F in keyof FormatValues]: FormatDef } = {
     docType: 'dotted netmask',
     web: 'string',
   },
+  // Every key that names a network interface uses one of these three (a table test holds every
+  // device-like key to it): the name reaches root's tools and /proc, /sys paths (lib/ifname.ts).
+  'lvs-ifname': {
+    check: (v) => (typeof v === 'string' ? ifnameMessage(interfaceNameProblem(v)) : 'must be a string'),
+    docType: 'interface name',
+    web: 'string',
+  },
+  'lvs-iflabel': {
+    check: (v) =>
+      typeof v === 'string'
+        ? addressLabelProblem(v) === undefined
+          ? undefined
+          : `must be an interface name or an iproute2 label (eth0:1): it ${addressLabelProblem(v)}`
+        : 'must be a string',
+    docType: 'interface or label (eth0:1)',
+    web: 'string',
+  },
+  'lvs-ifname-list': {
+    check: (v) => {
+      if (!Array.isArray(v)) return 'must be a list of interface names';
+      for (const [i, s] of v.entries()) {
+        if (typeof s !== 'string') return `must be a list of interface names (item ${i + 1} is not a string)`;
+        const p = interfaceNameProblem(s);
+        if (p) return `must be a list of interface names: item ${i + 1} ${JSON.stringify(s)} ${p}`;
+      }
+      return undefined;
+    },
+    docType: 'list of interface names',
+    web: 'list',
+  },
   'lvs-str-list': {
     check: (v) =>
       Array.isArray(v) && v.every((s) => typeof s === 'string' && s !== '')
@@ -135,6 +169,14 @@ export const FORMATS: { readonly [F in keyof FormatValues]: FormatDef } = {
     web: 'list',
   },
 };
+
+/** The message of an interface-name format for a problem (lib/ifname.ts), or undefined. */
+function ifnameMessage(problem: string | undefined): string | undefined {
+  return problem === undefined ? undefined : `must be an interface name: it ${problem}`;
+}
+
+/** The formats of keys that name a network interface (the table test holds every device-like key to them). */
+export const INTERFACE_FORMATS: readonly Format[] = ['lvs-ifname', 'lvs-iflabel', 'lvs-ifname-list'];
 
 /** The reference's type column of any format (an enumeration lists its words). */
 export function docTypeOf(format: Format): string {

@@ -4,6 +4,7 @@
  * warning, never an error.
  */
 import { existsSync } from 'node:fs';
+import { isInterfaceName, sysClassNetPath } from '../lib/ifname.js';
 import type { LvsModel } from './model.js';
 import type { SemanticIssue } from './semantic.js';
 
@@ -16,7 +17,7 @@ export interface Host {
 /** The real host: files by path, interfaces under /sys/class/net. */
 export const localHost: Host = {
   fileExists: (p) => existsSync(p),
-  interfaceExists: (n) => /^[^/\0]+$/.test(n) && existsSync(`/sys/class/net/${n}`),
+  interfaceExists: (n) => isInterfaceName(n) && existsSync(sysClassNetPath(n, 'ifindex')),
 };
 
 /** Warnings for files, programs and interfaces the config names that this host lacks. */

@@ -9,6 +9,7 @@
  * blocks closed by `}`. A key written twice keeps the last value, with a warning.
  */
 import { netmaskToPrefix } from '../lib/addr.js';
+import { interfaceNameProblem } from '../lib/ifname.js';
 import { type CfConv, defaultOf, SCOPES, type Scope } from './keys.js';
 import type { ConfigDiagnostic, SourcePos } from './model.js';
 import { suggest } from './schema.js';
@@ -480,7 +481,9 @@ export function parseLvsCf(text: string, file: string): FrontEndResult {
           if (device === '') err(dev, `'${label}' is not an interface (write eth0 or eth0:1)`);
           else {
             set(`${path}.device`, device, dev);
-            if (label.includes(':')) set(`${path}.label`, label, dev);
+            // A bad device part is reported once, by the device's format, not again for the label.
+            if (label.includes(':') && interfaceNameProblem(device) === undefined)
+              set(`${path}.label`, label, dev);
           }
         }
         break;

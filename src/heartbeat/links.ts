@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
+import { interfaceNameProblem, sysClassNetPath } from '../lib/ifname.js';
 
 /** Reads a sysfs attribute; returns undefined when it cannot be read (no interface, admin down → EINVAL). */
 export type SysfsReader = (path: string) => string | undefined;
@@ -30,12 +31,14 @@ export interface LinkState {
  * report while working). `lowerlayerdown`, `dormant`, `down`, missing files → down.
  */
 export function linkState(iface: string, read: SysfsReader = readSysfs): LinkState {
-  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface))
-    return { up: false, detail: `${iface}: not an interface name` };
-  const base = `/sys/class/net/${iface}`;
-  const oper = read(`${base}/operstate`);
-  if (oper === undefined) return { up: false, detail: `${iface} missing (no ${base})` };
-  const carrier = read(`${base}/carrier`);
+  // The config refuses such names; this guard keeps a path from leaving /sys/class/net regardless.
+  const bad = interfaceNameProblem(iface);
+  if (bad !== undefined)
+    return { up: false, detail: `${JSON.stringify(iface)}: not an interface name (it ${bad})` };
+  const oper = read(sysClassNetPath(iface, 'operstate'));
+  if (oper === undefined)
+    return { up: false, detail: `${iface} missing (no ${sysClassNetPath(iface, 'operstate')})` };
+  const carrier = read(sysClassNetPath(iface, 'carrier'));
   const up = carrier === '1' && (oper === 'up' || oper === 'unknown');
   return { up, detail: `${iface} ${up ? 'up' : 'down'} (carrier ${carrier ?? 'n/a'}, operstate ${oper})` };
 }

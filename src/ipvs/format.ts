@@ -18,38 +18,83 @@ export type LbOp =
 
 const FWD_FLAG: Record<Forwarding, string> = { nat: '-m', direct: '-g', tunnel: '-i' };
 
+// ipvsadm -R splits each line at blanks and reads the words as options: a value with a blank, a newline
+// or a leading '-' would become another option or another command (`wlc\n-C` clears the whole table).
+// Every word below comes from a typed, validated model, and these checks keep it so whatever built the
+// table: a word that is not what its option takes throws (the LB table reports it, nothing is applied).
+const SERVICE_KEY =
+  /^(?:-[tu] (?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|\[[0-9a-f:.]+\]):\d{1,5}|-f \d{1,10}(?: -6)?)$/;
+const REAL_KEY =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|\[[0-9a-f:.]+\]):\d{1,5}$/;
+const SCHEDULER_WORD = /^[a-z]{1,15}$/;
+const PMASK_WORD = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\d{1,3})$/;
+
+/** Thrown when a word of an ipvsadm command is not what its option takes (see the checks above). */
+export class IpvsadmWordError extends Error {
+  constructor(what: string, value: unknown) {
+    super(`ipvsadm: refusing ${what} ${JSON.stringify(value)}: not a word ipvsadm can read as one value`);
+    this.name = 'IpvsadmWordError';
+  }
+}
+
+function checked(re: RegExp, what: string, v: string): string {
+  if (typeof v !== 'string' || !re.test(v)) throw new IpvsadmWordError(what, v);
+  return v;
+}
+function count(what: string, n: number, max: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new IpvsadmWordError(what, n);
+  return String(n);
+}
+
+/** True for a service key of ipvsadm's form (`-t 198.18.0.10:80`, `-u [2001:2::1]:53`, `-f 5 -6`). */
+export function isServiceKey(key: string): boolean {
+  return typeof key === 'string' && SERVICE_KEY.test(key);
+}
+
+/** The words of a service key (`-t 198.18.0.10:80`, `-f 5 -6`), checked (throws {@link IpvsadmWordError}). */
+export function serviceKeyArgs(key: string): string[] {
+  return checked(SERVICE_KEY, 'service', key).split(' ');
+}
+
 /** Options of a service after its key: `-s wlc [-p 600 [-M 255.255.255.0]]`. */
 export function serviceOptions(s: LbService): string[] {
-  const out = ['-s', s.scheduler];
+  const out = ['-s', checked(SCHEDULER_WORD, 'scheduler', s.scheduler)];
   if (s.persistentS > 0) {
-    out.push('-p', String(s.persistentS));
-    if (s.pmask !== undefined) out.push('-M', s.pmask);
+    out.push('-p', count('persistence timeout', s.persistentS, 2 ** 31 - 1));
+    if (s.pmask !== undefined) out.push('-M', checked(PMASK_WORD, 'persistence netmask', s.pmask));
   }
   return out;
 }
 
 /** Options of a real server: `-r addr:port -m|-g|-i -w W` (all of them, always). */
 export function realOptions(r: LbReal): string[] {
-  return ['-r', r.key, FWD_FLAG[r.forwarding], '-w', String(r.weight)];
+  const fwd = FWD_FLAG[r.forwarding];
+  if (!Object.hasOwn(FWD_FLAG, r.forwarding)) throw new IpvsadmWordError('forwarding', r.forwarding);
+  return ['-r', checked(REAL_KEY, 'real server', r.key), fwd, '-w', count('weight', r.weight, 65535)];
 }
 
-/** The ipvsadm argument list of one operation. */
+/** The ipvsadm argument list of one operation (every word checked: throws {@link IpvsadmWordError}). */
 export function opArgs(op: LbOp): string[] {
   switch (op.op) {
     case 'add-service':
-      return ['-A', ...op.service.key.split(' '), ...serviceOptions(op.service)];
+      return ['-A', ...serviceKeyArgs(op.service.key), ...serviceOptions(op.service)];
     case 'edit-service':
-      return ['-E', ...op.service.key.split(' '), ...serviceOptions(op.service)];
+      return ['-E', ...serviceKeyArgs(op.service.key), ...serviceOptions(op.service)];
     case 'delete-service':
-      return ['-D', ...op.key.split(' ')];
+      return ['-D', ...serviceKeyArgs(op.key)];
     case 'add-real':
-      return ['-a', ...op.service.split(' '), ...realOptions(op.real)];
+      return ['-a', ...serviceKeyArgs(op.service), ...realOptions(op.real)];
     case 'edit-real':
-      return ['-e', ...op.service.split(' '), ...realOptions(op.real)];
+      return ['-e', ...serviceKeyArgs(op.service), ...realOptions(op.real)];
     case 'delete-real':
-      return ['-d', ...op.service.split(' '), '-r', op.real];
+      return ['-d', ...serviceKeyArgs(op.service), '-r', checked(REAL_KEY, 'real server', op.real)];
     case 'set-timeouts':
-      return ['--set', String(op.timeouts.tcp), String(op.timeouts.tcpfin), String(op.timeouts.udp)];
+      return [
+        '--set',
+        count('tcp timeout', op.timeouts.tcp, 2 ** 31 - 1),
+        count('tcpfin timeout', op.timeouts.tcpfin, 2 ** 31 - 1),
+        count('udp timeout', op.timeouts.udp, 2 ** 31 - 1),
+      ];
   }
 }
 

@@ -4,6 +4,7 @@
  * rolls back, and exits with the status of the last line only. A mismatch is retried once (only the ops
  * still missing), then raised as {@link LbApplyError}. Connection sync: `--start-daemon` / `--stop-daemon`.
  */
+import { interfaceNameProblem } from '../lib/ifname';
 import type { Log } from '../lib/log';
 import { LbApplyError, type LbDriver, type SyncOptions, type SyncReport } from './backend';
 import { diffTables } from './diff';
@@ -164,6 +165,17 @@ export class IpvsadmDriver implements LbDriver {
    */
   async syncDaemon(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void> {
     if (role === this.daemonRole) return;
+    const badIface = role === 'none' ? undefined : interfaceNameProblem(iface);
+    if (badIface !== undefined || !Number.isInteger(id) || id < 0 || id > 255) {
+      // The config refuses these; the edge does not pass them on to ipvsadm regardless.
+      this.opts.log.error('ipvsadm --start-daemon not run: bad interface or sync id', {
+        role,
+        iface,
+        syncid: id,
+        error: badIface ?? 'sync id must be 0–255',
+      });
+      return;
+    }
     const old = this.daemonRole;
     if (old !== 'none') {
       const r = await this.ipvsadm(['--stop-daemon', old]);

@@ -21,6 +21,8 @@
  * Direct routing / tunnelling cannot be expressed this way and are DNATed with a warning.
  */
 import type { LvsModel } from '../config/model';
+import { addressFamily, canonicalIP } from '../lib/addr';
+import { isServiceKey } from './format';
 import { desiredTable, type LbService, type LbTableState, type WeightMap, weightKey } from './table';
 
 /** The nftables table (family ip) holding our IPv4 LB rules; nothing else in the ruleset is touched. */
@@ -70,9 +72,43 @@ function addressOnly(s: LbService): boolean {
   return s.kind === 'fwmark' || !s.port;
 }
 
+/**
+ * Thrown when a value of the LB table is not what its place in an nft rule takes. The rules are nft
+ * text, and every value written into them passes one of the checks below: a canonical address of the
+ * service's family, an integer in range, a service key of ipvsadm's form, a protocol word. Nothing else
+ * reaches the text, so no value can end a statement or open a block (the table is built from a validated
+ * config; this keeps the edge safe whatever built it).
+ */
+export class NftValueError extends Error {
+  constructor(what: string, value: unknown) {
+    super(`nftables: refusing ${what} ${JSON.stringify(value)}`);
+    this.name = 'NftValueError';
+  }
+}
+
+/** `a` when it is an address of `family` in canonical form (what the config produces), else throws. */
+export function nftAddress(a: string, family: 4 | 6): string {
+  if (typeof a !== 'string' || canonicalIP(a) !== a || addressFamily(a) !== family)
+    throw new NftValueError(`IPv${family} address`, a);
+  return a;
+}
+
+/** `n` as decimal text when it is an integer in [lo, hi], else throws. */
+export function nftInteger(what: string, n: number, lo: number, hi: number): string {
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new NftValueError(what, n);
+  return String(n);
+}
+
+const PROTOCOLS = new Set(['tcp', 'udp']);
+function nftProtocol(kind: string): string {
+  if (!PROTOCOLS.has(kind)) throw new NftValueError('protocol', kind);
+  return kind;
+}
+
 function targetOf(s: LbService, r: { address: string; port: number }): string {
-  if (addressOnly(s)) return r.address;
-  return `${r.address} . ${r.port}`;
+  const a = nftAddress(r.address, s.family);
+  if (addressOnly(s)) return a;
+  return `${a} . ${nftInteger('real server port', r.port, 0, 65535)}`;
 }
 
 /** The pick of one service (undefined = no real server takes new connections: no rule). */
@@ -124,6 +160,7 @@ export function pickFor(s: LbService, warn: (w: string) => void): NftPick | unde
 
 function keyExpr(pick: NftPick, family: 4 | 6, seed: number, proto: string): string {
   const ip = family === 4 ? 'ip' : 'ip6';
+  nftInteger('slot count', pick.mod, 1, 2 ** 31 - 1);
   switch (pick.mode) {
     case 'random':
       return `numgen random mod ${pick.mod}`;
@@ -150,15 +187,19 @@ function mapElements(pick: NftPick): string {
 
 /** One service's rule text, or undefined when it takes no new connections. */
 export function ruleFor(s: LbService, pick: NftPick): string {
+  if (s.family !== 4 && s.family !== 6) throw new NftValueError('family', s.family);
   const ip = s.family === 4 ? 'ip' : 'ip6';
+  // The comment is the service key, which names the rule when it is read back: ipvsadm's form only.
+  if (!isServiceKey(s.key)) throw new NftValueError('service key', s.key);
   const match =
     s.kind === 'fwmark'
-      ? `meta mark ${s.fwmark}`
+      ? `meta mark ${nftInteger('fwmark', s.fwmark ?? -1, 1, 2 ** 32 - 1)}`
       : s.port
-        ? `${ip} daddr ${s.address} ${s.kind} dport ${s.port}`
-        : `${ip} daddr ${s.address} meta l4proto ${s.kind}`;
+        ? `${ip} daddr ${nftAddress(s.address ?? '', s.family)} ${nftProtocol(s.kind)} dport ${nftInteger('port', s.port, 1, 65535)}`
+        : `${ip} daddr ${nftAddress(s.address ?? '', s.family)} meta l4proto ${nftProtocol(s.kind)}`;
   const to = addressOnly(s) ? 'dnat to' : `dnat ${ip} to`;
-  return `${match} ${to} ${keyExpr(pick, s.family, seedOf(s.key), s.kind)} map { ${mapElements(pick)} } comment "${COMMENT_PREFIX}${s.key}"`;
+  const proto = s.kind === 'fwmark' ? s.kind : nftProtocol(s.kind);
+  return `${match} ${to} ${keyExpr(pick, s.family, seedOf(s.key), proto)} map { ${mapElements(pick)} } comment "${COMMENT_PREFIX}${s.key}"`;
 }
 
 function tableBlock(family: 'ip' | 'ip6', name: string, rules: string[]): string {

@@ -13,8 +13,12 @@
  * (Earlier versions called this the connection "handoff", table `ip lvs_pulse_handoff`: the ruleset
  * deletes that table, so an upgraded router keeps no stale copy.)
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LvsModel, NodeName } from '../config/model';
-import { addressFamily } from '../lib/addr';
+import { addressFamily, canonicalIP } from '../lib/addr';
+import { interfaceNameProblem, ipv4ConfSysctlKey } from '../lib/ifname';
 import type { Log } from '../lib/log';
 import { type Exec, execProcess } from './exec';
 
@@ -57,21 +61,95 @@ export function replyRoutingPlan(model: LvsModel, node: NodeName): ReplyRoutingP
   return { device: model.natRouter.device, peer: peerAddress, realServers };
 }
 
-/** The nft transaction installing (or replacing) the reply-routing table, and dropping the legacy one. */
+/**
+ * The nft transaction installing (or replacing) the reply-routing table, and dropping the legacy one, as
+ * nft's JSON input (`nft -j -f -`, nftables ≥ 0.9.3; checked with 1.0.6 in the lab). Every value from the
+ * config is a JSON string or number in a fixed tree, so no device name or address can add a statement,
+ * a rule or a comment: the structure is this function's alone. The device is matched by name, as
+ * `iifname "eth1"` would.
+ */
 export function replyRoutingRuleset(p: ReplyRoutingPlan): string {
-  return [
-    `table ip ${LEGACY_REPLY_ROUTING_TABLE}`,
-    `delete table ip ${LEGACY_REPLY_ROUTING_TABLE}`,
-    `table ip ${REPLY_ROUTING_TABLE}`,
-    `delete table ip ${REPLY_ROUTING_TABLE}`,
-    `table ip ${REPLY_ROUTING_TABLE} {`,
-    '  chain pre {',
-    '    type filter hook prerouting priority mangle; policy accept;',
-    `    iifname "${p.device}" ip saddr { ${p.realServers.join(', ')} } ct state { new, invalid } tcp flags & (syn | ack) != syn meta mark set ${REPLY_ROUTING_MARK}`,
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+  const table = (name: string) => ({ table: { family: 'ip', name } });
+  const payload = (protocol: string, field: string) => ({ payload: { protocol, field } });
+  const doc = {
+    nftables: [
+      // `add` then `delete`: removes the table whether or not it exists, in the same transaction.
+      { add: table(LEGACY_REPLY_ROUTING_TABLE) },
+      { delete: table(LEGACY_REPLY_ROUTING_TABLE) },
+      { add: table(REPLY_ROUTING_TABLE) },
+      { delete: table(REPLY_ROUTING_TABLE) },
+      { add: table(REPLY_ROUTING_TABLE) },
+      {
+        add: {
+          chain: {
+            family: 'ip',
+            table: REPLY_ROUTING_TABLE,
+            name: 'pre',
+            type: 'filter',
+            hook: 'prerouting',
+            prio: -150, // mangle
+            policy: 'accept',
+          },
+        },
+      },
+      {
+        add: {
+          rule: {
+            family: 'ip',
+            table: REPLY_ROUTING_TABLE,
+            chain: 'pre',
+            expr: [
+              { match: { op: '==', left: { meta: { key: 'iifname' } }, right: p.device } },
+              { match: { op: '==', left: payload('ip', 'saddr'), right: { set: [...p.realServers] } } },
+              { match: { op: '==', left: { ct: { key: 'state' } }, right: { set: ['new', 'invalid'] } } },
+              {
+                match: {
+                  op: '!=',
+                  left: { '&': [payload('tcp', 'flags'), ['syn', 'ack']] },
+                  right: 'syn',
+                },
+              },
+              { mangle: { key: { meta: { key: 'mark' } }, value: REPLY_ROUTING_MARK } },
+            ],
+          },
+        },
+      },
+    ],
+  };
+  return `${JSON.stringify(doc)}\n`;
+}
+
+/**
+ * Why a plan cannot be installed, or undefined: the device must be an interface name (it reaches `ip`
+ * and a sysctl key) and every address an IPv4 address in canonical form. The config refuses such values
+ * already; this keeps the edge safe whatever built the plan.
+ */
+export function replyRoutingPlanProblem(p: ReplyRoutingPlan): string | undefined {
+  const dev = interfaceNameProblem(p.device);
+  if (dev !== undefined) return `device ${JSON.stringify(p.device)} ${dev}`;
+  for (const a of [p.peer, ...p.realServers])
+    if (addressFamily(a) !== 4 || canonicalIP(a) !== a) return `${JSON.stringify(a)} is not an IPv4 address`;
+  return undefined;
+}
+
+/**
+ * Applies nft JSON input as one transaction: `nft -j -f FILE`, from a file in a fresh private directory
+ * (0700, removed after). Not `-f -`: in JSON mode nft opens /dev/stdin by name, which fails (ENXIO) on the
+ * socket a spawned child's stdin is; and not the JSON as an argument, which a table of 10,000 real servers
+ * would take past the kernel's 128 KiB limit for one argument.
+ */
+export async function nftJson(exec: Exec, json: string): Promise<{ code: number | null; stderr: string }> {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'lvs-pulse-nft-'));
+    const file = join(dir, 'ruleset.json');
+    writeFileSync(file, json, { mode: 0o600 });
+    return await exec('nft', ['-j', '-f', file]);
+  } catch (err) {
+    return { code: null, stderr: `cannot write the nft input: ${(err as Error).message}` };
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -89,15 +167,26 @@ export class ReplyRouting {
 
   /** Installs (or replaces) the table, the route, the rule and the no-redirect sysctls for `p`. */
   async install(p: ReplyRoutingPlan): Promise<void> {
+    const problem = replyRoutingPlanProblem(p);
+    if (problem !== undefined) {
+      this.log.error('reply routing not installed: bad plan', { op: 'reply-routing', error: problem });
+      return;
+    }
     const table = String(REPLY_ROUTING_ROUTE_TABLE);
     const mark = String(REPLY_ROUTING_MARK);
+    const nft = await nftJson(this.exec, replyRoutingRuleset(p));
+    if (nft.code !== 0)
+      this.log.warn('reply routing step failed', {
+        op: 'reply-routing',
+        cmd: 'nft -j -f FILE',
+        error: nft.stderr.trim() || `exit ${nft.code}`,
+      });
     const steps: [string, string[], string?][] = [
-      ['nft', ['-f', '-'], replyRoutingRuleset(p)],
       ['ip', ['route', 'replace', 'default', 'via', p.peer, 'dev', p.device, 'table', table]],
       ['ip', ['rule', 'del', 'fwmark', mark, 'lookup', table]],
       ['ip', ['rule', 'add', 'fwmark', mark, 'lookup', table, 'pref', table]],
-      ['sysctl', ['-qw', 'net.ipv4.conf.all.send_redirects=0']],
-      ['sysctl', ['-qw', `net.ipv4.conf.${p.device}.send_redirects=0`]],
+      ['sysctl', ['-qw', `${ipv4ConfSysctlKey('all', 'send_redirects')}=0`]],
+      ['sysctl', ['-qw', `${ipv4ConfSysctlKey(p.device, 'send_redirects')}=0`]],
     ];
     for (const [file, args, input] of steps) {
       const r = await this.exec(file, args, input);

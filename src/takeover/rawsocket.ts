@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
+import { sysClassNetPath } from '../lib/ifname';
 import { libc as sharedLibc } from '../lib/libc';
 import { parseMac } from './addr';
 
@@ -60,8 +61,7 @@ function errnoText(c: Libc): string {
 
 /** Reads an interface's MAC from sysfs (`/sys/class/net/IF/address`). */
 export function readInterfaceMac(device: string): Uint8Array {
-  if (!/^[^/\s]{1,15}$/.test(device)) throw new Error(`bad interface name ${JSON.stringify(device)}`);
-  const path = `/sys/class/net/${device}/address`;
+  const path = sysClassNetPath(device, 'address'); // throws on a name that is not a device name
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -9,12 +9,16 @@
  * the raw chunked text.
  */
 import { parseWeight } from '../weights';
-import { type ProbeTarget, quote } from './common';
+import { bytesText } from '../../lib/regex';
+import { ereMatcher, type ProbeTarget, quote } from './common';
 import type { Exchange, Finish, Probe } from './exchange';
 import { exchangeProbe } from './transport';
 
-/** Bodies are read up to this size for the regex. */
-export const BODY_LIMIT = 64 * 1024;
+/**
+ * Bodies are matched up to this size: with the pattern's program capped (lib/regex.ts MAX_PROGRAM), the
+ * bound on one match's work on the daemon's main thread (docs/security-notes/inject.md has the figures).
+ */
+export const BODY_LIMIT = 16 * 1024;
 /** Status line + headers must fit in this. */
 export const HEAD_LIMIT = 16 * 1024;
 
@@ -81,12 +85,12 @@ function keepsAlive(h: ReplyHead): boolean {
 
 /**
  * GET `path` on the real server itself (no DNS: the connection goes to the target address). Up iff the
- * status is accepted and, when set, the body (first 64 KiB) matches `bodyRegex`. By default each probe
+ * status is accepted and, when set, the body (first 16 KiB) matches `bodyRegex` (POSIX ERE). By default each probe
  * opens a fresh connection, so a listener that stopped accepting is seen at once; with `keepAlive` the
  * connection is reused while the server keeps it open and a reply was read to its end.
  */
 export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
-  const bodyRe = o.bodyRegex ? new RegExp(o.bodyRegex) : undefined;
+  const bodyRe = o.bodyRegex ? ereMatcher(o.bodyRegex) : undefined;
   const accept = new Set(o.status);
   const headerName = o.weightHeader?.toLowerCase();
   const hostHeader =
@@ -105,7 +109,8 @@ export function httpProbe(t: ProbeTarget, o: HttpOptions): Probe {
     let ended = false;
     const judgeBody = (finish: Finish): void => {
       const h = head!;
-      const body = buf.subarray(h.bodyStart, h.bodyStart + BODY_LIMIT).toString('utf8');
+      // bytes, as the pattern is read (POSIX ERE in the C locale): a UTF-8 pattern matches UTF-8 text
+      const body = bytesText(buf.subarray(h.bodyStart), BODY_LIMIT);
       if (bodyRe!.test(body)) finish(true, `HTTP ${h.status}, body matches`, weight);
       else finish(false, `HTTP ${h.status}, body does not match /${o.bodyRegex}/`);
     };

@@ -46,7 +46,7 @@ describe('config: a file with several mistakes reports all of them with FILE:LIN
       "bad.cf:10:12: virtual server 'http': VIP 198.18.0.11 is a router's own address (primary.address); a VIP must float",
       'bad.cf:11:14: virtual http: scheduler: must be one of the possible values: ["rr","wrr","lc","wlc","lblc","lblcr","dh","sh","sed","nq","mh","fo","ovf","twos"]: value was "wlcc"',
       "bad.cf:12:17: virtual server 'http': send_program may only use %h (address) and %p (port), not %x",
-      "bad.cf:14:11: virtual server 'http': expect is not a valid regular expression: /HTTP([/: Unterminated character class",
+      "bad.cf:14:11: virtual server 'http': expect is not a POSIX extended regular expression the probe can run: at character 6: unmatched '[' (a bracket expression needs its ']')",
       'bad.cf:17:12: virtual http, server rs1: weight: must be an integer ≥ 0: value was -1',
       "bad.cf:19:9: virtual server 'http': real server name 'rs1' is used twice",
       "bad.cf:20:13: virtual server 'http', real server 'rs1': 198.18.1.21:80 is already real server 'rs1'",

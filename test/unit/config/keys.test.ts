@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { checkConfig, dumpConfig, type LvsModel } from '../../../src/config/index.js';
-import { FORMATS, type Format } from '../../../src/config/formats.js';
+import { FORMATS, type Format, INTERFACE_FORMATS } from '../../../src/config/formats.js';
 import { groupOf, type KeyDef, SCOPE_NAMES, SCOPES, type Scope } from '../../../src/config/keys.js';
 import { LVSCF_KEYS } from '../../../src/config/lvscf.js';
 
@@ -42,6 +42,9 @@ function sample(k: KeyDef): unknown {
     'lvs-ip': '198.18.0.77',
     'lvs-netmask': '255.255.255.0',
     'lvs-str-list': ['eth1', 'eth2'],
+    'lvs-ifname': 'eth9',
+    'lvs-iflabel': 'eth9:1',
+    'lvs-ifname-list': ['eth1', 'eth2'],
     'lvs-status-list': [200, 204],
     'lvs-feedback': 'exit-code',
   };
@@ -108,6 +111,36 @@ describe('config/keys: the one table', () => {
               : 'not a word';
         assert.equal(problem, undefined, `${scope} ${k.path} default ${JSON.stringify(k.default)}`);
       }
+  });
+
+  it('every key that names an interface (by its path, lvs.cf name or doc) has an interface format', () => {
+    // A device name reaches ip, ipvsadm, sysctl, nft and /proc, /sys paths: each such key must be checked
+    // by lvs-ifname / lvs-iflabel / lvs-ifname-list (lib/ifname.ts), so a new key gets the check by its format.
+    const deviceLike = /interface|device|iface|\blabel\b|\bnic\b|\blinks?\b.*\bwatch/i;
+    const found: string[] = [];
+    for (const scope of SCOPE_NAMES)
+      for (const k of SCOPES[scope].keys) {
+        const text = `${k.path} ${k.cf?.key ?? ''} ${k.doc}`;
+        if (!deviceLike.test(text)) continue;
+        found.push(`${scope} ${k.path}`);
+        assert.ok(
+          INTERFACE_FORMATS.includes(k.format),
+          `${scope} ${k.path} names an interface but has format ${JSON.stringify(k.format)}`,
+        );
+      }
+    // The table test is only as good as its match: it must see every device key we know of.
+    for (const known of [
+      'global nat_router.device',
+      'global nat_router.label',
+      'global heartbeat.multicast.interface',
+      'global link_interfaces',
+      'global sync_daemon.interface',
+      'virtual vip.device',
+      'virtual vip.label',
+      'failover vip.device',
+      'failover vip.label',
+    ])
+      assert.ok(found.includes(known), `${known} is not seen as device-like`);
   });
 
   it('a key left unset is optional in the model, computed by its entry, or the key of its optional group', () => {

@@ -136,7 +136,7 @@ describe('config/semantic', () => {
   });
 
   it('expect must compile as a regex when use_regex = 1 (and only then)', () => {
-    has(HEAD + vs(' use_regex = 1\n expect = "a(b"'), /expect is not a valid regular expression/);
+    has(HEAD + vs(' use_regex = 1\n expect = "a(b"'), /expect is not a POSIX extended regular expression the probe can run: at character 2: unmatched '\('/);
     assert.deepEqual(issues(HEAD + vs(' expect = "a(b"')), []);
   });
 
@@ -171,7 +171,7 @@ describe('config/semantic', () => {
     has(HEAD + vs(' probe = dns'), /probe dns needs dns_name/);
     has(
       HEAD + vs(' probe = http\n http_body_regex = "(("'),
-      /http_body_regex is not a valid regular expression/,
+      /http_body_regex is not a POSIX extended regular expression the probe can run/,
     );
     has(HEAD + vs(' load_monitor = "http://["'), /not a valid URL/);
     has(HEAD + vs(' feedback = exit-code'), /feedback exit-code needs the program probe/);

@@ -88,6 +88,18 @@ describe('heartbeat link monitor (sysfs carrier + operstate)', () => {
     assert.equal(linkState('../../etc', r).up, false);
   });
 
+  it('never reads outside /sys/class/net/NAME/: `.`, `..`, `x/..` and labels are not interface names', () => {
+    const read: string[] = [];
+    // a reader that would say "up" for anything, so only the name check can make these down
+    const any = (p: string) => {
+      read.push(p);
+      return p.endsWith('carrier') ? '1' : 'up';
+    };
+    for (const n of ['..', '.', 'x/..', 'eth0:1', 'a b', 'x";drop;#', '-x', ''])
+      assert.match(linkState(n, any).detail, /not an interface name/, n);
+    assert.deepEqual(read, []);
+  });
+
   it('polls and emits a change only when the aggregate fault changes', async () => {
     const clock = sinon.useFakeTimers();
     try {

@@ -28,6 +28,27 @@ describe('nanny probe helpers', () => {
     it('a bad regex throws at build time', () => {
       assert.throws(() => replyMatcher('(', true));
     });
+    it('POSIX ERE (issue 21): [[:digit:]] is a digit class, not a set of brackets and letters', () => {
+      const m = replyMatcher('HTTP/1\\.[01] [[:digit:]]{3}', true);
+      assert.equal(m.check(b('HTTP/1.0 200 OK')), undefined);
+      assert.match(m.check(b('HTTP/1.0 :]]]'))!, /does not match/);
+    });
+    it('the evil replies of issue 17 are judged at once (linear time), not in seconds', () => {
+      for (const [re, reply] of [
+        ['^(.+)+QQQ', 'a'.repeat(254)],
+        ['(x+x+)+y', 'x'.repeat(254)],
+        ['ok.*ready.*true', 'ok ready '.repeat(28)],
+      ] as const) {
+        const m = replyMatcher(re, true);
+        const t0 = performance.now();
+        assert.match(m.check(b(reply))!, /does not match/);
+        assert.ok(performance.now() - t0 < 100, `${re}: ${(performance.now() - t0).toFixed(1)} ms`);
+      }
+    });
+    it('the regex sees the reply up to its first NUL, as regexec saw Piranha’s buffer', () => {
+      assert.match(replyMatcher('OK', true).check(b('HTTP\x00 200 OK'))!, /does not match/);
+      assert.equal(replyMatcher('^HTTP$', true).check(b('HTTP\x00rest')), undefined);
+    });
   });
 
   describe('parseReplyHead', () => {

@@ -119,6 +119,22 @@ describe('web console: configuration edits', () => {
       assert.match(lm.json().errors[0].message, /commands are set in the file/);
     });
 
+    it('refuses an injected interface name at its field and writes nothing (issue 17)', async () => {
+      const before = readFileSync(env.configPath, 'utf8');
+      const cfg = await config(env, c);
+      const r = await call(env.web, c, 'PUT', '/api/config/global', {
+        version: cfg.version,
+        fields: { 'natRouter.address': '198.18.1.1', 'natRouter.device': 'x";drop;#' },
+      });
+      assert.equal(r.statusCode, 422, r.body);
+      const errors = r.json().errors as { field?: string; message: string }[];
+      const d = errors.find((e) => e.field === 'natRouter.device');
+      assert.ok(d, JSON.stringify(errors));
+      assert.match(d.message, /^must be an interface name/);
+      assert.equal(readFileSync(env.configPath, 'utf8'), before);
+      assert.deepEqual(env.daemon.commands, [], 'no reload of a refused edit');
+    });
+
     it('refuses an edit made on a stale version (409)', async () => {
       const cfg = await config(env, c);
       writeFileSync(env.configPath, `${readFileSync(env.configPath, 'utf8')}\n# edited by hand\n`);
