@@ -23,6 +23,8 @@ import { checkConfig, configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
 import { replyRoutingPlan } from '../ipvs';
 import type { Log } from '../lib/log';
+import { daemonLibc } from '../lib/libc';
+import type { Caller, ConsoleAccount } from './access';
 import { ControlServer } from './control';
 import { buildRegistry, serveMetrics } from './metrics';
 import {
@@ -54,6 +56,11 @@ export interface DaemonOptions {
   syslog?: boolean;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (default true; tests drive stop()/reload() directly). */
   signals?: boolean;
+  /**
+   * The account the web console runs as (default `lvs-pulse`; empty: none, only root may use the control
+   * socket). It may connect to the socket and run the commands of ./access.ts's grant table.
+   */
+  consoleUser?: string;
   /** Replaces some of the parts (default: the real ones, ./parts.ts); for tests. */
   parts?: Partial<DaemonParts>;
 }
@@ -64,6 +71,9 @@ interface Transition {
   reason: string;
   evidence: string;
 }
+
+/** The web console's account when `--console-user` is not given. */
+export const DEFAULT_CONSOLE_USER = 'lvs-pulse';
 
 /** Reconcile VIPs and the LB table this often, to repair hand edits and crashes. */
 const RECONCILE_MS = 2000;
@@ -216,8 +226,9 @@ export class Daemon {
 
     this.control = new ControlServer(
       this.opts.runDir,
-      { handle: (c) => this.handle(c), subscribe: (s) => this.subscribe(s) },
+      { handle: (c, caller) => this.handle(c, caller), subscribe: (s) => this.subscribe(s) },
       this.component('control'),
+      { console: this.consoleAccount(), configPath: this.opts.configPath },
     );
     await this.control.listen();
 
@@ -236,6 +247,30 @@ export class Daemon {
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
     if (this.opts.signals !== false) this.installSignals();
+  }
+
+  /** The console's account (`consoleUser`), looked up in the user database; undefined: root only. */
+  private consoleAccount(): ConsoleAccount | undefined {
+    const name = this.opts.consoleUser ?? DEFAULT_CONSOLE_USER;
+    if (name === '') return undefined;
+    let acct: ConsoleAccount | undefined;
+    try {
+      acct = daemonLibc().getpwnam(name);
+    } catch (err) {
+      this.log.warn('cannot look up the console user: only root may use the control socket', {
+        user: name,
+        error: (err as Error).message,
+      });
+      return undefined;
+    }
+    if (!acct) {
+      this.log.info(`console user ${name} does not exist: only root may use the control socket`, {
+        user: name,
+      });
+      return undefined;
+    }
+    if (acct.uid === 0) return undefined;
+    return acct;
   }
 
   private onTransition(t: Transition): void {
@@ -326,8 +361,12 @@ export class Daemon {
     return () => this.subscribers.delete(send);
   }
 
-  /** Serves one control-socket command (`pulsectl`, the web console); throws with the reason it refuses. */
-  async handle(c: ControlCommand): Promise<unknown> {
+  /**
+   * Serves one control-socket command (`pulsectl`, the web console), already authorised by the control
+   * socket (./access.ts); `caller` is who asked, for the log. Throws with the reason it refuses.
+   */
+  async handle(c: ControlCommand, caller?: Caller): Promise<unknown> {
+    const by = caller === undefined ? {} : { uid: caller.uid, pid: caller.pid };
     switch (c.cmd) {
       case 'ping':
         return 'pong';
@@ -337,7 +376,7 @@ export class Daemon {
         if (this.role === 'active') return { role: this.role, changed: false };
         if (this.role === 'fault')
           throw new Error('takeover refused: this router has a fault (see pulsectl status)');
-        this.log.info('operator asked for takeover', { op: 'takeover' });
+        this.log.info('operator asked for takeover', { op: 'takeover', ...by });
         this.hb.requestTakeover();
         const changed = await this.roleWithin(
           (r) => r === 'active',
@@ -356,7 +395,7 @@ export class Daemon {
           throw new Error(
             `release refused: peer ${peer.address} is ${peer.state ?? 'not heard'}, not a healthy standby`,
           );
-        this.log.info('operator asked for release', { op: 'release' });
+        this.log.info('operator asked for release', { op: 'release', ...by });
         this.hb.requestRelease();
         const changed = await this.roleWithin(
           (r) => r !== 'active',
@@ -372,7 +411,7 @@ export class Daemon {
       case 'enable': {
         const n = c.cmd === 'drain' ? this.nanny.drain(c.server) : this.nanny.enable(c.server);
         if (n === 0) throw new Error(`no real server matches ${JSON.stringify(c.server)}`);
-        this.log.info(`operator ${c.cmd} ${c.server}`, { op: c.cmd, matched: n });
+        this.log.info(`operator ${c.cmd} ${c.server}`, { op: c.cmd, matched: n, ...by });
         return { matched: n };
       }
       case 'reload':

@@ -21,6 +21,8 @@ backup:
   address: 198.18.0.12
   private_address: 198.18.1.12
 backup_active: true
+heartbeat:
+  auth: none
 network: nat
 nat_router:
   address: 198.18.1.1
