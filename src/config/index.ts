@@ -129,7 +129,32 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
     diagnostics.push({ ...locate(s.path), severity: s.severity, message: s.message });
   }
   diagnostics.sort(ORDER);
-  return { model, diagnostics };
+  return { model, diagnostics: capDiagnostics(diagnostics) };
+}
+
+/**
+ * Most diagnostics reported for one file: the first ones in file order, then one line that counts the
+ * rest. A broken file of 20,000 lines gave ~100,000 diagnostics (issue 17); nobody reads past the first
+ * screen, and the log, the control reply and the web page must stay small.
+ */
+export const MAX_DIAGNOSTICS = 100;
+
+/** The first {@link MAX_DIAGNOSTICS} diagnostics and, when some were left out, one that counts them. */
+export function capDiagnostics(all: ConfigDiagnostic[], max = MAX_DIAGNOSTICS): ConfigDiagnostic[] {
+  if (all.length <= max) return all;
+  const kept = all.slice(0, max);
+  const rest = all.slice(max);
+  const errors = rest.filter((d) => d.severity === 'error').length;
+  const first = rest[0]!;
+  // An error among those left out keeps the file refused: the marker is an error then.
+  kept.push({
+    file: first.file,
+    line: first.line,
+    col: first.col,
+    severity: errors > 0 ? 'error' : 'warning',
+    message: `and ${rest.length} more problems from here on (${errors} errors, ${rest.length - errors} warnings), not shown`,
+  });
+  return kept;
 }
 
 /** Whether a native document writes `heartbeat.auth` itself (any value, even a wrong one). */

@@ -71,7 +71,11 @@ export function refusal(role: Role, cmd: ControlCommand, policy: AccessPolicy): 
   if (role === 'root') return undefined;
   if (!CONSOLE_GRANTS.has(cmd.cmd))
     return `permission denied: ${cmd.cmd} is for root only (the console user may run ${[...CONSOLE_GRANTS].join(', ')})`;
-  if (cmd.cmd === 'check-config' && cmd.path !== undefined && resolve(cmd.path) !== resolve(policy.configPath))
+  if (
+    cmd.cmd === 'check-config' &&
+    cmd.path !== undefined &&
+    resolve(cmd.path) !== resolve(policy.configPath)
+  )
     return `permission denied: the console user may check only the daemon's own file (${policy.configPath}); check-config PATH is for root`;
   return undefined;
 }

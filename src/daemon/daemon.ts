@@ -19,7 +19,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { checkConfig, configHash, diffModels, loadConfig } from '../config';
+import { configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
 import { replyRoutingPlan } from '../ipvs';
 import type { Log } from '../lib/log';
@@ -40,6 +40,7 @@ import {
 import type { ControlCommand } from './protocol';
 import { type Notifier, startWatchdog } from './sdnotify';
 import type { StatusJson, TransitionRecord } from './status';
+import { validateOffThread } from './validate';
 import type { RouterState } from '../heartbeat';
 
 /** How `pulse` runs the daemon (its command-line options), plus the parts for tests. */
@@ -115,6 +116,8 @@ export class Daemon {
   /** Serialises role side effects so claim/release never interleave. */
   private chain: Promise<void> = Promise.resolve();
   private stopped!: () => void;
+  /** The reloads asked so far, chained (one at a time). */
+  private reloads: Promise<void> = Promise.resolve();
   /** Resolves when a SIGTERM/SIGINT-initiated stop has finished. */
   readonly done: Promise<void>;
 
@@ -417,29 +420,38 @@ export class Daemon {
       case 'reload':
         return this.reload();
       case 'check-config': {
-        const r = checkConfig(c.path ?? this.opts.configPath);
+        // Off the main thread, with a deadline: a huge or hostile file cannot stall the daemon.
+        const r = await validateOffThread({ mode: 'check', path: c.path ?? this.opts.configPath });
         const text = r.diagnostics
           .map((d) => `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`)
           .join('\n');
-        return { ok: !!r.model && !r.diagnostics.some((d) => d.severity === 'error'), text: text || 'ok' };
+        return { ok: r.ok && !r.diagnostics.some((d) => d.severity === 'error'), text: text || 'ok' };
       }
       case 'events':
         return 'following';
     }
   }
 
-  /** SIGHUP / `pulsectl reload`: validate first; a bad file changes nothing; a good one applies only the diff. */
-  async reload(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
-    let loaded: ReturnType<typeof loadConfig>;
-    try {
-      loaded = loadConfig(this.opts.configPath);
-    } catch (err) {
-      const errors =
-        err instanceof ConfigError
-          ? err.diagnostics
-              .filter((d) => d.severity === 'error')
-              .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`)
-          : [(err as Error).message];
+  /**
+   * SIGHUP / `pulsectl reload`: validate first (in a worker thread, with a deadline: ./validate.ts); a bad
+   * file, or one that cannot be validated in time, changes nothing; a good one applies only the diff.
+   * Reloads run one at a time, in the order asked.
+   */
+  reload(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
+    const next = this.reloads.then(() => this.reloadNow());
+    this.reloads = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async reloadNow(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
+    const r = await validateOffThread({ mode: 'load', path: this.opts.configPath });
+    if (!r.ok || !r.model) {
+      const errors = r.diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
       this.log.error('reload refused: configuration has errors; the running configuration stays', {
         op: 'reload',
         errors: errors.length,
@@ -448,6 +460,8 @@ export class Daemon {
       this.publish('reload', 'refused', { errors });
       return { ok: false, errors };
     }
+    const loaded = { model: r.model };
+    for (const w of r.diagnostics) this.log.warn(`config: ${w.file}:${w.line}:${w.col}: ${w.message}`);
     const changes = diffModels(this.model, loaded.model);
     this.model = loaded.model;
     this.hash = configHash(loaded.model);
