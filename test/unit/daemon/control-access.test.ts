@@ -180,7 +180,7 @@ describe('control socket with real uids (SO_PEERCRED)', function () {
   });
 });
 
-describe('control socket files (run directory, socket creation)', function () {
+describe('control socket files (run directory, socket creation)', () => {
   let base: string;
   let server: ControlServer | undefined;
   const make = (dir: string) =>
