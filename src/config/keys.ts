@@ -883,8 +883,8 @@ const GLOBAL_KEYS = keysOf<'global'>()([
   {
     path: 'metrics.listen',
     format: 'lvs-str',
-    default: '',
-    doc: 'Prometheus metrics listener, HOST:PORT (empty = off).',
+    default: D.METRICS_LISTEN,
+    doc: 'Prometheus metrics listener, HOST:PORT (loopback by default; empty = off).',
     model: 'metrics.listen',
     cf: { key: 'metrics_listen', conv: 'str', omitDefault: true },
     web: { label: 'Metrics listener (HOST:PORT, empty = off)' },

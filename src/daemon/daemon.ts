@@ -235,14 +235,16 @@ export class Daemon {
     );
     await this.control.listen();
 
-    try {
-      this.metricsServer = await serveMetrics(buildRegistry(this.metricsSource()), m.metrics.listen);
-    } catch (err) {
-      this.log.error('metrics endpoint not started', {
-        listen: m.metrics.listen,
-        error: (err as Error).message,
-      });
-    }
+    if (m.metrics.listen === '') this.log.info('metrics endpoint off (metrics_listen is empty)');
+    else
+      try {
+        this.metricsServer = await serveMetrics(buildRegistry(this.metricsSource()), m.metrics.listen);
+      } catch (err) {
+        this.log.error('metrics endpoint not started', {
+          listen: m.metrics.listen,
+          error: (err as Error).message,
+        });
+      }
 
     await this.hb.start();
     await this.syncReplyRouting();

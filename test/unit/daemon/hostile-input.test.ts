@@ -22,6 +22,8 @@ backup:
   address: 198.18.0.12
 heartbeat:
   auth: none
+metrics:
+  listen: ''
 network: direct
 virtual_servers:
   - name: web
