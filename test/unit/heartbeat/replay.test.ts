@@ -61,7 +61,11 @@ describe('heartbeat: replayed farewell / standby / claim at start', () => {
       for (const c of caps.slice(0, 4)) p.deliver('r2', c.path, c.buf, src(c.path));
       for (let i = 0; i < 300; i++) {
         await p.tick(1);
-        assert.notEqual(p.state('r2'), 'active', `r2 took over at ${i} ms: ${JSON.stringify(r2.transitions)}`);
+        assert.notEqual(
+          p.state('r2'),
+          'active',
+          `r2 took over at ${i} ms: ${JSON.stringify(r2.transitions)}`,
+        );
       }
       assert.equal(p.state('r2'), 'standby');
       assert.equal(p.state('r1'), 'active');
