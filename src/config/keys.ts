@@ -510,7 +510,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     path: 'heartbeat.auth',
     format: ['hmac', 'none'],
     default: null,
-    doc: 'hmac (needs key_file) or none (unauthenticated, warned); unset = hmac when key_file is set, else none.',
+    doc: 'hmac (needs key_file) or none (unauthenticated, warned); unset = hmac when key_file is set, else none in lvs.cf (as Piranha), while a YAML/JSON file with a backup and no key_file is refused unless it writes none.',
     model: 'heartbeat.auth',
     unset: authByKey,
     cf: { key: 'heartbeat_auth', conv: 'str' },
