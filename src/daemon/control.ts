@@ -69,10 +69,17 @@ export class ControlServer {
    * @throws when the run directory is unsafe, or the socket path does not hold our socket after bind.
    */
   async listen(): Promise<void> {
-    const group = this.policy.console?.gid;
     // Created when missing (mode 0700); an existing one is checked as it is.
     mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
-    secureRunDir(this.runDir, group);
+    const wanted = this.policy.console?.gid;
+    const grouped = secureRunDir(this.runDir, wanted);
+    if (wanted !== undefined && !grouped)
+      this.log.warn('cannot give the console user access to the control socket: root only', {
+        op: 'control',
+        user: this.policy.console?.name,
+        error: 'EPERM on chown (the daemon lacks CAP_CHOWN)',
+      });
+    const group = grouped ? wanted : undefined;
     try {
       const st = lstatSync(this.path);
       if (st.isDirectory()) throw new Error(`${this.path} is a directory: remove it`);
@@ -203,9 +210,10 @@ export function peerCredentials(sock: Socket): Caller | undefined {
 /**
  * Refuses a run directory that others could tamper with, then sets its mode through its descriptor:
  * 0700, or 0710 with `group` (so the console's account can reach the socket, and list nothing).
+ * @returns whether `group` was applied (false without one, or when chown is not permitted: then 0700).
  * @throws naming the directory and what is wrong with it.
  */
-export function secureRunDir(dir: string, group?: number): void {
+export function secureRunDir(dir: string, group?: number): boolean {
   let fd: number;
   try {
     fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -234,8 +242,16 @@ export function secureRunDir(dir: string, group?: number): void {
       throw new Error(
         `run directory ${dir} is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)}): refusing to start`,
       );
-    if (group !== undefined) fchownSync(fd, euid, group);
-    fchmodSync(fd, group === undefined ? 0o700 : 0o710);
+    let grouped = false;
+    if (group !== undefined)
+      try {
+        fchownSync(fd, euid, group);
+        grouped = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      }
+    fchmodSync(fd, grouped ? 0o710 : 0o700);
+    return grouped;
   } finally {
     closeSync(fd);
   }

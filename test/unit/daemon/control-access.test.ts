@@ -172,6 +172,32 @@ describe('control socket with real uids (SO_PEERCRED)', function () {
     assert.equal(await requestAs(64125, 64125, dir, 'status'), 'ERR EACCES');
   });
 
+  it('without CAP_CHOWN (a custom unit) the socket stays root-only and the daemon still starts', async () => {
+    const run = join(dir, 'nochown');
+    const code = `
+      const { ControlServer } = require(${JSON.stringify(join(__dirname, '../../../src/daemon/control'))});
+      const { MemoryLog } = require(${JSON.stringify(join(__dirname, '../../../src/lib/log'))});
+      const log = new MemoryLog();
+      const s = new ControlServer(${JSON.stringify(run)}, { handle: async () => 1, subscribe: () => () => {} }, log,
+        { console: ${JSON.stringify(CONSOLE)}, configPath: '/x' });
+      s.listen().then(() => {
+        const fs = require('fs');
+        process.stdout.write(JSON.stringify({ sock: fs.lstatSync(s.path).mode & 0o777, dir: fs.statSync(${JSON.stringify(run)}).mode & 0o777,
+          warned: log.records.some((r) => /root only/.test(r.msg)) }));
+        return s.close();
+      }, (e) => { process.stdout.write('ERR ' + e.message); });
+    `;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'setpriv',
+        ['--inh-caps=-chown', '--bounding-set=-chown', process.execPath, '--import', 'tsx', '-e', code],
+        { timeout: 20_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(stdout)),
+      ),
+    );
+    assert.deepEqual(JSON.parse(out), { sock: 0o600, dir: 0o700, warned: true });
+  });
+
   it('root may run everything, check-config of any regular file included', async () => {
     assert.deepEqual(await request(dir, 'check-config', { path: '/etc/hostname' }), {
       ok: true,
