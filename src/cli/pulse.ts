@@ -49,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
       ]),
     )
     .option('--no-syslog', 'log to stderr only')
+    .option(
+      '--console-user <name>',
+      'account of the web console: may use the control socket for its commands ("" = root only)',
+      'lvs-pulse',
+    )
     .showHelpAfterError()
     .exitOverride();
   const exit = parseOrExit(program, argv);
@@ -62,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     logLevel?: 'error' | 'warn' | 'info' | 'debug';
     node?: 'primary' | 'backup';
     syslog: boolean;
+    consoleUser: string;
   }>();
 
   if (opts.checkConfig) {
@@ -96,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     logLevel: opts.logLevel,
     node: opts.node,
     syslog: opts.syslog,
+    consoleUser: opts.consoleUser,
   });
 }
 

@@ -69,3 +69,5 @@ export const NETWORK = 'nat' as const;
 export const IPVSADM_PATH = '/sbin/ipvsadm';
 export const SYNCD_INTERFACE = 'eth0';
 export const REAL_SERVER_WEIGHT = 1;
+/** The metrics endpoint: loopback, the port docs/metrics.md names (an empty value turns it off). */
+export const METRICS_LISTEN = '127.0.0.1:9539';

@@ -7,14 +7,14 @@
  *   const r = checkConfig('etc/lvs.yaml'); // { ok, diagnostics, summary }
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { documentToModel } from './document.js';
 import { dumpLvsCf, dumpYaml } from './dump.js';
 import { checkHost, type Host, localHost } from './hostcheck.js';
 import { type FrontEndResult, parseLvsCf } from './lvscf.js';
 import { ConfigError, type ConfigDiagnostic, type LvsModel, type SourcePos } from './model.js';
 import { resolveAliases, validateDocument } from './schema.js';
-import { checkSemantics, type SemanticIssue } from './semantic.js';
+import { checkNativeAuth, checkSemantics, type SemanticIssue } from './semantic.js';
 import { parseYaml, type YamlResult } from './yaml.js';
 
 export * from './model.js';
@@ -120,6 +120,7 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
   // A YAML syntax error leaves a partial document: semantic checks on it would only add noise.
   const syntaxBroken = format !== 'lvs.cf' && fe.diagnostics.some((d) => d.severity === 'error');
   const semantic: SemanticIssue[] = syntaxBroken ? [] : checkSemantics(model);
+  if (!syntaxBroken && format !== 'lvs.cf') semantic.push(...checkNativeAuth(model, authWritten(fe.doc)));
   if (options.hostChecks) semantic.push(...checkHost(model, options.host ?? localHost));
   for (const s of semantic) {
     // A value the schema already rejected was replaced by its default: do not report it twice.
@@ -128,7 +129,40 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
     diagnostics.push({ ...locate(s.path), severity: s.severity, message: s.message });
   }
   diagnostics.sort(ORDER);
-  return { model, diagnostics };
+  return { model, diagnostics: capDiagnostics(diagnostics) };
+}
+
+/**
+ * Most diagnostics reported for one file: the first ones in file order, then one line that counts the
+ * rest. A broken file of 20,000 lines gave ~100,000 diagnostics (issue 17); nobody reads past the first
+ * screen, and the log, the control reply and the web page must stay small.
+ */
+export const MAX_DIAGNOSTICS = 100;
+
+/** The first {@link MAX_DIAGNOSTICS} diagnostics and, when some were left out, one that counts them. */
+export function capDiagnostics(all: ConfigDiagnostic[], max = MAX_DIAGNOSTICS): ConfigDiagnostic[] {
+  if (all.length <= max) return all;
+  const kept = all.slice(0, max);
+  const rest = all.slice(max);
+  const errors = rest.filter((d) => d.severity === 'error').length;
+  const first = rest[0]!;
+  // An error among those left out keeps the file refused: the marker is an error then.
+  kept.push({
+    file: first.file,
+    line: first.line,
+    col: first.col,
+    severity: errors > 0 ? 'error' : 'warning',
+    message: `and ${rest.length} more problems from here on (${errors} errors, ${rest.length - errors} warnings), not shown`,
+  });
+  return kept;
+}
+
+/** Whether a native document writes `heartbeat.auth` itself (any value, even a wrong one). */
+function authWritten(doc: unknown): boolean {
+  const hb = (doc as { heartbeat?: unknown } | undefined)?.heartbeat;
+  if (typeof hb !== 'object' || hb === null) return false;
+  const auth = (hb as { auth?: unknown }).auth;
+  return auth !== undefined && auth !== null;
 }
 
 /**
@@ -161,12 +195,64 @@ export function unreadableFile(path: string, e: unknown): ConfigError {
   ]);
 }
 
-function readText(path: string): string {
+/**
+ * Largest configuration file read (4 MiB; a real lvs.cf of thousands of real servers is a few hundred KiB).
+ * A file above it is refused before it is parsed, so its size cannot stall whoever reads it.
+ */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a configuration file the way the root daemon may: a regular file only (a FIFO, a device such as
+ * /dev/zero, a directory or a socket is refused without reading it: opened non-blocking, checked with
+ * fstat on the descriptor), at most {@link MAX_CONFIG_BYTES}. A symlink is followed: only root may name
+ * an arbitrary path (the control socket's grant table), and what counts is the file it reaches.
+ * @throws ConfigError positioned at line 1.
+ */
+export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): string {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw unreadableFile(path, e);
   }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const what = st.isFIFO()
+        ? 'a FIFO'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : st.isDirectory()
+            ? 'a directory'
+            : st.isSocket()
+              ? 'a socket'
+              : 'not a regular file';
+      throw unreadableFile(path, new Error(`it is ${what}, not a regular file`));
+    }
+    if (st.size > maxBytes)
+      throw unreadableFile(
+        path,
+        new Error(`it is ${st.size} bytes, larger than the ${maxBytes}-byte limit of a configuration file`),
+      );
+    // One byte more than fstat said: a file that grows while it is read is refused, not cut.
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      n += r;
+      if (r === 0 || n === buf.length) break;
+    }
+    if (n > st.size) throw unreadableFile(path, new Error('it changed while it was read: try again'));
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    throw e instanceof ConfigError ? e : unreadableFile(path, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readText(path: string): string {
+  return readConfigText(path);
 }
 
 /** Result of `pulse --check-config`. */

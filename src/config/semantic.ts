@@ -299,3 +299,22 @@ function checkFloating(
     error(`${path}.label`, `label '${f.label}' must be '${f.device}' or start with '${f.device}:'`);
   // The names themselves are checked by their formats (lvs-ifname, lvs-iflabel: lib/ifname.ts).
 }
+
+/**
+ * Native YAML/JSON fails closed on heartbeat authentication (issue 17): a file with a peer and no
+ * `heartbeat.key_file` must say `heartbeat.auth: none` to run unauthenticated. (lvs.cf keeps Piranha's
+ * behaviour: unauthenticated, with the warning of {@link checkSemantics}, at start, in status and metrics.)
+ * @param authWritten whether the document itself wrote `heartbeat.auth` (not left it to its default).
+ */
+export function checkNativeAuth(m: LvsModel, authWritten: boolean): SemanticIssue[] {
+  const hb = m.heartbeat;
+  if (authWritten || hb.keyFile || !m.backup || !m.backupActive) return [];
+  return [
+    {
+      severity: 'error',
+      path: 'heartbeat.auth',
+      message:
+        'the heartbeat would not be authenticated: set heartbeat.key_file (pulsectl keygen FILE makes one), or write heartbeat.auth: none to run unauthenticated on purpose',
+    },
+  ];
+}

@@ -19,10 +19,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { checkConfig, configHash, diffModels, loadConfig } from '../config';
+import { configHash, diffModels, loadConfig } from '../config';
 import { ConfigError, type LvsModel, type NodeName } from '../config/model';
 import { replyRoutingPlan } from '../ipvs';
 import type { Log } from '../lib/log';
+import { daemonLibc } from '../lib/libc';
+import type { Caller, ConsoleAccount } from './access';
 import { ControlServer } from './control';
 import { buildRegistry, serveMetrics } from './metrics';
 import {
@@ -38,6 +40,7 @@ import {
 import type { ControlCommand } from './protocol';
 import { type Notifier, startWatchdog } from './sdnotify';
 import type { StatusJson, TransitionRecord } from './status';
+import { validateOffThread } from './validate';
 import type { RouterState } from '../heartbeat';
 
 /** How `pulse` runs the daemon (its command-line options), plus the parts for tests. */
@@ -54,6 +57,11 @@ export interface DaemonOptions {
   syslog?: boolean;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (default true; tests drive stop()/reload() directly). */
   signals?: boolean;
+  /**
+   * The account the web console runs as (default `lvs-pulse`; empty: none, only root may use the control
+   * socket). It may connect to the socket and run the commands of ./access.ts's grant table.
+   */
+  consoleUser?: string;
   /** Replaces some of the parts (default: the real ones, ./parts.ts); for tests. */
   parts?: Partial<DaemonParts>;
 }
@@ -64,6 +72,9 @@ interface Transition {
   reason: string;
   evidence: string;
 }
+
+/** The web console's account when `--console-user` is not given. */
+export const DEFAULT_CONSOLE_USER = 'lvs-pulse';
 
 /** Reconcile VIPs and the LB table this often, to repair hand edits and crashes. */
 const RECONCILE_MS = 2000;
@@ -105,6 +116,8 @@ export class Daemon {
   /** Serialises role side effects so claim/release never interleave. */
   private chain: Promise<void> = Promise.resolve();
   private stopped!: () => void;
+  /** The reloads asked so far, chained (one at a time). */
+  private reloads: Promise<void> = Promise.resolve();
   /** Resolves when a SIGTERM/SIGINT-initiated stop has finished. */
   readonly done: Promise<void>;
 
@@ -216,19 +229,22 @@ export class Daemon {
 
     this.control = new ControlServer(
       this.opts.runDir,
-      { handle: (c) => this.handle(c), subscribe: (s) => this.subscribe(s) },
+      { handle: (c, caller) => this.handle(c, caller), subscribe: (s) => this.subscribe(s) },
       this.component('control'),
+      { console: this.consoleAccount(), configPath: this.opts.configPath },
     );
     await this.control.listen();
 
-    try {
-      this.metricsServer = await serveMetrics(buildRegistry(this.metricsSource()), m.metrics.listen);
-    } catch (err) {
-      this.log.error('metrics endpoint not started', {
-        listen: m.metrics.listen,
-        error: (err as Error).message,
-      });
-    }
+    if (m.metrics.listen === '') this.log.info('metrics endpoint off (metrics_listen is empty)');
+    else
+      try {
+        this.metricsServer = await serveMetrics(buildRegistry(this.metricsSource()), m.metrics.listen);
+      } catch (err) {
+        this.log.error('metrics endpoint not started', {
+          listen: m.metrics.listen,
+          error: (err as Error).message,
+        });
+      }
 
     await this.hb.start();
     await this.syncReplyRouting();
@@ -236,6 +252,30 @@ export class Daemon {
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
     if (this.opts.signals !== false) this.installSignals();
+  }
+
+  /** The console's account (`consoleUser`), looked up in the user database; undefined: root only. */
+  private consoleAccount(): ConsoleAccount | undefined {
+    const name = this.opts.consoleUser ?? DEFAULT_CONSOLE_USER;
+    if (name === '') return undefined;
+    let acct: ConsoleAccount | undefined;
+    try {
+      acct = daemonLibc().getpwnam(name);
+    } catch (err) {
+      this.log.warn('cannot look up the console user: only root may use the control socket', {
+        user: name,
+        error: (err as Error).message,
+      });
+      return undefined;
+    }
+    if (!acct) {
+      this.log.info(`console user ${name} does not exist: only root may use the control socket`, {
+        user: name,
+      });
+      return undefined;
+    }
+    if (acct.uid === 0) return undefined;
+    return acct;
   }
 
   private onTransition(t: Transition): void {
@@ -326,8 +366,12 @@ export class Daemon {
     return () => this.subscribers.delete(send);
   }
 
-  /** Serves one control-socket command (`pulsectl`, the web console); throws with the reason it refuses. */
-  async handle(c: ControlCommand): Promise<unknown> {
+  /**
+   * Serves one control-socket command (`pulsectl`, the web console), already authorised by the control
+   * socket (./access.ts); `caller` is who asked, for the log. Throws with the reason it refuses.
+   */
+  async handle(c: ControlCommand, caller?: Caller): Promise<unknown> {
+    const by = caller === undefined ? {} : { uid: caller.uid, pid: caller.pid };
     switch (c.cmd) {
       case 'ping':
         return 'pong';
@@ -337,7 +381,7 @@ export class Daemon {
         if (this.role === 'active') return { role: this.role, changed: false };
         if (this.role === 'fault')
           throw new Error('takeover refused: this router has a fault (see pulsectl status)');
-        this.log.info('operator asked for takeover', { op: 'takeover' });
+        this.log.info('operator asked for takeover', { op: 'takeover', ...by });
         this.hb.requestTakeover();
         const changed = await this.roleWithin(
           (r) => r === 'active',
@@ -356,7 +400,7 @@ export class Daemon {
           throw new Error(
             `release refused: peer ${peer.address} is ${peer.state ?? 'not heard'}, not a healthy standby`,
           );
-        this.log.info('operator asked for release', { op: 'release' });
+        this.log.info('operator asked for release', { op: 'release', ...by });
         this.hb.requestRelease();
         const changed = await this.roleWithin(
           (r) => r !== 'active',
@@ -372,35 +416,44 @@ export class Daemon {
       case 'enable': {
         const n = c.cmd === 'drain' ? this.nanny.drain(c.server) : this.nanny.enable(c.server);
         if (n === 0) throw new Error(`no real server matches ${JSON.stringify(c.server)}`);
-        this.log.info(`operator ${c.cmd} ${c.server}`, { op: c.cmd, matched: n });
+        this.log.info(`operator ${c.cmd} ${c.server}`, { op: c.cmd, matched: n, ...by });
         return { matched: n };
       }
       case 'reload':
         return this.reload();
       case 'check-config': {
-        const r = checkConfig(c.path ?? this.opts.configPath);
+        // Off the main thread, with a deadline: a huge or hostile file cannot stall the daemon.
+        const r = await validateOffThread({ mode: 'check', path: c.path ?? this.opts.configPath });
         const text = r.diagnostics
           .map((d) => `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`)
           .join('\n');
-        return { ok: !!r.model && !r.diagnostics.some((d) => d.severity === 'error'), text: text || 'ok' };
+        return { ok: r.ok && !r.diagnostics.some((d) => d.severity === 'error'), text: text || 'ok' };
       }
       case 'events':
         return 'following';
     }
   }
 
-  /** SIGHUP / `pulsectl reload`: validate first; a bad file changes nothing; a good one applies only the diff. */
-  async reload(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
-    let loaded: ReturnType<typeof loadConfig>;
-    try {
-      loaded = loadConfig(this.opts.configPath);
-    } catch (err) {
-      const errors =
-        err instanceof ConfigError
-          ? err.diagnostics
-              .filter((d) => d.severity === 'error')
-              .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`)
-          : [(err as Error).message];
+  /**
+   * SIGHUP / `pulsectl reload`: validate first (in a worker thread, with a deadline: ./validate.ts); a bad
+   * file, or one that cannot be validated in time, changes nothing; a good one applies only the diff.
+   * Reloads run one at a time, in the order asked.
+   */
+  reload(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
+    const next = this.reloads.then(() => this.reloadNow());
+    this.reloads = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async reloadNow(): Promise<{ ok: boolean; errors?: string[]; changes?: unknown }> {
+    const r = await validateOffThread({ mode: 'load', path: this.opts.configPath });
+    if (!r.ok || !r.model) {
+      const errors = r.diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
       this.log.error('reload refused: configuration has errors; the running configuration stays', {
         op: 'reload',
         errors: errors.length,
@@ -409,6 +462,8 @@ export class Daemon {
       this.publish('reload', 'refused', { errors });
       return { ok: false, errors };
     }
+    const loaded = { model: r.model };
+    for (const w of r.diagnostics) this.log.warn(`config: ${w.file}:${w.line}:${w.col}: ${w.message}`);
     const changes = diffModels(this.model, loaded.model);
     this.model = loaded.model;
     this.hash = configHash(loaded.model);

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client), read from the components' status at scrape time so the hot paths
- * only bump plain counters. Served on loopback by default (metrics_listen, default 127.0.0.1:9539).
+ * only bump plain counters. Served on loopback by default (metrics_listen, default 127.0.0.1:9539; an
+ * empty value turns it off), within the connection and time limits of {@link METRICS_LIMITS}.
  * Every metric is documented in docs/metrics.md.
  */
 import { createServer, type Server } from 'node:http';
@@ -146,22 +147,67 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1]!, port };
 }
 
-/** Serves /metrics. */
-export async function serveMetrics(reg: client.Registry, listen: string): Promise<Server> {
+/**
+ * Limits of the metrics endpoint (issue 17): it runs in the root daemon, whose descriptors the probes
+ * need, so idle or slow clients must not be able to hold them. A Prometheus server scrapes with one
+ * connection; a connection beyond the limit is closed at once, and one that sends no complete request in
+ * time, or idles between requests, is closed by the server. The figures are in docs/metrics.md.
+ */
+export const METRICS_LIMITS = {
+  /** Connections open at once; further ones are closed as soon as they are accepted. */
+  maxConnections: 32,
+  /** Time to receive a request's headers, ms. */
+  headersTimeoutMs: 5000,
+  /** Time to receive a whole request, ms. */
+  requestTimeoutMs: 5000,
+  /** Idle time allowed between two requests of a keep-alive connection, ms. */
+  keepAliveTimeoutMs: 5000,
+  /** Any connection without traffic for this long is closed, ms (covers one that never sends a byte). */
+  idleTimeoutMs: 10000,
+  /** How often the server checks the header and request timeouts, ms. */
+  checkIntervalMs: 1000,
+} as const;
+
+/** Serves /metrics within {@link METRICS_LIMITS}. */
+export async function serveMetrics(
+  reg: client.Registry,
+  listen: string,
+  limits: Partial<typeof METRICS_LIMITS> = {},
+): Promise<Server> {
+  const l = { ...METRICS_LIMITS, ...limits };
   const { host, port } = parseListen(listen);
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
-      res.writeHead(404).end();
-      return;
-    }
-    reg.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': reg.contentType }).end(text),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
+  const server = createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: l.checkIntervalMs,
+    },
+    (req, res) => {
+      if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+        res.writeHead(404).end();
+        return;
+      }
+      reg.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': reg.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    },
+  );
+  server.maxConnections = l.maxConnections;
+  server.maxHeadersCount = 32;
+  server.maxRequestsPerSocket = 100;
+  // An idle socket (no byte sent at all, or a stalled response) is destroyed after idleTimeoutMs.
+  server.setTimeout(l.idleTimeoutMs, (sock) => sock.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Accept errors (EMFILE under pressure) must not take the daemon down.
+  server.on('error', () => {});
+  server.on('clientError', (_err, sock) => sock.destroy());
   return server;
 }

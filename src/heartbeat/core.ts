@@ -135,7 +135,15 @@ export class HeartbeatCore extends EventEmitter {
     }
     const a = r.accepted;
     if (a.kind === 'piranha') this.feed({ type: 'piranha', now, path: a.path, running: a.running });
-    else this.feed({ type: 'message', now, path: a.path, msg: a.msg });
+    else
+      this.feed({
+        type: 'message',
+        now,
+        path: a.path,
+        msg: a.msg,
+        confirmed: a.confirmed,
+        handshake: a.handshake,
+      });
   }
 
   /** Feeds any other input (fault, takeover, release, stop, tick). */

@@ -6,6 +6,10 @@
  * Rules (docs/protocol.md has the full text):
  * - start: listen one deadtime before claiming; take over at once if the peer says standby/fault/stopping
  *   or says farewell; go standby at once if the peer says active;
+ * - only a confirmed peer boot (one that echoed our boot id) is heard as a state or an order; an
+ *   unconfirmed one is only a sign of life: a farewell, standby or claim captured earlier and replayed at
+ *   our start changes nothing (the live peer confirms within two round trips: the handshake is answered
+ *   at once);
  * - crash: every path silent for deadtime → take over;
  * - graceful stop / release: farewell on every path each keepalive; the peer takes over at once; we leave
  *   active only when the peer confirms active (bounded by handoverTimeoutMs);
@@ -60,7 +64,19 @@ export type FaultSource = 'link' | 'lb';
 export type FsmInput =
   | { type: 'start'; now: number }
   | { type: 'tick'; now: number }
-  | { type: 'message'; now: number; path: PathName; msg: HeartbeatMessage }
+  | {
+      type: 'message';
+      now: number;
+      path: PathName;
+      msg: HeartbeatMessage;
+      /**
+       * The message's boot id has echoed ours (receiver.ts). An unconfirmed one may be a capture replayed
+       * at our start: it counts as a sign of life only, never as the peer's state or an order.
+       */
+      confirmed: boolean;
+      /** A new boot id or its confirmation: send at once, so the boot handshake takes hops, not keepalives. */
+      handshake?: boolean;
+    }
   | { type: 'piranha'; now: number; path: PathName; running: boolean }
   | { type: 'fault'; now: number; source: FaultSource; on: boolean; detail: string }
   | { type: 'takeover'; now: number }
@@ -346,7 +362,9 @@ export class FailoverFsm {
         this.onTick(out, now);
         break;
       case 'message':
-        this.onMessage(out, now, input.path, input.msg);
+        if (input.confirmed) this.onMessage(out, now, input.path, input.msg);
+        else this.onUnconfirmed(out, now, input.path);
+        if (input.handshake && this.started) out.push({ type: 'send', message: this.periodicType(now) });
         break;
       case 'piranha':
         this.onPiranha(out, now, input.path, input.running);
@@ -469,6 +487,16 @@ export class FailoverFsm {
     this.checkConfig(out);
     if (!this.started) return;
     this.reactToPeer(out, now, msg.type, msg.state, msg.flags.preempt);
+  }
+
+  /**
+   * A message of a peer boot that has not echoed ours yet: it may be a capture replayed at our start, so
+   * only its arrival counts (the peer's path is alive), not its state, type, priority or flags.
+   */
+  private onUnconfirmed(out: FsmOutput[], now: number, path: PathName): void {
+    this.noteReturn(out, now);
+    this.peer.lastHeard[path] = now;
+    this.resumedAt = undefined;
   }
 
   /**

@@ -7,7 +7,9 @@
  * - per peer boot id and per path, the sequence number must increase strictly;
  * - a peer boot id that has been superseded (the peer restarted) is refused for the rest of our run;
  * - a new peer boot id counts only once it echoes OUR boot id (proof it is live, not a capture from before
- *   we started); until then it is accepted for at most one deadtime after its first packet.
+ *   we started); until then it is accepted for at most one deadtime after its first packet, and marked
+ *   unconfirmed: the state machine takes it as a sign of life only, never as a state or an order
+ *   (a replayed farewell, standby or claim is thus powerless; issue 17).
  */
 import {
   type DropReason,
@@ -44,7 +46,17 @@ export interface ReceiverOptions {
 
 /** An accepted packet. */
 export type Accepted =
-  | { kind: 'message'; msg: HeartbeatMessage; path: PathName; authenticated: boolean; oldKey: boolean }
+  | {
+      kind: 'message';
+      msg: HeartbeatMessage;
+      path: PathName;
+      authenticated: boolean;
+      oldKey: boolean;
+      /** Its boot id has echoed ours: a live peer, not a capture from before our start. */
+      confirmed: boolean;
+      /** The first packet of a boot id, or the one that confirmed it: answer at once (handshake). */
+      handshake: boolean;
+    }
   | { kind: 'piranha'; running: boolean; path: PathName };
 
 /** A packet's verdict: accepted, or dropped with its typed reason. */
@@ -172,6 +184,7 @@ export class Receiver {
 
     // Replay defence.
     let rec = this.boots.get(msg.bootId);
+    const isNew = rec === undefined;
     const echoesUs = msg.echoBootId === this.opts.bootId;
     if (rec?.superseded) return this.drop('replay', `superseded boot ${msg.bootId}`);
     if (rec) {
@@ -184,8 +197,10 @@ export class Receiver {
       this.remember(msg.bootId, rec);
     }
     rec.lastSeq[path] = msg.seq;
+    let confirmedNow = false;
     if (echoesUs && !rec.confirmed) {
       rec.confirmed = true;
+      confirmedNow = true;
       if (this.currentBoot !== undefined && this.currentBoot !== msg.bootId) {
         const old = this.boots.get(this.currentBoot);
         if (old) old.superseded = true;
@@ -199,7 +214,18 @@ export class Receiver {
     const oldKey = d.key !== undefined && d.key === this.opts.keys.previous;
     if (oldKey) this.counters.previousKey++;
     if (authenticated) this.peerNewestKeyId = msg.newestKeyId;
-    return { ok: true, accepted: { kind: 'message', msg, path, authenticated, oldKey } };
+    return {
+      ok: true,
+      accepted: {
+        kind: 'message',
+        msg,
+        path,
+        authenticated,
+        oldKey,
+        confirmed: rec.confirmed,
+        handshake: isNew || confirmedNow,
+      },
+    };
   }
 
   private remember(bootId: string, rec: BootRecord): void {

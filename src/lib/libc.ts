@@ -282,3 +282,68 @@ export function probeSocketCalls(): ProbeSocketCalls {
       poll.async(fds, n, t, (err: unknown, r: number) => cb(err ? -1 : r));
   return probeCalls;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Daemon: the control socket's caller and the console's account (src/daemon/control.ts, src/daemon/access.ts).
+// Node has no API for a unix socket's peer credentials nor for the user database.
+
+/** `getsockopt` option: the credentials (pid, uid, gid) of a unix socket's peer, fixed at connect(). */
+export const SO_PEERCRED = 17;
+
+/** A unix socket peer's credentials as the kernel recorded them when it connected (`struct ucred`). */
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** An account of the user database (`getpwnam`). */
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The daemon's calls: SO_PEERCRED and getpwnam. */
+export interface DaemonLibc {
+  /** The peer credentials of unix socket `fd`, or undefined (with the errno) when the call fails. */
+  peerCred(fd: number): PeerCred | { errno: number };
+  /** The account named `name` (NSS, as `getent passwd`), or undefined when there is none. */
+  getpwnam(name: string): Account | undefined;
+}
+
+let daemonCached: DaemonLibc | undefined;
+
+/** The daemon's libc binding, created on first use (throws when libc cannot be loaded). */
+export function daemonLibc(): DaemonLibc {
+  if (daemonCached) return daemonCached;
+  const c = libc();
+  const getsockopt = c.lib.func('int getsockopt(int, int, int, void *, void *)');
+  const passwd = koffi.struct('lvs_pulse_passwd', {
+    pw_name: 'const char *',
+    pw_passwd: 'const char *',
+    pw_uid: 'uint32_t',
+    pw_gid: 'uint32_t',
+    pw_gecos: 'const char *',
+    pw_dir: 'const char *',
+    pw_shell: 'const char *',
+  });
+  const getpwnam = c.lib.func('void *getpwnam(const char *name)');
+  daemonCached = {
+    peerCred(fd) {
+      // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three 32-bit fields on Linux.
+      const val = Buffer.alloc(12);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(12);
+      if ((getsockopt(fd, SOL_SOCKET, SO_PEERCRED, val, len) as number) !== 0) return { errno: c.errno() };
+      return { pid: val.readInt32LE(0), uid: val.readUInt32LE(4), gid: val.readUInt32LE(8) };
+    },
+    getpwnam(name) {
+      const p = getpwnam(name);
+      if (!p) return undefined;
+      const pw = koffi.decode(p, passwd) as { pw_name: string; pw_uid: number; pw_gid: number };
+      return { name: pw.pw_name, uid: pw.pw_uid, gid: pw.pw_gid };
+    },
+  };
+  return daemonCached;
+}

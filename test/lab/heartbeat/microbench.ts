@@ -82,7 +82,7 @@ const fsm = new FailoverFsm(
 fsm.step({ type: 'start', now: 0 });
 const m = msg(1);
 bench('fsm.step(peer keepalive) as standby', N, (i) =>
-  fsm.step({ type: 'message', now: i * 0.001, path: 'public', msg: m }),
+  fsm.step({ type: 'message', now: i * 0.001, path: 'public', msg: m, confirmed: true }),
 );
 bench('fsm.step(tick) + nextWakeup', N, (i) => {
   fsm.step({ type: 'tick', now: 200 + i * 0.0001 });

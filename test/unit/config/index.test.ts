@@ -13,8 +13,9 @@ import {
 const ETC = join(__dirname, '../../../etc');
 const MIN_CF =
   'primary = 198.18.0.11\nbackup = 198.18.0.12\nnetwork = direct\nvirtual web {\n address = 198.18.0.10\n server a {\n  address = 198.18.0.21\n }\n}\n';
+// A native file with a peer must say how its heartbeat is authenticated (issue 17 item 7).
 const MIN_YAML =
-  'primary: { address: 198.18.0.11 }\nbackup: { address: 198.18.0.12 }\nnetwork: direct\nvirtual_servers:\n  - name: web\n    vip: { address: 198.18.0.10 }\n    real_servers: [{ name: a, address: 198.18.0.21 }]\n';
+  'primary: { address: 198.18.0.11 }\nbackup: { address: 198.18.0.12 }\nheartbeat: { auth: none }\nnetwork: direct\nvirtual_servers:\n  - name: web\n    vip: { address: 198.18.0.10 }\n    real_servers: [{ name: a, address: 198.18.0.21 }]\n';
 
 describe('config/index', () => {
   it('detects the format by extension, else by content', () => {
@@ -36,6 +37,7 @@ describe('config/index', () => {
         JSON.stringify({
           primary: { address: '198.18.0.11' },
           backup: { address: '198.18.0.12' },
+          heartbeat: { auth: 'none' },
           network: 'direct',
           virtual_servers: [
             {

@@ -12,7 +12,7 @@ import { Daemon } from '../../../src/daemon/daemon';
 import { fakeParts, Journal, settle } from './fakes';
 
 /** A NAT pair with one virtual server of two real servers; `weight2` is rs2's weight. */
-function yaml(o: { weight2?: number; extra?: string } = {}): string {
+function yaml(o: { weight2?: number; extra?: string; metrics?: string } = {}): string {
   return `serial_no: 1
 primary:
   address: 198.18.0.11
@@ -21,6 +21,10 @@ backup:
   address: 198.18.0.12
   private_address: 198.18.1.12
 backup_active: true
+heartbeat:
+  auth: none
+metrics:
+  listen: '${o.metrics ?? ''}'
 network: nat
 nat_router:
   address: 198.18.1.1
@@ -327,5 +331,15 @@ describe('daemon wiring (fake parts)', () => {
       j.entries.filter((e) => e.startsWith('nanny.drain') || e.startsWith('nanny.enable')),
       ['nanny.drain:web/rs1', 'nanny.enable:web/rs1', 'nanny.drain:nope'],
     );
+  });
+
+  it('metrics: an empty metrics_listen turns the endpoint off without an error; a HOST:PORT serves it', async () => {
+    await started();
+    assert.ok(f.records.records.some((x) => x.level === 'info' && /metrics endpoint off/.test(x.msg)));
+    assert.ok(!f.records.records.some((x) => x.level === 'error'), 'no error logged');
+    await d.stop();
+    f = fakeParts(j);
+    await started(yaml({ metrics: `127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}` }));
+    assert.ok(!f.records.records.some((x) => /metrics endpoint/.test(x.msg)), 'served, nothing to say');
   });
 });

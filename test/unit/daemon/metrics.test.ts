@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { loadConfig } from '../../../src/config';
 import { buildRegistry, parseListen, serveMetrics } from '../../../src/daemon/metrics';
 
 describe('metrics', () => {
@@ -33,5 +34,13 @@ describe('metrics', () => {
     assert.equal(res.status, 200);
     assert.match(await res.text(), /lvs_pulse_role/);
     server.close();
+  });
+  it('defaults to 127.0.0.1:9539 (as README and docs/metrics.md say) in both front ends', () => {
+    const cf = loadConfig('a.cf', 'primary = 198.18.0.11\nservice = lvs\nbackup_active = 0\n').model;
+    assert.equal(cf.metrics.listen, '127.0.0.1:9539');
+    const y = loadConfig('a.yaml', 'primary: { address: 198.18.0.11 }\nbackup_active: false\n').model;
+    assert.equal(y.metrics.listen, '127.0.0.1:9539');
+    const off = loadConfig('a.yaml', "primary: { address: 198.18.0.11 }\nmetrics: { listen: '' }\n").model;
+    assert.equal(off.metrics.listen, '');
   });
 });

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SCHEDULERS } from '../../../src/config/model';
 import { need } from '../../helpers/need';
 
 const UNITS = ['lvs-pulse.service', 'lvs-pulse-web.service'];
@@ -23,6 +24,58 @@ describe('systemd units', () => {
     const caps = /^CapabilityBoundingSet=(.*)$/m.exec(u)?.[1]?.split(/\s+/) ?? [];
     for (const c of ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_NICE'])
       assert.ok(caps.includes(c), c);
+  });
+
+  it('lvs-pulse.service is hardened (issue 17): modules loaded before the sandbox, kernel and devices closed', () => {
+    const u = readFileSync('systemd/lvs-pulse.service', 'utf8');
+    const values = (key: string) =>
+      [...u.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+    for (const line of [
+      'ProtectKernelModules=yes',
+      'ProtectKernelTunables=yes',
+      'PrivateDevices=yes',
+      'ProtectProc=invisible',
+      'UMask=0077',
+      'SystemCallFilter=@system-service',
+      'SystemCallErrorNumber=EPERM',
+    ])
+      assert.ok(u.split('\n').includes(line), line);
+    assert.match(u, /^LimitNOFILE=\d+$/m);
+    // Modules: by an ExecStartPre with full privileges ("+"), never by the daemon's capabilities.
+    const modprobe = values('ExecStartPre').find((v) => /modprobe/.test(v)) ?? '';
+    assert.match(modprobe, /^\+-?\/sbin\/modprobe -a ip_vs /);
+    for (const sched of SCHEDULERS) assert.ok(modprobe.split(' ').includes(`ip_vs_${sched}`), sched);
+    const caps = values('CapabilityBoundingSet').join(' ').split(/\s+/);
+    assert.ok(!caps.includes('CAP_SYS_MODULE'), 'no CAP_SYS_MODULE');
+    // Writable: the run directory and /proc/sys/net only; the configuration directory is not.
+    assert.deepEqual(values('ReadWritePaths').join(' ').split(/\s+/).sort(), [
+      '/proc/sys/net',
+      '/run/lvs-pulse',
+    ]);
+    const hidden = values('InaccessiblePaths').join(' ');
+    assert.match(hidden, /\/run\/systemd\/private/);
+    assert.match(hidden, /\/run\/dbus\/system_bus_socket/);
+    assert.match(values('ExecStart')[0] ?? '', /--console-user lvs-pulse/);
+  });
+
+  it('systemd-analyze security: lvs-pulse.service exposure at most 3.0 (5.3 before issue 17)', function () {
+    if (!existsSync('/usr/bin/systemd-analyze')) need(this, 'systemd-analyze not installed');
+    const dir = mkdtempSync(join(tmpdir(), 'lp-unit-'));
+    try {
+      const file = join(dir, 'lvs-pulse.service');
+      writeFileSync(
+        file,
+        readFileSync('systemd/lvs-pulse.service', 'utf8').replace(/\/usr\/bin\/pulse/g, '/bin/true'),
+      );
+      const out = execFileSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const level = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(out)?.[1]);
+      assert.ok(level <= 3.0, `exposure ${level}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const unit of UNITS) {
