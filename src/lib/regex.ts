@@ -213,7 +213,7 @@ export function translateEre(pattern: string): Translation | RegexError {
     return classOf(ranges, negate);
   };
 
-  const escape = (): { text: string; anchor: boolean } => {
+  const backslash = (): { text: string; anchor: boolean } => {
     const start = i;
     i++; // backslash
     if (i >= p.length) throw new Fail(start, 'the pattern ends with a backslash');
@@ -323,7 +323,7 @@ export function translateEre(pattern: string): Translation | RegexError {
       } else if (c === '[') {
         items.push({ text: bracket(), anchor: false, quantified: false });
       } else if (c === '\\') {
-        const e = escape();
+        const e = backslash();
         items.push({ text: e.text, anchor: e.anchor, quantified: false });
       } else {
         // `)` with no open group, `]` and `}` are literal, as regcomp reads them

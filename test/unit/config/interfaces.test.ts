@@ -107,7 +107,6 @@ const cfWith = (lines: string[], vip = 'eth0:1') =>
 const yamlWith = (top: string, vip = '{ address: 198.18.0.10 }') =>
   [
     'primary: { address: 198.18.0.11 }',
-    'backup: { address: 198.18.0.12 }',
     'network: direct',
     top,
     'virtual_servers:',
