@@ -116,7 +116,7 @@ describe('web console: configuration edits', () => {
         fields: { 'monitor.loadMonitor': 'rm -rf /' },
       });
       assert.equal(lm.statusCode, 422);
-      assert.match(lm.json().errors[0].message, /commands are set in the file/);
+      assert.match(lm.json().errors[0].message, /never from the web/);
     });
 
     it('refuses an edit made on a stale version (409)', async () => {
