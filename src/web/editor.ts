@@ -161,13 +161,18 @@ export class ConfigEditor {
    * Replaces the whole file with a text pushed by the peer router: same format, a newer serial_no, and
    * valid for the same validator; saved atomically like an edit.
    */
-  replace(text: string, format: Format, serial: number): Promise<ReplaceResult> {
-    const run = this.chain.then(() => this.replaceNow(text, format, serial));
+  replace(text: string, format: Format, serial: number, guard?: ReplaceGuard): Promise<ReplaceResult> {
+    const run = this.chain.then(() => this.replaceNow(text, format, serial, guard));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async replaceNow(text: string, format: Format, serial: number): Promise<ReplaceResult> {
+  private async replaceNow(
+    text: string,
+    format: Format,
+    serial: number,
+    guard: ReplaceGuard | undefined,
+  ): Promise<ReplaceResult> {
     const cur = await this.load();
     if (format !== cur.format)
       return {
@@ -202,12 +207,25 @@ export class ConfigEditor {
         status: 422,
         errors: [{ message: `the text's serial_no ${model.serialNo} is not the announced ${serial}` }],
       };
+    const refused = guard?.(cur.model, model);
+    if (refused) return { ok: false, status: 403, errors: refused };
     const { previous } = this.store.save(cur.path, text);
-    return { ok: true, path: cur.path, previous, from: cur.model.serialNo, to: serial };
+    return {
+      ok: true,
+      path: cur.path,
+      previous,
+      from: cur.model.serialNo,
+      to: serial,
+      before: cur.model,
+      model,
+    };
   }
 }
 
-/** A file pushed by the peer: saved (serial from → to), or why not. */
+/** Decides, with the current and the new model, whether a pushed file may replace the current one. */
+export type ReplaceGuard = (before: LvsModel, after: LvsModel) => FieldError[] | undefined;
+
+/** A file pushed by the peer: saved (serial from → to, with both models), or why not. */
 export type ReplaceResult =
-  | { ok: true; path: string; previous: string; from: number; to: number }
-  | { ok: false; status: 409 | 422; errors: FieldError[] };
+  | { ok: true; path: string; previous: string; from: number; to: number; before: LvsModel; model: LvsModel }
+  | { ok: false; status: 403 | 409 | 422; errors: FieldError[] };
