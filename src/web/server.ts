@@ -115,7 +115,13 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   readPasswordFile(opts.passwordFile); // refuse to start without a password
   const optionError = checkPushOptions(opts);
   if (optionError) throw new WebOptionsError(optionError);
-  if (opts.pushKeyFiles?.length) readPushKeys(opts.pushKeyFiles); // a weak or unreadable key stops the start
+  // A weak, unreadable or foreign push key stops the start, not the first push.
+  if (opts.pushKeyFiles?.length)
+    try {
+      readPushKeys(opts.pushKeyFiles);
+    } catch (err) {
+      throw new WebOptionsError(`--push-key ${(err as Error).message}`);
+    }
   const tls = !!opts.tls;
   const hosts = hostPolicy(opts.host ?? DEFAULT_HOST, opts.allowedHosts);
   const scryptTarget = opts.scrypt ?? DEFAULT_SCRYPT;
