@@ -142,7 +142,12 @@ export class ConfigEditor {
         scope: r.scope,
       };
     }
-    const { previous } = this.store.save(cur.path, text);
+    let previous: string;
+    try {
+      previous = this.store.save(cur.path, text).previous;
+    } catch (e) {
+      return { ok: false, status: 500, errors: [{ message: cannotSave(cur.path, e) }], scope: r.scope };
+    }
     return {
       ok: true,
       path: cur.path,
@@ -209,7 +214,12 @@ export class ConfigEditor {
       };
     const refused = guard?.(cur.model, model);
     if (refused) return { ok: false, status: 403, errors: refused };
-    const { previous } = this.store.save(cur.path, text);
+    let previous: string;
+    try {
+      previous = this.store.save(cur.path, text).previous;
+    } catch (e) {
+      return { ok: false, status: 500, errors: [{ message: cannotSave(cur.path, e) }] };
+    }
     return {
       ok: true,
       path: cur.path,
@@ -228,4 +238,17 @@ export type ReplaceGuard = (before: LvsModel, after: LvsModel) => FieldError[] |
 /** A file pushed by the peer: saved (serial from → to, with both models), or why not. */
 export type ReplaceResult =
   | { ok: true; path: string; previous: string; from: number; to: number; before: LvsModel; model: LvsModel }
-  | { ok: false; status: 403 | 409 | 422; errors: FieldError[] };
+  | { ok: false; status: 403 | 409 | 422 | 500; errors: FieldError[] };
+
+/**
+ * Why a file could not be saved, for the page: a file only root may write is one the console (its own
+ * user) cannot save — on purpose where it names programs root runs (docs/web.md).
+ */
+function cannotSave(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  const perm = code === 'EACCES' || code === 'EPERM';
+  return perm
+    ? `cannot save ${path} (${code}): the console runs as uid ${process.geteuid?.() ?? '?'}, which may not ` +
+        'write it; edit it as root, or give the file to the console’s user (docs/web.md, "Running without root")'
+    : `cannot save ${path} (${code})`;
+}

@@ -55,7 +55,14 @@ describe('pulse-web as its own user, without root (lab)', function () {
 
   after(async function () {
     if (this.currentTest?.state === 'failed') console.log(stderr);
-    web?.kill('SIGTERM');
+    // The user can only be deleted once none of its processes runs.
+    if (web && web.exitCode === null && web.signalCode === null) {
+      const exited = new Promise<void>((r) => web!.once('exit', () => r()));
+      web.kill('SIGTERM');
+      const t = setTimeout(() => web!.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
     await daemon?.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (uid) execFileSync('userdel', [user]);
@@ -169,6 +176,22 @@ describe('pulse-web as its own user, without root (lab)', function () {
       fields: { 'heartbeat.keyFile': rootKey },
     });
     assert.equal(replaced.status, 422, 'key files are read-only from the web');
+
+    // A root-owned file (the choice when hooks are needed) cannot be saved by the console, and says why.
+    chownSync(config, 0, 0);
+    chmodSync(config, 0o644);
+    const v = ((await (await api('GET', '/api/config')).json()) as { version: string }).version;
+    const rootOwned = await api('PUT', '/api/config/virtual/http/real/rs1', {
+      version: v,
+      fields: { weight: '8' },
+    });
+    assert.equal(rootOwned.status, 500);
+    assert.match(
+      await rootOwned.text(),
+      /cannot save .*\(EPERM\): the console runs as uid \d+, which may not write it/,
+    );
+    assert.match(readFileSync(config, 'utf8'), /weight: 7/, 'unchanged');
+    chownSync(config, uid, gid);
 
     // A compromised console writes a hook into its own file: the daemon (root) refuses to load it.
     const doc = parseYaml(readFileSync(config, 'utf8')) as { hooks?: Record<string, unknown> };

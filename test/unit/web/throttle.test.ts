@@ -4,9 +4,10 @@
  * table is full. Over real HTTP for the parallel case.
  */
 import assert from 'node:assert/strict';
+import { hashPassword, writePasswordFile } from '../../../src/web/password';
 import { clientKey, LoginThrottle, VerifyQueue } from '../../../src/web/throttle';
 import { startWeb, type WebServer } from '../../../src/web/server';
-import { cookieHeader, type Env, makeEnv, PASSWORD, TEST_SCRYPT } from './fixture';
+import { cookieHeader, type Env, makeEnv, PASSWORD } from './fixture';
 
 describe('web console: login throttle', () => {
   describe('pure parts', () => {
@@ -132,12 +133,16 @@ describe('web console: login throttle', () => {
 
     it('40 parallel wrong passwords from one address over real HTTP: at most 5 are checked, one at a time', async () => {
       await env.web.close();
+      // A realistic cost (N 2^14, ~50 ms): with a trivial one, today's code would finish each check
+      // before the next request arrived and lock the address after all.
+      const cost = { N: 1 << 14, r: 8, p: 1 };
+      writePasswordFile(env.passwordFile, await hashPassword(PASSWORD, cost));
       server = await startWeb({
         runDir: env.runDir,
         passwordFile: env.passwordFile,
         log: env.log,
         port: 0,
-        scrypt: TEST_SCRYPT,
+        scrypt: cost,
       });
       const page = await fetch(`${server.url}/login`);
       const cookie = page.headers
