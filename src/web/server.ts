@@ -207,14 +207,20 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     checkPassword,
   };
 
-  // 0. DNS rebinding: only a Host that names the console is answered (before anything else).
+  // 0. DNS rebinding: only a Host that names the console is answered (before anything else). Logged at
+  // most every 10 s, with the count, so unauthenticated requests cannot flood the log.
+  let misdirected = { at: Number.NEGATIVE_INFINITY, suppressed: 0 };
   app.addHook('onRequest', async (req, reply) => {
     if (hostAllowed(req.headers.host, hosts)) return;
-    log.warn('web: refused a request for another host name', {
-      op: 'host',
-      remote: remote(req),
-      host: String(req.headers.host ?? '').slice(0, 200),
-    });
+    if (now() - misdirected.at >= 10_000) {
+      log.warn('web: refused a request for another host name', {
+        op: 'host',
+        remote: remote(req),
+        host: String(req.headers.host ?? '').slice(0, 200),
+        ...(misdirected.suppressed ? { more: misdirected.suppressed } : {}),
+      });
+      misdirected = { at: now(), suppressed: 0 };
+    } else misdirected.suppressed++;
     return reply
       .code(421)
       .send({ error: 'misdirected request: this console does not answer to that host name' });
@@ -281,6 +287,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
       q.expired ? 'Your session expired; please log in again.' : undefined,
     );
   });
+  let refusedLog = { at: Number.NEGATIVE_INFINITY, suppressed: 0 };
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as { password?: unknown };
     const html = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
@@ -295,11 +302,16 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     const adm = throttle.admit(remote(req));
     if (!adm.ok) {
       const wait = Math.ceil(adm.retryMs / 1000);
-      audit(req, 'warn', 'login refused: too many attempts', {
-        op: 'login',
-        result: adm.reason,
-        client: adm.key,
-      });
+      // Refusals cost nothing to send: logged at most every 10 s, with how many were not.
+      if (now() - refusedLog.at >= 10_000) {
+        audit(req, 'warn', 'login refused: too many attempts', {
+          op: 'login',
+          result: adm.reason,
+          client: adm.key,
+          ...(refusedLog.suppressed ? { more: refusedLog.suppressed } : {}),
+        });
+        refusedLog = { at: now(), suppressed: 0 };
+      } else refusedLog.suppressed++;
       reply.header('retry-after', String(wait));
       return fail(
         429,
