@@ -3,8 +3,11 @@
  * `pulse-web`: the web console, a companion of `pulse` that talks to it over its control socket.
  *   pulse-web --set-password              set the console password (there is no default)
  *   pulse-web [--listen 127.0.0.1:3636] [--tls-cert C --tls-key K] [--config FILE]
+ * It runs as its own user (lvs-pulse in the systemd unit), never needs root: the daemon's control socket
+ * grants that user the console's commands only, and the file it edits cannot name programs root runs.
  */
 import { parseOrExit } from './args';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,6 +20,7 @@ import {
   MIN_PASSWORD_LENGTH,
   PasswordFileError,
   startWeb,
+  WebOptionsError,
   writePasswordFile,
 } from '../web';
 
@@ -29,6 +33,22 @@ export function parseListen(v: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, [IPv6]:PORT or PORT');
   return { host: m[1] || m[2] || DEFAULT_HOST, port };
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `--owner USER|UID[:GID]` → uid and gid (a name through `id`, which asks NSS as the system does). */
+export function resolveOwner(v: string): { uid: number; gid: number } {
+  const num = /^(\d+)(?::(\d+))?$/.exec(v);
+  if (num) return { uid: Number(num[1]), gid: Number(num[2] ?? num[1]) };
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(v))
+    throw new InvalidArgumentError('expected a user name or UID[:GID]');
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, v], { encoding: 'utf8' }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new InvalidArgumentError(`no user ${v}`);
+  }
 }
 
 function isLoopback(host: string): boolean {
@@ -76,6 +96,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--allow-plain-http', 'allow a non-loopback listen address without TLS (passwords in clear!)')
     .option(
+      '--allowed-host <name>',
+      'a host name the console answers to besides its listen address (repeatable; others get 421)',
+      collect,
+    )
+    .option(
       '--password-file <file>',
       'root-only file with the scrypt hash of the password',
       DEFAULT_PASSWORD_FILE,
@@ -84,12 +109,27 @@ export async function main(argv: string[]): Promise<number> {
       '--set-password',
       'set the console password (read twice from the terminal, or a line from stdin), exit',
     )
+    .option('--owner <user>', "with --set-password: the console's user, who must own the file", resolveOwner)
     .option(
       '--peer-url <url>',
       "push each saved configuration to the peer router's console (https://PEER:3636)",
     )
     .option('--peer-ca <file>', "certificate (PEM) to trust for the peer's console")
-    .option('--accept-peer-push', 'accept configurations pushed by the peer (HMAC with the heartbeat key)')
+    .option(
+      '--push-key <file>',
+      'shared push key (pulsectl keygen FILE, the same on both routers; repeatable: the first signs, any verifies)',
+      collect,
+    )
+    .option('--accept-peer-push', 'accept configurations pushed by the peer (https, HMAC with the push key)')
+    .option(
+      '--peer-address <addr>',
+      "source address of the peer's pushes (repeatable; default: the host of --peer-url)",
+      collect,
+    )
+    .option(
+      '--accept-program-changes',
+      'accept pushes that change program-naming or security-sensitive keys (refused by default)',
+    )
     .option('--session-idle <minutes>', 'log out after this long without use', (v) => Number(v), 30)
     .option('--session-max <hours>', 'log out this long after login whatever the use', (v) => Number(v), 8)
     .showHelpAfterError()
@@ -110,6 +150,11 @@ export async function main(argv: string[]): Promise<number> {
     peerUrl?: string;
     peerCa?: string;
     acceptPeerPush?: boolean;
+    allowedHost?: string[];
+    pushKey?: string[];
+    peerAddress?: string[];
+    acceptProgramChanges?: boolean;
+    owner?: { uid: number; gid: number };
   }>();
 
   if (o.setPassword) {
@@ -120,8 +165,11 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 2;
     }
-    writePasswordFile(o.passwordFile, await hashPassword(pw));
-    process.stderr.write(`pulse-web: password set in ${o.passwordFile} (mode 0600)\n`);
+    writePasswordFile(o.passwordFile, await hashPassword(pw), o.owner);
+    process.stderr.write(
+      `pulse-web: password set in ${o.passwordFile} (mode 0600${o.owner ? `, owner uid ${o.owner.uid}` : ''}); ` +
+        'every session of a running console ends\n',
+    );
     createLogger({ level: 'info' }).info('web: console password set', {
       op: 'set-password',
       file: o.passwordFile,
@@ -141,10 +189,16 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  if (o.peerUrl && !/^https?:\/\/[^/]+\/?$/.test(o.peerUrl)) {
-    process.stderr.write('pulse-web: --peer-url must be http(s)://HOST:PORT\n');
+  if (o.peerUrl && !/^https:\/\/[^/]+\/?$/.test(o.peerUrl)) {
+    process.stderr.write(
+      'pulse-web: --peer-url must be https://HOST:PORT (the push is accepted over https only)\n',
+    );
     return 2;
   }
+  // The peer's pushes come from the address its console is pushed to, unless told otherwise.
+  const peerHost = o.peerUrl ? new URL(o.peerUrl).hostname.replace(/^\[(.*)\]$/, '$1') : undefined;
+  const peerAddresses =
+    o.peerAddress ?? (peerHost && /^[0-9a-f:.]+$/i.test(peerHost) ? [peerHost] : undefined);
   if (!(o.sessionIdle > 0) || !(o.sessionMax > 0)) {
     process.stderr.write('pulse-web: --session-idle and --session-max must be positive numbers\n');
     return 2;
@@ -162,6 +216,10 @@ export async function main(argv: string[]): Promise<number> {
       sessionMaxMs: o.sessionMax * 3600_000,
       peer: o.peerUrl ? { url: o.peerUrl, ca: o.peerCa ? readFileSync(o.peerCa) : undefined } : undefined,
       acceptPeerPush: !!o.acceptPeerPush,
+      ...(o.allowedHost ? { allowedHosts: o.allowedHost } : {}),
+      ...(o.pushKey ? { pushKeyFiles: o.pushKey } : {}),
+      ...(peerAddresses ? { peerAddresses } : {}),
+      acceptProgramChanges: !!o.acceptProgramChanges,
       log: log.child({ component: 'web' }),
     });
     log.info(`web console listening on ${web.url}`, { op: 'start', url: web.url });
@@ -175,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     log.close();
-    if (err instanceof PasswordFileError) {
+    if (err instanceof PasswordFileError || err instanceof WebOptionsError) {
       process.stderr.write(`pulse-web: ${err.message}\n`);
       return 2;
     }

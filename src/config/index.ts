@@ -10,11 +10,13 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { documentToModel } from './document.js';
 import { dumpLvsCf, dumpYaml } from './dump.js';
+import { fileWriters } from './filetrust.js';
 import { checkHost, type Host, localHost } from './hostcheck.js';
 import { type FrontEndResult, parseLvsCf } from './lvscf.js';
 import { ConfigError, type ConfigDiagnostic, type LvsModel, type SourcePos } from './model.js';
 import { resolveAliases, validateDocument } from './schema.js';
 import { checkNativeAuth, checkSemantics, type SemanticIssue } from './semantic.js';
+import { programSites } from './sensitive.js';
 import { parseYaml, type YamlResult } from './yaml.js';
 
 export * from './model.js';
@@ -58,7 +60,23 @@ interface Analysis {
 const ORDER = (a: ConfigDiagnostic, b: ConfigDiagnostic) =>
   a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
 
-function analyse(path: string, text: string, options: LoadOptions): Analysis {
+/**
+ * A program-naming key is honoured only from a file that only root (or the reader) can write: anyone else
+ * who can change the file — the web console's own user, say — could otherwise choose what root runs.
+ */
+function untrustedPrograms(model: LvsModel, writer: string): SemanticIssue[] {
+  return programSites(model).map((s) => ({
+    severity: 'error' as const,
+    path: s.path,
+    message:
+      `${s.path}: names a program that root runs, but ${writer}: program-naming keys are honoured only ` +
+      'from a file that only root can write (chown root and chmod go-w the file and its directories, or ' +
+      'remove the key)',
+  }));
+}
+
+/** `writer`: who else can write the file read from disk (filetrust.ts); undefined when only trusted users. */
+function analyse(path: string, text: string, options: LoadOptions, writer?: string): Analysis {
   const format = options.format ?? detectFormat(path, text);
   const fe: FrontEndResult | YamlResult =
     format === 'lvs.cf' ? parseLvsCf(text, path) : parseYaml(text, path);
@@ -122,6 +140,7 @@ function analyse(path: string, text: string, options: LoadOptions): Analysis {
   const semantic: SemanticIssue[] = syntaxBroken ? [] : checkSemantics(model);
   if (!syntaxBroken && format !== 'lvs.cf') semantic.push(...checkNativeAuth(model, authWritten(fe.doc)));
   if (options.hostChecks) semantic.push(...checkHost(model, options.host ?? localHost));
+  if (writer !== undefined && !syntaxBroken) semantic.push(...untrustedPrograms(model, writer));
   for (const s of semantic) {
     // A value the schema already rejected was replaced by its default: do not report it twice.
     if (badPaths.some((b) => s.path === b || s.path.startsWith(`${b}.`) || b.startsWith(`${s.path}.`)))
@@ -167,6 +186,8 @@ function authWritten(doc: unknown): boolean {
 
 /**
  * Loads a config file into the model. `text` overrides reading `path` (which then only names the file).
+ * A file read from disk that users other than root (and the reader) can change may name no program root
+ * runs (filetrust.ts): each such key is an error at its line.
  * @returns the model and the warnings.
  * @throws ConfigError with every diagnostic (errors and warnings) when there is at least one error;
  *   an unreadable file is a ConfigError too.
@@ -177,7 +198,12 @@ export function loadConfig(
   options: LoadOptions = {},
 ): { model: LvsModel; warnings: ConfigDiagnostic[] } {
   const body = text ?? readText(path);
-  const { model, diagnostics } = analyse(path, body, options);
+  const { model, diagnostics } = analyse(
+    path,
+    body,
+    options,
+    text === undefined ? fileWriters(path) : undefined,
+  );
   if (diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(diagnostics);
   return { model, warnings: diagnostics };
 }
@@ -278,7 +304,8 @@ export function checkConfig(path: string, options: LoadOptions & { text?: string
   } catch (e) {
     return { ok: false, diagnostics: (e as ConfigError).diagnostics };
   }
-  const { model, diagnostics } = analyse(path, body, { hostChecks: true, ...options });
+  const writer = options.text === undefined ? fileWriters(path) : undefined;
+  const { model, diagnostics } = analyse(path, body, { hostChecks: true, ...options }, writer);
   const ok = !diagnostics.some((d) => d.severity === 'error');
   return ok ? { ok, diagnostics, model, summary: summarize(model) } : { ok, diagnostics, model };
 }

@@ -138,6 +138,12 @@ export interface KeyDef<S extends Scope = Scope> {
    * from the web. A function: only the model values for which it returns true do (a load_monitor command).
    */
   runsProgram?: true | ((value: never) => boolean);
+  /**
+   * The value is security-sensitive though it names no program (heartbeat authentication, key files,
+   * real-time priority, the metrics listener, a URL the root daemon fetches): shown read-only in the web
+   * console and refused in a peer push unless the receiver accepts such changes. The text says why.
+   */
+  webReadOnly?: string;
 }
 
 /**
@@ -515,6 +521,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     unset: authByKey,
     cf: { key: 'heartbeat_auth', conv: 'str' },
     web: { label: 'Heartbeat authentication' },
+    webReadOnly: 'turning authentication off lets anyone on the heartbeat link force a failover',
   },
   {
     path: 'heartbeat.key_file',
@@ -525,6 +532,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     optional: true,
     cf: { key: 'heartbeat_key_file', conv: 'str' },
     web: { label: 'Heartbeat key file' },
+    webReadOnly: 'a key file path is read by root; pointing it elsewhere breaks or weakens authentication',
   },
   {
     path: 'heartbeat.key_file_old',
@@ -535,6 +543,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     optional: true,
     cf: { key: 'heartbeat_key_file_old', conv: 'str' },
     web: { label: 'Previous key file (rotation)' },
+    webReadOnly: 'a key file path is read by root; an old key accepted forever weakens authentication',
   },
   {
     path: 'heartbeat.multicast.group',
@@ -572,6 +581,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     model: 'heartbeat.piranhaCompat',
     cf: { key: 'piranha_compat', conv: 'bool' },
     web: { label: 'Speak Piranha’s heartbeat too' },
+    webReadOnly: 'Piranha’s 4-byte heartbeats are unauthenticated',
   },
   {
     path: 'heartbeat.preempt',
@@ -609,6 +619,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     model: 'heartbeat.rtPriority',
     cf: { key: 'rt_priority', conv: 'int' },
     web: { label: 'Real-time priority (0 = off)' },
+    webReadOnly: 'a high real-time priority can starve the router’s other processes',
   },
   {
     path: 'heartbeat.isolation',
@@ -889,6 +900,7 @@ const GLOBAL_KEYS = keysOf<'global'>()([
     model: 'metrics.listen',
     cf: { key: 'metrics_listen', conv: 'str', omitDefault: true },
     web: { label: 'Metrics listener (HOST:PORT, empty = off)' },
+    webReadOnly: 'the metrics listener exposes the router’s state; 0.0.0.0 publishes it to every network',
   },
   {
     path: 'legacy.rsh_command',
@@ -1222,6 +1234,8 @@ const VIRTUAL_KEYS = keysOf<'virtual'>()([
     },
     web: { label: 'Load monitoring tool' },
     runsProgram: (m: MonitorConfig['loadMonitor']) => m.kind === 'command',
+    webReadOnly:
+      'the root daemon fetches a load-monitor URL every few seconds (blind SSRF) or runs a command',
   },
   {
     path: 'monitor.load_interval_ms',

@@ -55,6 +55,8 @@ export class HeartbeatEngine extends EventEmitter {
   private udp: UdpTransport | undefined;
   private links: LinkMonitor | undefined;
   private auth: 'hmac' | 'none' = 'none';
+  /** Piranha's 4-byte heartbeats accepted (they carry no MAC): enabled only at start, never by a reload. */
+  private piranhaCompat = false;
   private readonly bootId = randomBytes(8).toString('hex');
 
   constructor(private readonly opts: EngineOptions) {
@@ -70,6 +72,7 @@ export class HeartbeatEngine extends EventEmitter {
     const { self, peer } = s;
     const { auth, keys } = loadKeys(s);
     this.auth = auth;
+    this.piranhaCompat = s.piranhaCompat;
     if (auth === 'none')
       this.log.warn(
         'HEARTBEATS ARE NOT AUTHENTICATED: no heartbeat_key_file (or auth none). Anyone who can send UDP to ' +
@@ -261,8 +264,16 @@ export class HeartbeatEngine extends EventEmitter {
         this.log.warn('reload would drop heartbeat authentication: refused, keeping the current keys', {
           op: 'reload',
         });
+      // Turning piranha_compat on accepts unauthenticated 4-byte heartbeats: as weakening as auth none.
+      else if (settings.piranhaCompat && !this.piranhaCompat && this.auth === 'hmac')
+        this.log.warn(
+          'reload would accept unauthenticated Piranha heartbeats (piranha_compat): refused, keeping the ' +
+            'current authentication; restart the daemon to enable it',
+          { op: 'reload' },
+        );
       else {
         this.auth = auth;
+        this.piranhaCompat = settings.piranhaCompat;
         core.setAuth(auth, keys, settings.piranhaCompat);
       }
     } catch (err) {

@@ -2,8 +2,10 @@
  * Heartbeat key files (I/O edge): read a root-only key, refuse one that group or others can read, and
  * write a fresh one (`pulsectl keygen FILE`).
  *
- * Format: one line of hex (keygen writes 32 random bytes = 64 hex digits). Any other content of at least
- * 16 bytes (trimmed) is used as-is, so an operator's own passphrase file also works.
+ * Format: one line of hex, at least 32 bytes (keygen writes 32 random bytes = 64 hex digits). Nothing else
+ * is accepted — a passphrase in particular: every captured heartbeat (and config push) is an HMAC an
+ * attacker can test guesses against offline, at GPU speed, so the key must be random. `checkKeyStrength`
+ * is the one check, used by the heartbeat and by the web console's push key alike.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -20,20 +22,45 @@ import {
 } from 'node:fs';
 import { type HeartbeatKey, makeKey } from './codec.js';
 
-/** Parses key file content into key bytes. Throws (with `file` in the message) when too short. */
-export function parseKey(content: Buffer, file: string): Buffer {
+/** Fewest key bytes accepted: 256 bits, what `pulsectl keygen` writes. */
+export const MIN_KEY_BYTES = 32;
+
+/**
+ * Why key file content is not a random key of `pulsectl keygen` strength, or undefined when it is: it
+ * must be hex of at least 32 bytes, and those bytes must look random: among the first 32, at least 16
+ * distinct byte values (refuses repeated patterns such as `deadbeef…`) and at least 16 distinct steps from
+ * one byte to the next (refuses counting sequences such as `000102…`). 32 random bytes have ~30 of each;
+ * the chance that a keygen key fails either is below 1e-15.
+ */
+export function checkKeyStrength(content: Buffer): string | undefined {
   const text = content.toString('utf8').trim();
-  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 && text.length >= 32)
-    return Buffer.from(text, 'hex');
-  const raw = Buffer.from(text, 'utf8');
-  if (raw.length < 16)
-    throw new Error(`${file}: heartbeat key too short (${raw.length} bytes, need at least 16)`);
-  return raw;
+  if (!/^[0-9a-fA-F]*$/.test(text) || text.length % 2 !== 0)
+    return 'is not hex: a key must be random bytes written as hex, not a passphrase; run: pulsectl keygen FILE';
+  const key = Buffer.from(text, 'hex');
+  if (key.length < MIN_KEY_BYTES)
+    return `is too short (${key.length} bytes, need at least ${MIN_KEY_BYTES}); run: pulsectl keygen FILE`;
+  const head = [...key.subarray(0, MIN_KEY_BYTES)];
+  const values = new Set(head).size;
+  const steps = new Set(head.slice(1).map((b, i) => (b - head[i]! + 256) % 256)).size;
+  if (values < 16 || steps < 16)
+    return (
+      `does not look random (${values} distinct byte values and ${steps} distinct steps in the first ` +
+      `${MIN_KEY_BYTES} bytes, need 16 of each); run: pulsectl keygen FILE`
+    );
+  return undefined;
+}
+
+/** Parses key file content into key bytes. Throws (with `file` in the message) when checkKeyStrength refuses it. */
+export function parseKey(content: Buffer, file: string): Buffer {
+  const why = checkKeyStrength(content);
+  if (why) throw new Error(`${file}: heartbeat key ${why}`);
+  return Buffer.from(content.toString('utf8').trim(), 'hex');
 }
 
 /**
- * Reads a key file. Refuses a file that group or others may read or write (mode & 0o077), or that is not a
- * regular file. Returns the key with its id.
+ * Reads a key file. Refuses a file that group or others may read or write (mode & 0o077), that is owned by
+ * a user other than root (or the reader), that is not a regular file, or whose content checkKeyStrength
+ * refuses. Returns the key with its id.
  */
 export function readKeyFile(file: string): HeartbeatKey {
   let fd: number;
@@ -45,6 +72,12 @@ export function readKeyFile(file: string): HeartbeatKey {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Error(`${file}: heartbeat key file is not a regular file`);
+    const uid = process.geteuid?.() ?? 0;
+    // Owned by another user, the key could be rewritten by that user (the web console's, say).
+    if (st.uid !== 0 && st.uid !== uid)
+      throw new Error(
+        `${file}: heartbeat key file is owned by uid ${st.uid}, not root; run: chown root ${file}`,
+      );
     if ((st.mode & 0o077) !== 0)
       throw new Error(
         `${file}: heartbeat key file is accessible by group/others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); ` +

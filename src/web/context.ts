@@ -25,6 +25,8 @@ export interface WebContext {
   streams: Set<FastifyReply>;
   /** Logs an audit event with the session's user and the remote address. */
   audit(req: FastifyRequest, level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
+  /** Revokes every session when the password file was changed by someone else. */
+  checkPassword(): void;
 }
 
 const CSP =

@@ -5,13 +5,16 @@
 import { followEvents, request } from '../daemon/control';
 import type { StatusJson } from '../daemon/status';
 
+/**
+ * The control commands the console uses — with `events` (follow), exactly what the daemon grants the
+ * console's user (docs/security-notes/web.md).
+ */
+export type ConsoleCommand = 'status' | 'takeover' | 'release' | 'drain' | 'enable' | 'reload';
+
 /** The console's view of the daemon (the control socket; tests pass a fake). */
 export interface DaemonClient {
   /** Sends a command; resolves with its result, rejects with the daemon's error message. */
-  call(
-    cmd: 'status' | 'takeover' | 'release' | 'drain' | 'enable' | 'reload' | 'check-config',
-    args?: Record<string, unknown>,
-  ): Promise<unknown>;
+  call(cmd: ConsoleCommand, args?: Record<string, unknown>): Promise<unknown>;
   status(): Promise<StatusJson>;
   /** Follows live events until stop() or the daemon closes the stream. */
   follow(onEvent: (ev: unknown) => void): { done: Promise<void>; stop(): void };

@@ -134,7 +134,7 @@ export function applyFields(
       if (!same)
         errors.push({
           field: def.id,
-          message: 'is set in the configuration file on the router, never from the web',
+          message: `is set in the configuration file on the router, never from the web: ${def.readOnlyReason}`,
         });
       continue;
     }

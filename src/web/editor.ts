@@ -142,7 +142,12 @@ export class ConfigEditor {
         scope: r.scope,
       };
     }
-    const { previous } = this.store.save(cur.path, text);
+    let previous: string;
+    try {
+      previous = this.store.save(cur.path, text).previous;
+    } catch (e) {
+      return { ok: false, status: 500, errors: [{ message: cannotSave(cur.path, e) }], scope: r.scope };
+    }
     return {
       ok: true,
       path: cur.path,
@@ -161,13 +166,18 @@ export class ConfigEditor {
    * Replaces the whole file with a text pushed by the peer router: same format, a newer serial_no, and
    * valid for the same validator; saved atomically like an edit.
    */
-  replace(text: string, format: Format, serial: number): Promise<ReplaceResult> {
-    const run = this.chain.then(() => this.replaceNow(text, format, serial));
+  replace(text: string, format: Format, serial: number, guard?: ReplaceGuard): Promise<ReplaceResult> {
+    const run = this.chain.then(() => this.replaceNow(text, format, serial, guard));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async replaceNow(text: string, format: Format, serial: number): Promise<ReplaceResult> {
+  private async replaceNow(
+    text: string,
+    format: Format,
+    serial: number,
+    guard: ReplaceGuard | undefined,
+  ): Promise<ReplaceResult> {
     const cur = await this.load();
     if (format !== cur.format)
       return {
@@ -202,12 +212,43 @@ export class ConfigEditor {
         status: 422,
         errors: [{ message: `the text's serial_no ${model.serialNo} is not the announced ${serial}` }],
       };
-    const { previous } = this.store.save(cur.path, text);
-    return { ok: true, path: cur.path, previous, from: cur.model.serialNo, to: serial };
+    const refused = guard?.(cur.model, model);
+    if (refused) return { ok: false, status: 403, errors: refused };
+    let previous: string;
+    try {
+      previous = this.store.save(cur.path, text).previous;
+    } catch (e) {
+      return { ok: false, status: 500, errors: [{ message: cannotSave(cur.path, e) }] };
+    }
+    return {
+      ok: true,
+      path: cur.path,
+      previous,
+      from: cur.model.serialNo,
+      to: serial,
+      before: cur.model,
+      model,
+    };
   }
 }
 
-/** A file pushed by the peer: saved (serial from → to), or why not. */
+/** Decides, with the current and the new model, whether a pushed file may replace the current one. */
+export type ReplaceGuard = (before: LvsModel, after: LvsModel) => FieldError[] | undefined;
+
+/** A file pushed by the peer: saved (serial from → to, with both models), or why not. */
 export type ReplaceResult =
-  | { ok: true; path: string; previous: string; from: number; to: number }
-  | { ok: false; status: 409 | 422; errors: FieldError[] };
+  | { ok: true; path: string; previous: string; from: number; to: number; before: LvsModel; model: LvsModel }
+  | { ok: false; status: 403 | 409 | 422 | 500; errors: FieldError[] };
+
+/**
+ * Why a file could not be saved, for the page: a file only root may write is one the console (its own
+ * user) cannot save — on purpose where it names programs root runs (docs/web.md).
+ */
+function cannotSave(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  const perm = code === 'EACCES' || code === 'EPERM';
+  return perm
+    ? `cannot save ${path} (${code}): the console runs as uid ${process.geteuid?.() ?? '?'}, which may not ` +
+        'write it; edit it as root, or give the file to the console’s user (docs/web.md, "Running without root")'
+    : `cannot save ${path} (${code})`;
+}

@@ -5,8 +5,10 @@
  * diagnostic on a line can be shown at its field and a new key reaches the form as one id in a list.
  *
  * Deliberately NOT editable from the web (shown read-only): every key the table marks `runsProgram` —
- * hook commands, send_program, the ipvsadm path; a load_monitor command is refused. The web console never
- * decides what root executes (Piranha's CVE-2000-0248 was exactly that).
+ * hook commands, send_program, the ipvsadm path — and every key it marks `webReadOnly` — heartbeat
+ * authentication and its key files, piranha_compat, the real-time priority, the metrics listener and the
+ * load monitor (a URL the root daemon fetches, or a command). The web console never decides what root
+ * executes (Piranha's CVE-2000-0248 was exactly that), nor weakens the heartbeat's security.
  */
 import { type WebKind, webKindOf, webOptionsOf } from '../config/formats';
 import { defaultModel, newGroupModel } from '../config/document';
@@ -41,6 +43,8 @@ export interface FieldDef {
   help?: string;
   /** Shown but never written from the web. */
   readOnly?: boolean;
+  /** Why it is read-only (names a program, or the table's `webReadOnly` reason). */
+  readOnlyReason?: string;
   /** Document (YAML) path relative to the scope object, snake_case (`monitor.timeout_ms`). */
   doc: string;
   /** lvs.cf key writing it (`timeout`). */
@@ -182,20 +186,6 @@ export const FORMS: { readonly [F in Scope]: FormDef<KeyScope> } = {
   real: REAL_FORM,
 };
 
-/** load_monitor from a form: none, Piranha's methods or an agent URL; a command is never accepted from the web. */
-function setLoadMonitor(vs: VirtualServer, v: unknown): string | undefined {
-  const t = String(v ?? '').trim();
-  if (t === '' || t === 'none') vs.monitor.loadMonitor = { kind: 'none' };
-  else if (t === 'uptime' || t === 'rup' || t === 'ruptime')
-    vs.monitor.loadMonitor = { kind: 'piranha', method: t };
-  else if (/^https?:\/\/\S+$/i.test(t)) vs.monitor.loadMonitor = { kind: 'http', url: t };
-  else if (vs.monitor.loadMonitor.kind === 'command' && vs.monitor.loadMonitor.command === t)
-    return undefined;
-  else
-    return 'must be none, uptime, rup, ruptime or an http(s):// URL (commands are set in the file, not from the web)';
-  return undefined;
-}
-
 /** Control characters as the lvs.cf escapes an operator types (`\r\n`): a text input cannot hold a newline. */
 export function escapeControls(s: string): string {
   return s.replace(/[\\\r\n\t]/g, (c) => ({ '\\': '\\\\', '\r': '\\r', '\n': '\\n', '\t': '\\t' })[c]!);
@@ -216,15 +206,13 @@ const CUSTOM: Partial<Record<Scope, Record<string, Partial<FieldDef>>>> = {
   virtual: {
     'monitor.send': escapedText('send'),
     'monitor.expect': escapedText('expect'),
-    'monitor.loadMonitor': {
-      get: (vs: VirtualServer) => loadMonitorText(vs.monitor.loadMonitor),
-      set: setLoadMonitor,
-    },
+    'monitor.loadMonitor': { get: (vs: VirtualServer) => loadMonitorText(vs.monitor.loadMonitor) },
   },
 };
 
 const NAMES_A_PROGRAM =
   'names a program: it is set in the configuration file on the router, never from the web';
+const NAMES_A_PROGRAM_REASON = 'it names a program that root runs';
 
 /** One form field from its key in the table. */
 function fieldOf(form: Scope, keys: KeyScope, id: string): FieldDef {
@@ -232,7 +220,8 @@ function fieldOf(form: Scope, keys: KeyScope, id: string): FieldDef {
   if (!k?.web) throw new Error(`form ${form}: ${id} is not a key with a web label in config/keys.ts`);
   const group = groupOf(keys, id);
   const groupKey = group?.key === id;
-  const readOnly = k.runsProgram === true;
+  const readOnly = k.runsProgram === true || k.webReadOnly !== undefined;
+  const readOnlyReason = k.runsProgram === true ? NAMES_A_PROGRAM_REASON : k.webReadOnly;
   const optional = (groupKey || k.optional === true) && !readOnly;
   const type = webKindOf(k.format);
   const options = type === 'enum' ? webOptionsOf(k.format) : undefined;
@@ -246,13 +235,13 @@ function fieldOf(form: Scope, keys: KeyScope, id: string): FieldDef {
     ...(optional ? { optional: true } : {}),
     ...(options ? { options: optional ? ['', ...options] : options } : {}),
     ...(k.web.help ? { help: k.web.help } : {}),
-    ...(readOnly ? { readOnly: true } : {}),
+    ...(readOnly ? { readOnly: true, readOnlyReason } : {}),
     ...(group ? { group: group.model } : {}),
     ...(groupKey ? { groupKey: true, groupInit: (o: object) => newGroupModel(keys, group!.model, o) } : {}),
     ...custom,
   };
-  // Some values of the key name a program (a load_monitor command): refuse any the web would introduce.
-  if (typeof k.runsProgram === 'function') {
+  // Some values of the key name a program: refuse any the web would introduce (when the key is writable).
+  if (typeof k.runsProgram === 'function' && !readOnly) {
     const names = k.runsProgram as (v: unknown) => boolean;
     const write =
       def.set ??
@@ -321,6 +310,8 @@ export interface FieldView {
   type: FieldType;
   optional: boolean;
   readOnly: boolean;
+  /** Why a read-only field cannot be written from the web. */
+  readOnlyReason?: string;
   options?: readonly string[];
   help?: string;
   value: unknown;
@@ -339,6 +330,7 @@ export function viewFields(scope: Scope, obj: Any): FieldView[] {
       type: d.type,
       optional: !!d.optional,
       readOnly: !!d.readOnly,
+      ...(d.readOnlyReason ? { readOnlyReason: d.readOnlyReason } : {}),
       ...(d.options ? { options: d.options } : {}),
       ...(d.help ? { help: d.help } : {}),
       value,

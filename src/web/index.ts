@@ -11,13 +11,16 @@ export {
   DEFAULT_HOST,
   DEFAULT_PORT,
   PUBLIC_ROUTES,
-  pushKeysOf,
   SESSION_COOKIE,
   startWeb,
   type Web,
   type WebOptions,
+  WebOptionsError,
   type WebServer,
 } from './server';
+export { readPushKeys } from './peer-push';
+export { clientKey, LoginThrottle, VerifyQueue } from './throttle';
+export { hostAllowed, hostPolicy, originAllowed } from './hosts';
 export {
   DEFAULT_SCRYPT,
   hashPassword,

@@ -4,8 +4,9 @@
  */
 import type { Log } from '../lib/log';
 import type { DaemonClient } from './daemon-client';
+import type { ScryptParams } from './password';
 import type { PeerTarget } from './peer';
-import type { ThrottleOptions } from './sessions';
+import type { ThrottleOptions } from './throttle';
 
 /** How the console runs; only `runDir` and `passwordFile` are required. */
 export interface WebOptions {
@@ -18,6 +19,11 @@ export interface WebOptions {
   /** Listen address (default 127.0.0.1) and port (default 3636; 0 = any free port). */
   host?: string;
   port?: number;
+  /**
+   * Host names the console answers to besides its listen address (and `localhost` on loopback): any other
+   * Host header gets 421, which stops DNS rebinding. Needed when the console is browsed by name.
+   */
+  allowedHosts?: string[];
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Session idle timeout (default 30 min) and absolute lifetime (default 8 h), ms. */
@@ -31,14 +37,32 @@ export interface WebOptions {
   now?: () => number;
   /** Daemon client (default: the control socket in runDir). */
   daemon?: DaemonClient;
-  /** Login throttling (default: 5 failures in 5 min lock the address for 1 min). */
+  /**
+   * Login throttling (default: 5 attempts in 5 min lock the address, an IPv6 /64, for 1 min; 5 checks at
+   * once, then one every 2 s, for all clients together).
+   */
   throttle?: Partial<Omit<ThrottleOptions, 'now'>>;
-  /** Push each saved configuration to the peer router's console (HMAC with the heartbeat key; use https). */
+  /** scrypt cost of hashes the console writes (default DEFAULT_SCRYPT; a weaker stored hash is upgraded). */
+  scrypt?: ScryptParams;
+  /**
+   * Push key files (`pulsectl keygen` format, owned by the console's user, mode 0600): the first signs the
+   * pushes this console sends, any of them verifies a received one (a rotation lists the old key second).
+   * Required by `peer` and `acceptPeerPush`.
+   */
+  pushKeyFiles?: string[];
+  /** Push each saved configuration to the peer router's console (HMAC with the push key, https only). */
   peer?: PeerTarget;
   /**
    * Accept configurations pushed by the peer's console at POST /api/peer/config (the one route not behind
-   * a session: it is authenticated by the heartbeat-key HMAC instead). Off by default: the route then
-   * does not exist.
+   * a session: it is authenticated by the push key's HMAC instead). Needs TLS, `pushKeyFiles` and
+   * `peerAddresses`. Off by default: the route then does not exist.
    */
   acceptPeerPush?: boolean;
+  /** Source addresses a push is accepted from (the peer router's). */
+  peerAddresses?: string[];
+  /**
+   * Accept pushes that change program-naming or security-sensitive keys (hooks, send_program, heartbeat
+   * authentication, …). Off by default: such a push is refused and logged with the keys it would change.
+   */
+  acceptProgramChanges?: boolean;
 }

@@ -31,6 +31,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: WebContext): vo
     );
     // The stream does not count as use (idle expiry still applies), but it ends when the session does.
     const ping = setInterval(() => {
+      ctx.checkPassword();
       if ('session' in ctx.sessions.lookup(sid, false)) raw.write(': ping\n\n');
       else {
         raw.write('event: expired\ndata: {}\n\n');

@@ -27,18 +27,29 @@ import { controlClient } from './daemon-client';
 import { type ConfigApi, ConfigEditor } from './editor';
 import { LiveHub } from './live';
 import type { WebOptions } from './options';
-import { MAX_PASSWORD_LENGTH, readPasswordFile, verifyPassword } from './password';
+import { hostAllowed, hostPolicy, originAllowed } from './hosts';
+import {
+  DEFAULT_SCRYPT,
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  PasswordWatch,
+  readPasswordFile,
+  verifyPassword,
+  weakerThan,
+  writePasswordFile,
+} from './password';
 import { PUSH_PATH } from './peer';
+import { checkPushOptions, readPushKeys } from './peer-push';
 import { registerConfigRoutes } from './routes-config';
 import { registerControlRoutes } from './routes-control';
 import { registerPeerRoute } from './routes-peer';
-import { LoginThrottle, type Session, SessionStore } from './sessions';
+import { type Session, SessionStore } from './sessions';
+import { LoginThrottle, VerifyQueue } from './throttle';
 import { APP_JS } from './static/app';
 import { appPage, loginPage } from './static/pages';
 import { STYLE_CSS } from './static/style';
 
 export type { WebOptions } from './options';
-export { pushKeysOf } from './peer-push';
 
 /** The console listens on loopback unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -63,6 +74,8 @@ export interface Web {
   /** Every registered `METHOD /url` (tests walk them all to check authentication). */
   routes: string[];
   sessions: SessionStore;
+  /** Password checks so far: how many ran, the most at once, how many were refused for a full queue. */
+  logins: VerifyQueue['stats'];
   close(): Promise<void>;
 }
 
@@ -85,13 +98,35 @@ const configApi: ConfigApi = {
   detectFormat,
 };
 
+/** Why the console's options cannot work (the CLI prints it and exits 2). */
+export class WebOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebOptionsError';
+  }
+}
+
 /**
  * Builds the console (not listening): use `app.inject` in tests, or `startWeb` to serve.
- * @throws PasswordFileError when the password file is missing, malformed or readable by others.
+ * @throws PasswordFileError when the password file is missing, malformed, readable by others or owned by
+ *   another user; WebOptionsError when the peer push options are incomplete (no TLS, key or peer address).
  */
 export async function buildWeb(opts: WebOptions): Promise<Web> {
   readPasswordFile(opts.passwordFile); // refuse to start without a password
+  const optionError = checkPushOptions(opts);
+  if (optionError) throw new WebOptionsError(optionError);
+  // A weak, unreadable or foreign push key stops the start, not the first push.
+  if (opts.pushKeyFiles?.length)
+    try {
+      readPushKeys(opts.pushKeyFiles);
+    } catch (err) {
+      throw new WebOptionsError(`--push-key ${(err as Error).message}`);
+    }
   const tls = !!opts.tls;
+  const hosts = hostPolicy(opts.host ?? DEFAULT_HOST, opts.allowedHosts);
+  const scryptTarget = opts.scrypt ?? DEFAULT_SCRYPT;
+  const verifier = new VerifyQueue({ concurrency: 1, maxWaiting: 4 });
+  const passwordWatch = new PasswordWatch(opts.passwordFile);
   const now = opts.now ?? Date.now;
   const log = opts.log ?? createLogger({ level: 'info' }).child({ component: 'web' });
   const daemon = opts.daemon ?? controlClient(opts.runDir);
@@ -105,6 +140,9 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     maxFailures: opts.throttle?.maxFailures ?? 5,
     windowMs: opts.throttle?.windowMs ?? 5 * 60_000,
     lockMs: opts.throttle?.lockMs ?? 60_000,
+    ...(opts.throttle?.maxEntries !== undefined ? { maxEntries: opts.throttle.maxEntries } : {}),
+    ...(opts.throttle?.burst !== undefined ? { burst: opts.throttle.burst } : {}),
+    ...(opts.throttle?.refillMs !== undefined ? { refillMs: opts.throttle.refillMs } : {}),
     now,
   });
   const hub = new LiveHub(daemon, { statusIntervalMs: opts.statusIntervalMs, log });
@@ -118,6 +156,9 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
+    // Slow or idle unauthenticated clients must not hold sockets for long.
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   const routes: string[] = [];
@@ -142,10 +183,53 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     msg: string,
     fields: Record<string, unknown> = {},
   ) => log[level](`web: ${msg}`, { user: req.pulseSession?.user, remote: remote(req), ...fields });
-  const ctx: WebContext = { opts, tls, now, log, daemon, sessions, editor, hub, streams, audit };
+  /** A password set by someone else (`--set-password`) ends every session: whoever knew the old one is out. */
+  const checkPassword = () => {
+    if (!passwordWatch.changed()) return;
+    const n = sessions.revokeAll();
+    for (const st of streams) {
+      st.raw.write('event: expired\ndata: {}\n\n');
+      st.raw.end();
+    }
+    log.warn('web: the console password was changed: every session revoked', { op: 'password', revoked: n });
+  };
+  const ctx: WebContext = {
+    opts,
+    tls,
+    now,
+    log,
+    daemon,
+    sessions,
+    editor,
+    hub,
+    streams,
+    audit,
+    checkPassword,
+  };
+
+  // 0. DNS rebinding: only a Host that names the console is answered (before anything else). Logged at
+  // most every 10 s, with the count, so unauthenticated requests cannot flood the log.
+  let misdirected = { at: Number.NEGATIVE_INFINITY, suppressed: 0 };
+  app.addHook('onRequest', async (req, reply) => {
+    if (hostAllowed(req.headers.host, hosts)) return;
+    if (now() - misdirected.at >= 10_000) {
+      log.warn('web: refused a request for another host name', {
+        op: 'host',
+        remote: remote(req),
+        host: String(req.headers.host ?? '').slice(0, 200),
+        ...(misdirected.suppressed ? { more: misdirected.suppressed } : {}),
+      });
+      misdirected = { at: now(), suppressed: 0 };
+    } else misdirected.suppressed++;
+    return reply
+      .code(421)
+      .send({ error: 'misdirected request: this console does not answer to that host name' });
+  });
 
   // 1. Authentication, before anything else (body parsing included) on every route and method.
   app.addHook('onRequest', async (req, reply) => {
+    if (reply.sent) return;
+    checkPassword();
     const path = req.url.split('?')[0]!;
     if (PUBLIC_ROUTES.has(`${req.method} ${path}`)) return;
     // The peer push is authenticated by its HMAC (checked in its handler), not by a session.
@@ -170,7 +254,7 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
     if (SAFE_METHODS.has(req.method)) return done();
     if (opts.acceptPeerPush && req.url === PUSH_PATH && !req.pulseSession) return done();
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `${tls ? 'https' : 'http'}://${req.headers.host}`) {
+    if (origin !== undefined && !originAllowed(origin, req.headers.host, tls, hosts)) {
       audit(req, 'warn', 'refused a cross-origin request', { op: 'csrf', origin, url: req.url });
       return reply.code(403).send({ error: 'cross-origin request refused' });
     }
@@ -203,9 +287,9 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
       q.expired ? 'Your session expired; please log in again.' : undefined,
     );
   });
+  let refusedLog = { at: Number.NEGATIVE_INFINITY, suppressed: 0 };
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as { password?: unknown };
-    const wait = throttle.lockedFor(remote(req));
     const html = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
     const fail = (code: number, message: string) => {
       if (!html) return reply.code(code).send({ error: message });
@@ -214,9 +298,27 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
         .type('text/html; charset=utf-8')
         .send(loginPage(reply.generateCsrf({ userInfo: 'login' } as never), message));
     };
-    if (wait > 0) {
-      audit(req, 'warn', 'login refused: too many failures', { op: 'login', result: 'locked' });
-      return fail(429, `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`);
+    // Counted before the password is checked: parallel guesses cannot all slip through.
+    const adm = throttle.admit(remote(req));
+    if (!adm.ok) {
+      const wait = Math.ceil(adm.retryMs / 1000);
+      // Refusals cost nothing to send: logged at most every 10 s, with how many were not.
+      if (now() - refusedLog.at >= 10_000) {
+        audit(req, 'warn', 'login refused: too many attempts', {
+          op: 'login',
+          result: adm.reason,
+          client: adm.key,
+          ...(refusedLog.suppressed ? { more: refusedLog.suppressed } : {}),
+        });
+        refusedLog = { at: now(), suppressed: 0 };
+      } else refusedLog.suppressed++;
+      reply.header('retry-after', String(wait));
+      return fail(
+        429,
+        adm.reason === 'locked'
+          ? `Too many failed logins; try again in ${wait} s.`
+          : `Too many logins are being tried; try again in ${wait} s.`,
+      );
     }
     const password =
       typeof body.password === 'string' && body.password.length <= MAX_PASSWORD_LENGTH ? body.password : '';
@@ -227,12 +329,36 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
       log.error('web: login impossible', { error: (err as Error).message });
       return fail(503, 'The console password file is unusable; see the router log.');
     }
-    if (!(await verifyPassword(password, hash))) {
-      const locked = throttle.fail(remote(req));
-      audit(req, 'warn', 'login failed', { op: 'login', result: 'bad password', locked });
+    const checked = await verifier.run(() => verifyPassword(password, hash));
+    if (!checked.ok) {
+      audit(req, 'warn', 'login refused: busy', { op: 'login', result: 'busy' });
+      reply.header('retry-after', '2');
+      return fail(503, 'The console is busy checking other logins; try again in a few seconds.');
+    }
+    if (!checked.value) {
+      audit(req, 'warn', 'login failed', {
+        op: 'login',
+        result: 'bad password',
+        locked: throttle.lockedFor(remote(req)) > 0,
+      });
       return fail(401, 'Wrong password.');
     }
     throttle.succeed(remote(req));
+    // A hash of an older, lower cost is rewritten at today's cost while the password is at hand.
+    if (weakerThan(hash, scryptTarget)) {
+      const upgraded = await verifier.run(() => hashPassword(password, scryptTarget));
+      if (upgraded.ok)
+        try {
+          writePasswordFile(opts.passwordFile, upgraded.value);
+          passwordWatch.wrote(upgraded.value);
+          audit(req, 'info', 'password hash upgraded', { op: 'password', N: scryptTarget.N });
+        } catch (err) {
+          log.warn('web: cannot upgrade the password hash; run pulse-web --set-password', {
+            op: 'password',
+            error: (err as Error).message,
+          });
+        }
+    }
     const old = req.cookies[SESSION_COOKIE];
     if (old) sessions.destroy(old);
     const s = sessions.create('admin', remote(req));
@@ -268,13 +394,17 @@ export async function buildWeb(opts: WebOptions): Promise<Web> {
   registerConfigRoutes(app, ctx);
   if (opts.acceptPeerPush) await registerPeerRoute(app, ctx);
 
-  const sweep = setInterval(() => sessions.sweep(), 60_000);
+  const sweep = setInterval(() => {
+    checkPassword();
+    sessions.sweep();
+  }, 60_000);
   sweep.unref();
 
   return {
     app,
     routes,
     sessions,
+    logins: verifier.stats,
     async close() {
       clearInterval(sweep);
       hub.stop();

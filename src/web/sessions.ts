@@ -1,6 +1,6 @@
 /**
- * Console sessions and login throttling. Pure: the clock and the id source are injected, so expiry is
- * tested with fake time. Sessions live in memory only: restarting `pulse-web` logs everybody out.
+ * Console sessions (login throttling is throttle.ts). Pure: the clock and the id source are injected, so
+ * expiry is tested with fake time. Sessions live in memory only: restarting `pulse-web` logs everybody out.
  */
 
 /** One logged-in browser. */
@@ -73,6 +73,13 @@ export class SessionStore {
     return this.sessions.delete(id);
   }
 
+  /** Ends every session (the password changed); returns how many. */
+  revokeAll(): number {
+    const n = this.sessions.size;
+    this.sessions.clear();
+    return n;
+  }
+
   /** Drops expired sessions; returns how many. */
   sweep(): number {
     const now = this.opts.now();
@@ -87,52 +94,5 @@ export class SessionStore {
 
   get size(): number {
     return this.sessions.size;
-  }
-}
-
-/** Options of {@link LoginThrottle}. */
-export interface ThrottleOptions {
-  /** Failures allowed within `windowMs` before locking (default 5). */
-  maxFailures: number;
-  windowMs: number;
-  /** How long a remote address is locked out, ms. */
-  lockMs: number;
-  now: () => number;
-}
-
-/** Slows password guessing: too many failures from one address lock it out for a while. */
-export class LoginThrottle {
-  private readonly failures = new Map<string, { times: number[]; lockedUntil: number }>();
-
-  constructor(private readonly opts: ThrottleOptions) {}
-
-  /** Milliseconds the address must still wait (0 = may try). */
-  lockedFor(remote: string): number {
-    const e = this.failures.get(remote);
-    if (!e) return 0;
-    return Math.max(0, e.lockedUntil - this.opts.now());
-  }
-
-  /** Records a failure; returns true when this failure locked the address. */
-  fail(remote: string): boolean {
-    const now = this.opts.now();
-    let e = this.failures.get(remote);
-    if (!e) {
-      if (this.failures.size > 10_000) this.failures.clear();
-      e = { times: [], lockedUntil: 0 };
-      this.failures.set(remote, e);
-    }
-    e.times = e.times.filter((t) => now - t < this.opts.windowMs);
-    e.times.push(now);
-    if (e.times.length >= this.opts.maxFailures) {
-      e.lockedUntil = now + this.opts.lockMs;
-      e.times = [];
-      return true;
-    }
-    return false;
-  }
-
-  succeed(remote: string): void {
-    this.failures.delete(remote);
   }
 }

@@ -181,14 +181,14 @@ export const APP_JS = String.raw`(function () {
   }
   function input(f, formId) {
     var id = formId + '--' + f.id;
-    var common = { id: id, name: f.id, disabled: f.readOnly, 'aria-describedby': id + '--err' };
+    var common = { id: id, name: f.id, disabled: f.readOnly, 'aria-describedby': id + '--err', title: f.readOnly ? 'set in the configuration file on the router, never from the web: ' + f.readOnlyReason : undefined };
     if (f.type === 'bool') { var c = el('input', Object.assign({ type: 'checkbox' }, common)); c.checked = !!f.value; return c; }
     if (f.type === 'enum') {
       var opts = f.options.indexOf(String(f.value)) < 0 ? [String(f.value)].concat(f.options) : f.options;
       var s = el('select', common, opts.map(function (o) { return el('option', { value: o, text: o === '' ? '(default)' : o }); }));
       s.value = String(f.value === undefined ? '' : f.value); return s;
     }
-    var i = el('input', Object.assign({ type: 'text', inputmode: f.type === 'int' ? 'numeric' : undefined, title: f.readOnly ? 'set in the configuration file on the router, never from the web' : undefined }, common));
+    var i = el('input', Object.assign({ type: 'text', inputmode: f.type === 'int' ? 'numeric' : undefined }, common));
     i.value = f.value === undefined || f.value === null ? '' : String(f.value);
     return i;
   }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../../../src/config';
 import { startWeb, type WebServer } from '../../../src/web/server';
-import { type Env, makeEnv, PASSWORD } from '../../unit/web/fixture';
+import { type Env, makeEnv, PASSWORD, TEST_SCRYPT } from '../../unit/web/fixture';
 import { need } from '../../helpers/need';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -46,6 +46,7 @@ describe('web console in chromium (lab)', function () {
       passwordFile: env.passwordFile,
       log: env.log,
       port: 0,
+      scrypt: TEST_SCRYPT,
       statusIntervalMs: 1000,
     });
     browser = await chromium.launch({

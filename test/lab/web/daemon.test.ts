@@ -44,6 +44,7 @@ describe('web console with the real daemon pair (lab)', function () {
       passwordFile,
       log,
       port: 0,
+      scrypt: TEST_SCRYPT,
       statusIntervalMs: 500,
     });
     c = await login(web);

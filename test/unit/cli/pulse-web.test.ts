@@ -9,6 +9,7 @@ import { main, parseListen } from '../../../src/cli/pulse-web';
 import { readPasswordFile, verifyPassword } from '../../../src/web/password';
 import { startWeb } from '../../../src/web/server';
 import { login, makeEnv } from '../web/fixture';
+import { needRoot } from '../../helpers/need';
 import { capture } from './capture';
 
 const CLI = join(__dirname, '../../../src/cli/pulse-web.ts');
@@ -51,7 +52,9 @@ describe('pulse-web command line', function () {
       [['--bogus'], /unknown option '--bogus'/],
       [['--listen', 'a:b:c'], /expected HOST:PORT, \[IPv6\]:PORT or PORT/],
       [['--tls-cert', join(dir, 'cert.pem')], /--tls-cert and --tls-key go together/],
-      [['--peer-url', 'ftp://198.18.0.12'], /--peer-url must be http\(s\):\/\/HOST:PORT/],
+      [['--peer-url', 'ftp://198.18.0.12'], /--peer-url must be https:\/\/HOST:PORT/],
+      [['--peer-url', 'http://198.18.0.12:3636'], /--peer-url must be https:\/\/HOST:PORT/],
+      [['--set-password', '--owner', 'no such user!'], /expected a user name or UID\[:GID\]/],
       [['--session-idle', '0'], /--session-idle and --session-max must be positive numbers/],
       [['--session-max', 'soon'], /--session-idle and --session-max must be positive numbers/],
     ];
@@ -79,6 +82,39 @@ describe('pulse-web command line', function () {
     assert.equal(statSync(pw).mode & 0o777, 0o600);
     assert.doesNotMatch(readFileSync(pw, 'utf8'), /long enough/);
     assert.equal(await verifyPassword('a long enough password', readPasswordFile(pw)), true);
+  });
+
+  it('--set-password --owner gives the file to the console user (as root)', async function () {
+    needRoot(this);
+    const pw = join(dir, 'owned.passwd');
+    const r = await run(
+      ['--set-password', '--password-file', pw, '--owner', '65534:65534'],
+      'a long enough password\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(pw).uid, 65534);
+    assert.equal(statSync(pw).mode & 0o777, 0o600);
+  });
+
+  it('refuses a peer push set-up that cannot be safe: no TLS, no push key', async () => {
+    const env = await makeEnv();
+    await env.web.close();
+    try {
+      const base = ['--password-file', env.passwordFile, '--run-dir', env.runDir, '--listen', '127.0.0.1:0'];
+      const noTls = await capture(main, 'pulse-web', [
+        ...base,
+        '--accept-peer-push',
+        '--peer-address',
+        '127.0.0.1',
+      ]);
+      assert.equal(noTls.code, 2);
+      assert.match(noTls.stderr, /--accept-peer-push needs --tls-cert and --tls-key/);
+      const noKey = await capture(main, 'pulse-web', [...base, '--peer-url', 'https://127.0.0.1:1']);
+      assert.equal(noKey.code, 2);
+      assert.match(noKey.stderr, /--peer-url needs --push-key FILE/);
+    } finally {
+      await env.cleanup();
+    }
   });
 
   it('refuses a non-loopback address without TLS', async () => {

@@ -57,12 +57,20 @@ describe('heartbeat key files', () => {
     assert.throws(() => readKeyFile(join(dir, 'nope')), /cannot open heartbeat key file/);
     const s = join(dir, 'short');
     writeFileSync(s, 'tooshort\n', { mode: 0o600 });
-    assert.throws(() => readKeyFile(s), /too short \(8 bytes/);
+    assert.throws(() => readKeyFile(s), /is not hex: a key must be random bytes/);
+    writeFileSync(s, `${'ab'.repeat(31)}\n`, { mode: 0o600 });
+    assert.throws(() => readKeyFile(s), /too short \(31 bytes, need at least 32\)/);
   });
 
-  it('parseKey: hex is decoded, a passphrase of at least 16 bytes is used as is', () => {
-    assert.equal(parseKey(Buffer.from('00'.repeat(16)), 'f').length, 16);
-    assert.equal(parseKey(Buffer.from('a long passphrase here\n'), 'f').toString(), 'a long passphrase here');
+  it('parseKey: random hex is decoded; a passphrase or a patterned key is refused (offline guessing)', () => {
+    keygen(join(dir, 'k'));
+    const hex = readFileSync(join(dir, 'k'), 'utf8');
+    assert.equal(parseKey(Buffer.from(hex), 'f').length, 32);
+    assert.throws(
+      () => parseKey(Buffer.from('a long passphrase here, longer than 32 bytes\n'), 'f'),
+      /f: .*not hex/,
+    );
+    assert.throws(() => parseKey(Buffer.from('00'.repeat(32)), 'f'), /does not look random/);
   });
 });
 

@@ -11,7 +11,8 @@ import {
   writePasswordFile,
 } from '../../../src/web/password';
 import { buildWeb } from '../../../src/web/server';
-import { LoginThrottle, SessionStore } from '../../../src/web/sessions';
+import { SessionStore } from '../../../src/web/sessions';
+import { LoginThrottle } from '../../../src/web/throttle';
 import { TEST_SCRYPT } from './fixture';
 
 describe('web console: password hashing (scrypt)', () => {
@@ -25,9 +26,14 @@ describe('web console: password hashing (scrypt)', () => {
     assert.notEqual(await hashPassword('correct horse battery', TEST_SCRYPT), h, 'salted');
   });
 
-  it('uses the strong default cost and rejects malformed or abusive hashes', async () => {
+  it('uses the strong default cost (N 2^17) and rejects malformed or abusive hashes', async () => {
     const h = await hashPassword('p');
-    assert.deepEqual(parseHash(h)!.params, { N: 32768, r: 8, p: 1 });
+    assert.deepEqual(parseHash(h)!.params, { N: 131072, r: 8, p: 1 });
+    assert.equal(
+      parseHash('scrypt$1048576$32$1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA'),
+      undefined,
+      'memory bounded (4 GiB)',
+    );
     assert.equal(await verifyPassword('p', 'plain-text-password'), false);
     assert.equal(
       parseHash('scrypt$1000$8$1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA'),
@@ -123,15 +129,23 @@ describe('web console: sessions', () => {
     assert.deepEqual(store.lookup(ids[1]), { expired: 'unknown' });
   });
 
-  it('throttles logins per address', () => {
+  it('throttles logins per address: each attempt counts before its check, the last allowed one locks', () => {
     const clock = { t: 0 };
-    const th = new LoginThrottle({ maxFailures: 3, windowMs: 1000, lockMs: 500, now: () => clock.t });
-    assert.equal(th.fail('a'), false);
-    clock.t = 2000; // the first failure left the window
-    assert.equal(th.fail('a'), false);
-    assert.equal(th.fail('a'), false);
-    assert.equal(th.fail('a'), true);
-    assert.equal(th.lockedFor('a'), 500);
+    const th = new LoginThrottle({
+      maxFailures: 3,
+      windowMs: 1000,
+      lockMs: 500,
+      now: () => clock.t,
+      burst: 100,
+    });
+    assert.equal(th.admit('a').ok, true);
+    clock.t = 2000; // the first attempt left the window
+    assert.equal(th.admit('a').ok, true);
+    assert.equal(th.admit('a').ok, true);
+    assert.equal(th.lockedFor('a'), 0);
+    assert.equal(th.admit('a').ok, true, 'the third attempt in the window is still checked…');
+    assert.equal(th.lockedFor('a'), 500, '…and locks the address');
+    assert.deepEqual(th.admit('a'), { ok: false, key: 'a', reason: 'locked', retryMs: 500 });
     assert.equal(th.lockedFor('b'), 0);
     clock.t = 2500;
     assert.equal(th.lockedFor('a'), 0);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { loadConfig } from '../../../src/config';
 import { webKindOf } from '../../../src/config/formats';
 import { groupOf, keyByModel, SCOPES } from '../../../src/config/keys';
 import { applyFields } from '../../../src/web/edit';
@@ -22,15 +23,56 @@ describe('web console: the form fields are derived from the config key table', (
     }
   });
 
-  it('a key that names a program root runs is read-only in every form; nothing else is', () => {
+  it('a key that names a program root runs, or is marked webReadOnly, is read-only in every form; nothing else is', () => {
     let programs = 0;
+    const sensitive: string[] = [];
     for (const form of FORM_NAMES)
       for (const f of fieldsOf(form)) {
         const k = keyByModel(FORMS[form].keys, f.id)!;
-        assert.equal(f.readOnly === true, k.runsProgram === true, `${form} ${f.id}`);
+        const ro = k.runsProgram === true || k.webReadOnly !== undefined;
+        assert.equal(f.readOnly === true, ro, `${form} ${f.id}`);
+        if (ro) assert.ok(f.readOnlyReason, `${form} ${f.id} says why`);
         if (k.runsProgram === true) programs++;
+        else if (k.webReadOnly !== undefined) sensitive.push(f.id);
       }
     assert.equal(programs, 5, 'hooks (3), ipvsadm, send_program');
+    assert.deepEqual(sensitive.sort(), [
+      'heartbeat.auth',
+      'heartbeat.keyFile',
+      'heartbeat.piranhaCompat',
+      'heartbeat.previousKeyFile',
+      'heartbeat.rtPriority',
+      'metrics.listen',
+      'monitor.loadMonitor',
+    ]);
+  });
+
+  it('the heartbeat security settings cannot be weakened from the web (issue 17 item 6)', () => {
+    const m = loadConfig('etc/lvs.yaml').model;
+    const before = structuredClone(m);
+    const r = applyFields(
+      'redundancy',
+      m,
+      {
+        'heartbeat.auth': 'none',
+        'heartbeat.piranhaCompat': true,
+        'heartbeat.keyFile': '/etc/ssh/ssh_host_ed25519_key',
+        'heartbeat.previousKeyFile': '/etc/shadow',
+        'heartbeat.rtPriority': '99',
+      },
+      'redundancy',
+    );
+    assert.deepEqual(r.errors.map((e) => e.field).sort(), [
+      'heartbeat.auth',
+      'heartbeat.keyFile',
+      'heartbeat.piranhaCompat',
+      'heartbeat.previousKeyFile',
+      'heartbeat.rtPriority',
+    ]);
+    for (const e of r.errors) assert.match(e.message, /never from the web: \S/);
+    const g = applyFields('global', m, { 'metrics.listen': '0.0.0.0:9539' }, 'global');
+    assert.equal(g.errors[0]?.field, 'metrics.listen');
+    assert.deepEqual(m, before, 'nothing changed');
   });
 
   it('every key with a web label is on exactly one form of its scope', () => {
@@ -43,18 +85,19 @@ describe('web console: the form fields are derived from the config key table', (
       }
   });
 
-  it('a load_monitor value that is a command is refused from the web; none, Piranha words and URLs are not', () => {
+  it('load_monitor is read-only from the web: a command runs as root, a URL is fetched by root (blind SSRF)', () => {
     const vs = newVirtualServer();
-    for (const ok of ['none', 'uptime', 'http://198.18.0.21:9000/load'])
-      assert.deepEqual(applyFields('virtual', vs, { 'monitor.loadMonitor': ok }, 't').errors, [], ok);
-    const r = applyFields('virtual', vs, { 'monitor.loadMonitor': '/usr/local/bin/load' }, 't');
-    assert.equal(r.errors.length, 1);
-    assert.match(r.errors[0]!.message, /commands are set in the file/);
     assert.deepEqual(
-      vs.monitor.loadMonitor,
-      { kind: 'http', url: 'http://198.18.0.21:9000/load' },
-      'unchanged',
+      applyFields('virtual', vs, { 'monitor.loadMonitor': 'none' }, 't').errors,
+      [],
+      'posting the value it has is fine',
     );
+    for (const bad of ['uptime', 'http://169.254.169.254/latest/meta-data/', '/usr/local/bin/load']) {
+      const r = applyFields('virtual', vs, { 'monitor.loadMonitor': bad }, 't');
+      assert.equal(r.errors.length, 1, bad);
+      assert.match(r.errors[0]!.message, /never from the web: .*SSRF/);
+    }
+    assert.deepEqual(vs.monitor.loadMonitor, { kind: 'none' }, 'unchanged');
   });
 
   it('the Global settings form shows the sync daemon multicast group after the sync interface', () => {

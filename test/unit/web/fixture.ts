@@ -16,6 +16,11 @@ import { hashPassword, writePasswordFile } from '../../../src/web/password';
 import { buildWeb, SESSION_COOKIE, type Web, type WebOptions } from '../../../src/web/server';
 
 export const PASSWORD = 'correct horse battery staple';
+/** A self-signed certificate for 127.0.0.1, ::1 and localhost (test/unit/web/tls, valid until 2126). */
+export const TLS = {
+  cert: readFileSync(join(__dirname, 'tls/cert.pem')),
+  key: readFileSync(join(__dirname, 'tls/key.pem')),
+};
 /** Cheap scrypt for tests (the real default costs ~100 ms per login). */
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
 
@@ -213,6 +218,7 @@ export async function makeEnv(
     log,
     now: () => clock.t,
     statusIntervalMs: 200,
+    scrypt: TEST_SCRYPT,
     ...(opts.passConfigPath ? { configPath } : {}),
     ...opts.web,
   });
