@@ -16,7 +16,7 @@ import { type FrontEndResult, parseLvsCf } from './lvscf.js';
 import { ConfigError, type ConfigDiagnostic, type LvsModel, type SourcePos } from './model.js';
 import { resolveAliases, validateDocument } from './schema.js';
 import { checkNativeAuth, checkSemantics, type SemanticIssue } from './semantic.js';
-import { programSites } from './sensitive.js';
+import { programSites, weakeningSites } from './sensitive.js';
 import { parseYaml, type YamlResult } from './yaml.js';
 
 export * from './model.js';
@@ -61,18 +61,23 @@ const ORDER = (a: ConfigDiagnostic, b: ConfigDiagnostic) =>
   a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
 
 /**
- * A program-naming key is honoured only from a file that only root (or the reader) can write: anyone else
- * who can change the file — the web console's own user, say — could otherwise choose what root runs.
+ * A program-naming key, or a security-sensitive key set away from its default, is honoured only from a file
+ * that only root (or the reader) can write: anyone else who can change the file — the web console's own
+ * user, say — could otherwise choose what root runs, or turn authentication off at the next restart.
  */
 function untrustedPrograms(model: LvsModel, writer: string): SemanticIssue[] {
-  return programSites(model).map((s) => ({
+  const issue = (path: string, what: string): SemanticIssue => ({
     severity: 'error' as const,
-    path: s.path,
+    path,
     message:
-      `${s.path}: names a program that root runs, but ${writer}: program-naming keys are honoured only ` +
+      `${path}: ${what}, but ${writer}: such keys are honoured only ` +
       'from a file that only root can write (chown root and chmod go-w the file and its directories, or ' +
       'remove the key)',
-  }));
+  });
+  return [
+    ...programSites(model).map((s) => issue(s.path, 'names a program that root runs')),
+    ...weakeningSites(model).map((s) => issue(s.path, `weakens the router's security (${s.key.webReadOnly})`)),
+  ];
 }
 
 /** `writer`: who else can write the file read from disk (filetrust.ts); undefined when only trusted users. */

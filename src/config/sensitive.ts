@@ -10,7 +10,8 @@
  */
 import { defaultModel } from './document.js';
 import { type KeyDef, SCOPES, type Scope } from './keys.js';
-import type { LvsModel } from './model.js';
+import * as D from './defaults.js';
+import type { LvsModel, MonitorConfig } from './model.js';
 
 /** Why a key is protected: it names a program root runs, or it is security-sensitive. */
 export type Protection = 'program' | 'sensitive';
@@ -80,6 +81,44 @@ export function namesProgram(site: KeySite): boolean {
 /** The sites where a model names a program root would run (hooks, send_program, a load_monitor command, …). */
 export function programSites(m: LvsModel): KeySite[] {
   return keySites(m).filter(namesProgram);
+}
+
+/** Whether a listener address (`HOST:PORT`, `[v6]:PORT`) is on the loopback (or empty = off). */
+function loopbackListen(v: unknown): boolean {
+  if (v === '' || v === undefined) return true;
+  const host = String(v).replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * For each security-sensitive key: which values weaken the router. Values checked where they are used are
+ * absent: a key file must be root-owned and hold a keygen-strength key (heartbeat/keys.ts). A sensitive key
+ * not listed here weakens whenever it is set away from its default.
+ */
+const WEAKENS: Record<string, ((v: unknown, m: LvsModel) => boolean) | null> = {
+  'heartbeat.key_file': null,
+  'heartbeat.key_file_old': null,
+  'heartbeat.auth': (v, m) => v === 'none' && m.backupActive,
+  'heartbeat.piranha_compat': (v) => v === true,
+  'heartbeat.rt_priority': (v) => typeof v === 'number' && v > D.RT_PRIORITY,
+  'metrics.listen': (v) => !loopbackListen(v),
+  'monitor.load_monitor': (v) => (v as MonitorConfig['loadMonitor'] | undefined)?.kind === 'http',
+};
+
+/**
+ * The sites where a model sets a security-sensitive key to a value that weakens the router (authentication
+ * off, Piranha's unauthenticated heartbeat, a higher real-time priority, a metrics listener off the
+ * loopback, a load-monitor URL the root daemon fetches): honoured, like program-naming keys, only from a
+ * file that only root can write.
+ */
+export function weakeningSites(m: LvsModel): KeySite[] {
+  return keySites(m).filter((s) => {
+    if (protectionOf(s.key) !== 'sensitive' || s.value === undefined) return false;
+    const rule = WEAKENS[s.key.path];
+    if (rule === null) return false;
+    if (rule) return rule(s.value, m);
+    return !same(s.value, getPath(defaultModel(s.scope), s.key.model));
+  });
 }
 
 /** A key whose value differs between two models. */

@@ -129,6 +129,26 @@ describe('config: program-naming keys only from a file only root can write', () 
       assert.ok(loadConfig(g), 'sticky directory: others cannot replace a file root owns');
     });
 
+    it('a file the console user owns cannot weaken security either (auth none, Piranha compat, metrics on 0.0.0.0); its key file path is fine', () => {
+      const f = join(dir, 'lvs.yaml');
+      const base = readFileSync('etc/lvs.yaml', 'utf8');
+      const cases: [string, RegExp][] = [
+        [base.replace('  key_file: /etc/lvs-pulse/heartbeat.key', '  auth: none'), /heartbeat\.auth: weakens/],
+        [base.replace('  key_file:', '  piranha_compat: true\n  key_file:'), /heartbeat\.piranha_compat: weakens/],
+        [`${base}metrics:\n  listen: 0.0.0.0:9539\n`, /metrics\.listen: weakens/],
+      ];
+      for (const [text, re] of cases) {
+        writeFileSync(f, text);
+        chownSync(f, 0, 0);
+        assert.ok(loadConfig(f), `root-owned: honoured (${re})`);
+        chownSync(f, 65534, 65534);
+        assert.throws(() => loadConfig(f), re);
+      }
+      writeFileSync(f, base);
+      chownSync(f, 65534, 65534);
+      assert.equal(loadConfig(f).model.heartbeat.keyFile, '/etc/lvs-pulse/heartbeat.key');
+    });
+
     it('a text given to loadConfig (the web editor validating a draft) is not checked: only the file read is', () => {
       const f = join(dir, 'lvs.yaml');
       writeFileSync(f, withHook);
