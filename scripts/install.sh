@@ -29,6 +29,15 @@ done
 [ -e "$destdir/etc/lvs-pulse/lvs-pulse.yaml" ] || install -m 0600 "$src/etc/lvs.yaml" "$destdir/etc/lvs-pulse/lvs-pulse.yaml"
 cp "$src/etc/"* "$destdir$prefix/share/doc/lvs-pulse/" 2>/dev/null || true
 cp "$src/README.md" "$destdir$prefix/share/doc/lvs-pulse/"
-chmod 0700 "$destdir/etc/lvs-pulse"
+# The console runs as its own user and edits its file in /etc/lvs-pulse (sticky, group lvs-pulse: it cannot
+# replace root's files there, such as heartbeat.key); the daemon honours program-naming keys only from a file
+# only root can write (docs/security.md).
+if [ -z "$destdir" ]; then
+  getent passwd lvs-pulse >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin lvs-pulse
+  chown root:lvs-pulse "$destdir/etc/lvs-pulse"
+  chmod 1770 "$destdir/etc/lvs-pulse"
+else
+  chmod 0700 "$destdir/etc/lvs-pulse"
+fi
 echo "installed. Next: pulsectl keygen /etc/lvs-pulse/heartbeat.key (copy it to the peer), edit /etc/lvs-pulse/lvs-pulse.yaml,"
 echo "pulse --check-config --config /etc/lvs-pulse/lvs-pulse.yaml, then systemctl daemon-reload && systemctl enable --now lvs-pulse"

@@ -10,7 +10,7 @@
  * command-line flag and lacks parts of the syntax) and the native `re2` binding (node-gyp, or a prebuilt
  * binary fetched at install time). Work per match is bounded by capping both sides: the program size
  * (MAX_PROGRAM instructions, checked when the config is read) and the input (the caller's window: 254
- * bytes for send/expect, as Piranha read, and the HTTP body cap). docs/security-notes/inject.md has the
+ * bytes for send/expect, as Piranha read, and the HTTP body cap). docs/security.md has the
  * figures.
  *
  * Bytes: patterns and inputs are both handled as bytes (latin1 strings, one character per byte), as

@@ -7,7 +7,7 @@ import type { StatusJson } from '../daemon/status';
 
 /**
  * The control commands the console uses — with `events` (follow), exactly what the daemon grants the
- * console's user (docs/security-notes/web.md).
+ * console's user (docs/security.md).
  */
 export type ConsoleCommand = 'status' | 'takeover' | 'release' | 'drain' | 'enable' | 'reload';
 

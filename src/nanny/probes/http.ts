@@ -16,7 +16,7 @@ import { exchangeProbe } from './transport';
 
 /**
  * Bodies are matched up to this size: with the pattern's program capped (lib/regex.ts MAX_PROGRAM), the
- * bound on one match's work on the daemon's main thread (docs/security-notes/inject.md has the figures).
+ * bound on one match's work on the daemon's main thread (docs/security.md has the figures).
  */
 export const BODY_LIMIT = 16 * 1024;
 /** Status line + headers must fit in this. */
