@@ -84,7 +84,8 @@ describe('pulse-web as its own user, without root (lab)', function () {
     const rootKey = join(etc, 'heartbeat.key');
     writeFileSync(rootKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const run = join(dir, 'run');
-    daemon = new FakeDaemon(run, config);
+    // The console's account as the real daemon grants it (pulse --console-user): its commands only.
+    daemon = new FakeDaemon(run, config, { console: { name: user, uid, gid }, configPath: config });
     await daemon.server.listen();
     chmodSync(run, 0o755);
     chownSync(join(run, 'pulse.sock'), uid, gid);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { ControlServer } from '../../../src/daemon/control';
+import type { AccessPolicy } from '../../../src/daemon/access';
 import type { ControlCommand } from '../../../src/daemon/protocol';
 import type { StatusJson } from '../../../src/daemon/status';
 import { MemoryLog } from '../../../src/lib/log';
@@ -117,6 +118,8 @@ export class FakeDaemon {
   constructor(
     readonly runDir: string,
     configPath: string,
+    /** Who may use the socket besides root (default: root only), as the real daemon's grant table. */
+    policy: AccessPolicy = { configPath },
   ) {
     this.status = cannedStatus('active', configPath);
     this.server = new ControlServer(
@@ -145,6 +148,7 @@ export class FakeDaemon {
         },
       },
       new MemoryLog(),
+      policy,
     );
   }
 
