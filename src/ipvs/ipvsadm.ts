@@ -2,7 +2,7 @@
  * The ipvsadm edge: read the kernel's IPVS table (`ipvsadm -Sn`, timeouts from `-L --timeout`), apply a
  * batch through `ipvsadm -R` on stdin, then RE-READ and verify — `ipvsadm -R` applies line by line, never
  * rolls back, and exits with the status of the last line only. A mismatch is retried once (only the ops
- * still missing), then raised as {@link LbApplyError}. Connection sync: `--start-daemon` / `--stop-daemon`.
+ * still missing), then raised as {@link LbApplyError}. Connection sync is syncd.ts (sync.ts drives it).
  */
 import type { Log } from '../lib/log';
 import { LbApplyError, type LbDriver, type SyncOptions, type SyncReport } from './backend';
@@ -20,7 +20,6 @@ export interface IpvsActual {
 /** Talks to the kernel through the ipvsadm binary. */
 export class IpvsadmDriver implements LbDriver {
   readonly name = 'ipvsadm' as const;
-  private daemonRole: 'master' | 'backup' | 'none' = 'none';
   private readonly reportedProblems = new Set<string>();
   /** The table as read back after the last successful sync (for non-fresh syncs). */
   private cache: IpvsActual | undefined;
@@ -157,39 +156,4 @@ export class IpvsadmDriver implements LbDriver {
 
   /** Batches touching at most this many services are verified service by service. */
   static QUICK_VERIFY_MAX = 4;
-
-  /**
-   * Switch the IPVS connection sync daemon to `role` (stopping the other role first); 'none' stops both.
-   * Errors are logged, not thrown: connection sync is an optimisation, not a reason to fail over.
-   */
-  async syncDaemon(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void> {
-    if (role === this.daemonRole) return;
-    const old = this.daemonRole;
-    if (old !== 'none') {
-      const r = await this.ipvsadm(['--stop-daemon', old]);
-      if (r.code !== 0)
-        this.opts.log.warn('ipvsadm --stop-daemon failed', { role: old, error: r.stderr.trim() });
-    }
-    this.daemonRole = 'none';
-    if (role === 'none') return;
-    const r = await this.ipvsadm([
-      '--start-daemon',
-      role,
-      '--mcast-interface',
-      iface,
-      '--syncid',
-      String(id),
-    ]);
-    if (r.code !== 0) {
-      this.opts.log.error('ipvsadm --start-daemon failed', {
-        role,
-        iface,
-        syncid: id,
-        error: r.stderr.trim(),
-      });
-      return;
-    }
-    this.daemonRole = role;
-    this.opts.log.info('connection sync daemon started', { role, iface, syncid: id });
-  }
 }
