@@ -49,7 +49,13 @@ describe('lab: nftables backend carries real traffic (client → router nft DNAT
     const ready: Promise<string>[] = [];
     for (const [i, r] of lvs.realServers.entries()) {
       const name = `rs${i + 1}`;
-      const web = lab.spawn(r.ns, process.execPath, ['--import', 'tsx', 'lab/whoami-server.ts', name, '80']);
+      const web = lab.spawn(r.ns, process.execPath, [
+        '--import',
+        'tsx',
+        'lab/whoami-server.ts',
+        name,
+        '80',
+      ]);
       const line = lab.spawn(r.ns, process.execPath, [TRAFFIC, 'line-server', name, '7000']);
       ready.push(lineMatching(web, /^listening/), lineMatching(line, /^listening/));
     }

@@ -62,9 +62,7 @@ describe('web console: configuration edits', () => {
       const audit = env.log.records.find((x) => x.msg === 'web: config saved')!;
       // The file leaves deadtime to the shipped default; the edit sets it to 300.
       assert.ok(
-        String(audit.fields.changes).includes(
-          `"field":"heartbeat.deadtimeMs","from":${DEADTIME_MS},"to":300`,
-        ),
+        String(audit.fields.changes).includes(`"field":"heartbeat.deadtimeMs","from":${DEADTIME_MS},"to":300`),
         String(audit.fields.changes),
       );
       assert.equal(audit.fields.user, 'admin');
