@@ -30,7 +30,7 @@ describe('web console: the form fields are derived from the config key table', (
         assert.equal(f.readOnly === true, k.runsProgram === true, `${form} ${f.id}`);
         if (k.runsProgram === true) programs++;
       }
-    assert.equal(programs, 5, 'hooks (3), ipvsadm, send_program');
+    assert.equal(programs, 6, 'hooks (3), ipvsadm, conntrackd, send_program');
   });
 
   it('every key with a web label is on exactly one form of its scope', () => {
