@@ -210,7 +210,8 @@ export class Conntrackd extends EventEmitter {
     this.opts.log.error('conntrackd down; restarting', { op: 'sync', error: detail, restart_in_ms: delay });
     this.emit('down', { detail });
     this.restartTimer = setTimeout(() => {
-      void this.launch();
+      // A conntrackd killed with -9 leaves its lock file: ours, in our own directory, and nobody answers.
+      void this.clearStale().then(() => this.launch());
     }, delay);
   }
 

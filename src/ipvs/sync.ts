@@ -415,9 +415,12 @@ export class ConnSync extends EventEmitter {
     if (this.plan.mechanism !== 'conntrackd') return this.chain;
     return this.enqueue(async () => {
       if (next === 'active') await this.recipe(CONNTRACKD_RECIPE.afterActive);
-      else {
-        if (was === 'active') await this.recipe(CONNTRACKD_RECIPE.standby.filter((f) => f !== '-n'));
-        if (was === 'active' || !this.tracker) await this.requestResync();
+      else if (was === 'active') {
+        await this.recipe(CONNTRACKD_RECIPE.standby.filter((f) => f !== '-n'));
+        await this.requestResync();
+      } else if (this.resync.state === 'not-needed') {
+        // The first decision: the resync asked for when conntrackd came up has run or runs already.
+        await this.requestResync();
       }
     });
   }

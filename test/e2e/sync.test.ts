@@ -154,10 +154,10 @@ describe('e2e: connection sync on the nftables pair (conntrackd)', function () {
     await p.startRouter('r2');
     await p.waitRole('r2', 'standby', 10_000);
     const held = await until(
-      'r2 resynced',
+      'r2 resynced and no longer holding',
       async () => {
         const s = (await p.status('r2')).sync!;
-        return s.resync.state === 'done' ? s : undefined;
+        return s.resync.state === 'done' && s.hold === undefined ? s : undefined;
       },
       10_000,
     );
@@ -201,14 +201,19 @@ describe('e2e: connection sync on the nftables pair (conntrackd)', function () {
     assert.equal(await p.role('r1'), 'active');
     assert.deepEqual(await p.holders(), ['r1']);
 
-    // 2. The sync port is taken on r2 and conntrackd is restarted: it cannot start, says why, retries.
+    // 2. The sync port is taken on r2 while its conntrackd is down: it cannot start, says why, retries. The
+    //    squatter binds the moment conntrackd's own socket is gone (it tries every 5 ms).
     const squat = p.lab.spawn('r2', process.execPath, [
       '-e',
-      "require('node:dgram').createSocket('udp4').bind(3780, '198.18.1.12', () => console.log('bound'))",
+      "const d = require('node:dgram'); const t = () => { const s = d.createSocket('udp4'); s.once('error', () => { s.close(); setTimeout(t, 5); }); s.bind(3780, '198.18.1.12', () => console.log('bound')); }; t();",
     ]);
-    await new Promise((r) => squat.stdout!.once('data', r));
+    let bound = false;
+    squat.stdout!.once('data', () => {
+      bound = true;
+    });
     const pid2 = (await p.status('r2')).sync!.pid!;
     await p.lab.exec('r2', 'kill', ['-9', String(pid2)]);
+    await until('the squatter holds the sync port', () => bound, 5000);
     const inUse = await until(
       'r2 reports the port in use',
       async () => {

@@ -186,6 +186,8 @@ describe('ipvs/sync: conntrackd on the nftables backend (fake conntrackd)', () =
       );
       assert.ok(st.resync.ms! >= 500 && st.resync.ms! <= 800, `resync took ${st.resync.ms} ms`);
       assert.equal(st.pid, 100);
+      await s.onRole('standby');
+      assert.deepEqual(ct.flags, ['-n'], 'the first decision (standby) does not ask twice');
     } finally {
       delete process.env.NOTIFY_SOCKET;
     }
