@@ -237,3 +237,66 @@ export async function runSurvivalScenario(
     await watcher;
   }
 }
+
+/** What a lab provides to the returning-router scenario (host namespaces, or the VM pair lab). */
+export interface ReturningEnv {
+  startClient(conns: number, intervalMs: number): Promise<SurvivalClient>;
+  /** The standby goes away and comes back (daemon killed -9 and started; in the VM: its namespace rebuilt). */
+  restartStandby(): Promise<void>;
+  /** Resolves once the returning standby's hold is gone (its resync done or timed out); ms it took. */
+  waitResynced(): Promise<number>;
+  /** `pulsectl release` on the active: the planned switchover to the returning router. */
+  switchover(): Promise<void>;
+  now?(): number;
+  sleep?(ms: number): Promise<void>;
+}
+
+/** What the returning-router scenario measured. */
+export interface ReturningResult {
+  summary: SurvivalSummary;
+  /** Restart → hold gone, ms (undefined when the switchover did not wait for it). */
+  resyncMs?: number;
+  phases: Record<string, number>;
+}
+
+/**
+ * A planned switchover to a router that just came back: connections up, the standby restarted, then —
+ * after its resync (`waitForResync`, what lvs-pulse does) or at once (what it would lose without the
+ * gate) — a release to it, the connections watched and checked. The "crash" of the checker is the
+ * switchover.
+ */
+export async function runReturningRouterScenario(
+  env: ReturningEnv,
+  o: SurvivalOptions & { waitForResync: boolean },
+): Promise<ReturningResult> {
+  const conns = o.conns ?? 50;
+  const now = env.now ?? (() => Date.now());
+  const sleep = env.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const phases: Record<string, number> = {};
+  let t = now();
+  const lap = (name: string) => {
+    const n = now();
+    phases[name] = n - t;
+    t = n;
+  };
+  const client = await env.startClient(conns, o.intervalMs ?? 20);
+  try {
+    await client.ready(conns, 30_000);
+    lap('connect');
+    await env.restartStandby();
+    lap('restart');
+    const resyncMs = o.waitForResync ? await env.waitResynced() : undefined;
+    lap('resync');
+    const crashAt = now();
+    await env.switchover();
+    lap('switchover');
+    await sleep(o.settleMs ?? 2000);
+    const endAt = now();
+    const recs = await client.stop();
+    const summary = summarizeSurvival(recs, { crashAt, endAt, stallMs: o.stallMs ?? 2000 });
+    return resyncMs === undefined ? { summary, phases } : { summary, resyncMs, phases };
+  } catch (err) {
+    await client.stop().catch(() => []);
+    throw err;
+  }
+}

@@ -245,6 +245,10 @@ export class Daemon {
     });
     this.sync.on('hold', (h: { on: boolean; detail: string }) => {
       this.hb.setHold(h.on, h.detail);
+      this.log.info(h.on ? `voluntary takeovers held: ${h.detail}` : 'voluntary takeovers allowed again', {
+        op: 'sync',
+        hold: h.on,
+      });
       this.publish('sync-hold', `${h.on ? 'hold' : 'hold released'}: ${h.detail}`, { on: h.on });
     });
     this.sync.on('fault', (f: { on: boolean; detail: string }) =>
@@ -407,7 +411,10 @@ export class Daemon {
           throw new Error(
             `release refused: peer ${peer.address} is ${peer.state ?? 'not heard'}, not a healthy standby`,
           );
-        if (peer.resyncPending)
+        // The heartbeat's status is a snapshot (≤ 250 ms old): a resync that just ended may still show.
+        for (let i = 0; i < 10 && this.hb.status().peer.resyncPending; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        if (this.hb.status().peer.resyncPending)
           throw new Error(
             `release refused: peer ${peer.address} is resyncing its connections (docs/sync.md); try again shortly`,
           );

@@ -480,7 +480,8 @@ export class ConnSync extends EventEmitter {
     const next = this.computePlan(model);
     if (JSON.stringify(next) === JSON.stringify(before)) return;
     this.log.info('connection sync settings changed: restarting it', { op: 'sync', reload: true });
-    await this.stopMechanism(before, false);
+    // Staying on IPVS: apply() replaces only the daemons whose settings changed (no gap in the others).
+    await this.stopMechanism(before, before.mechanism === 'ipvs' && next.mechanism === 'ipvs');
     await this.start();
   }
 

@@ -231,3 +231,31 @@ describe('ipvs/sync: the IPVS sync daemons (fake ipvsadm)', () => {
     assert.match(off.status().detail!, /off/);
   });
 });
+
+describe('ipvs/sync: reload', () => {
+  it('a changed sync id restarts only what changed; an unchanged model touches nothing', async () => {
+    const k = new FakeSyncd();
+    const m = model();
+    const s = new ConnSync({
+      model: m,
+      log: new MemoryLog(),
+      backend: 'ipvsadm',
+      node: 'backup',
+      runDir: '/x',
+      exec: k.exec,
+      interfaceOf: () => 'eth1',
+    });
+    await s.start();
+    const n = k.calls.length;
+    await s.reconfigure(model());
+    assert.equal(k.calls.length, n, 'same plan: nothing run');
+    await s.reconfigure(model({ id: 9 }));
+    const after = k.calls.slice(n);
+    assert.ok(
+      after.includes('ipvsadm --stop-daemon backup') && after.includes('ipvsadm --stop-daemon master'),
+    );
+    assert.match(k.daemons.master!, /syncid=9/);
+    assert.match(k.daemons.backup!, /syncid=9/);
+    await s.stop();
+  });
+});

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import {
   type ConnRecord,
   percentiles,
+  runReturningRouterScenario,
   runSurvivalScenario,
   type SurvivalEnv,
   summarizeSurvival,
 } from '../../../lab/survival';
+import { ipvsStandbyFlows, parseIpvsConnections } from '../../../lab/survival-ipvs';
 
 const rec = (id: number, o: Partial<ConnRecord> = {}): ConnRecord => ({
   id,
@@ -114,9 +116,64 @@ describe('lab/survival: the scenario against a fake lab', () => {
     };
     const r = await runSurvivalScenario(env, { conns: 10, settleMs: 1000 });
     assert.deepEqual(steps, ['client 10 20', 'ready', 'change', 'crash', 'takeover', 'stop']);
-    assert.deepEqual(r.syncLatency, { p50: 50, p95: 55, max: 55, missing: 0 }, 'seen at the first and the second poll');
+    assert.deepEqual(
+      r.syncLatency,
+      { p50: 50, p95: 55, max: 55, missing: 0 },
+      'seen at the first and the second poll',
+    );
     assert.equal(r.takeoverMs, 130);
     assert.equal(r.lostBeforeCrash, 0);
     assert.deepEqual([r.summary.kept, r.summary.lost.reset], [9, 1]);
+  });
+});
+
+describe('lab/survival-ipvs: the standby’s IPVS entries', () => {
+  it('parses ipvsadm -Lnc and keeps the established flows of one service', async () => {
+    const text = [
+      'IPVS connection entries',
+      'pro expire state       source             virtual            destination',
+      'TCP 14:59  ESTABLISHED 198.18.0.100:41234 198.18.0.10:7000   198.18.1.21:7000',
+      'TCP 14:58  ESTABLISHED 198.18.0.100:41236 198.18.0.10:7000   198.18.1.22:7000',
+      'TCP 01:59  FIN_WAIT    198.18.0.100:41238 198.18.0.10:7000   198.18.1.22:7000',
+      'TCP 14:57  ESTABLISHED 198.18.0.100:50000 198.18.0.10:80     198.18.1.22:80',
+      'TCP 14:57  ESTABLISHED [2001:2::100]:50002 [2001:2::10]:7000 [2001:2:1::21]:7000',
+      '',
+    ].join('\n');
+    const all = parseIpvsConnections(text);
+    assert.equal(all.length, 5);
+    assert.deepEqual(all[4]!.source, '2001:2::100');
+    const flows = ipvsStandbyFlows(async () => ({ stdout: text }), 'r2', '198.18.0.10', 7000);
+    assert.deepEqual([...(await flows())].sort(), [41234, 41236]);
+  });
+});
+
+describe('lab/survival: the returning-router scenario against a fake lab', () => {
+  it('restarts the standby, waits for its resync (or not), switches over, then checks', async () => {
+    for (const wait of [true, false]) {
+      const steps: string[] = [];
+      const recs = [rec(1, { lastEchoAt: Date.now() + 1e6 })];
+      const r = await runReturningRouterScenario(
+        {
+          sleep: async () => {},
+          startClient: async () => ({
+            ready: async () => void steps.push('ready'),
+            report: async () => recs,
+            stop: async () => recs,
+          }),
+          restartStandby: async () => void steps.push('restart'),
+          waitResynced: async () => {
+            steps.push('resynced');
+            return 700;
+          },
+          switchover: async () => void steps.push('switchover'),
+        },
+        { waitForResync: wait, conns: 1, settleMs: 0 },
+      );
+      assert.deepEqual(
+        steps,
+        wait ? ['ready', 'restart', 'resynced', 'switchover'] : ['ready', 'restart', 'switchover'],
+      );
+      assert.equal(r.resyncMs, wait ? 700 : undefined);
+    }
   });
 });
