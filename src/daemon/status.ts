@@ -123,6 +123,7 @@ function ago(ms: number | null): string {
 
 /** The `Sync:` line of `pulsectl status`. */
 export function formatSync(y: SyncStatusJson, peerResyncing = false): string {
+  if (!y.enabled) return 'Sync: off';
   if (y.mechanism === 'none')
     return `Sync: ${y.state === 'fault' ? 'FAULT' : 'off'}${y.detail ? ` (${y.detail})` : ''}`;
   const what = y.mechanism === 'ipvs' ? 'IPVS sync daemon' : `conntrackd${y.pid ? ` (pid ${y.pid})` : ''}`;
