@@ -259,12 +259,12 @@ export class Daemon {
     );
     const syncStarted = this.sync.start();
     await this.hb.start();
-    await syncStarted;
     await this.syncReplyRouting();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
     if (this.opts.signals !== false) this.installSignals();
+    await syncStarted;
   }
 
   private onTransition(t: Transition): void {

@@ -98,6 +98,26 @@ describe('config: connection sync keys', () => {
     ]);
   });
 
+  it('warnings: conntrackd missing on a host that may use it (nftables/auto backends)', () => {
+    const noCt = { fileExists: (f: string) => f !== '/usr/sbin/conntrackd', interfaceExists: () => true };
+    const w = checkConfig('c.cf', {
+      host: noCt,
+      text: `${head}syncdaemon = 1\nlb_backend = nftables\n`,
+    }).diagnostics;
+    assert.ok(
+      w.some(
+        (d) =>
+          d.severity === 'warning' && /conntrackd \/usr\/sbin\/conntrackd does not exist/.test(d.message),
+      ),
+      JSON.stringify(w),
+    );
+    const ipvs = checkConfig('c.cf', {
+      host: noCt,
+      text: `${head}syncdaemon = 1\nlb_backend = ipvsadm\n`,
+    }).diagnostics;
+    assert.ok(!ipvs.some((d) => /conntrackd/.test(d.message)), 'IPVS needs no conntrackd');
+  });
+
   it('warnings: sync without a backup router; an interface this host lacks', () => {
     const alone = checkConfig('a.cf', { host, text: 'primary = 198.18.0.11\nsyncdaemon = 1\n' });
     assert.ok(
