@@ -282,6 +282,8 @@ describe('e2e: connection sync on the nftables pair (conntrackd)', function () {
     assert.ok(p.routers.r1.log.some((l) => /connection sync fault/.test(l)));
     assert.equal(await p.role('r1'), 'active');
     assert.deepEqual(await p.holders(), ['r1']);
-    assert.ok(await p.get(), 'the client still reaches the VIP');
+    // (The reload itself may knock a real server out for a probe: the nanny counts a probe it disposes of as
+    // a failure. Not the sync's doing; the VIP is what this test is about.)
+    await until('the client reaches the VIP', async () => (await p.get()) !== undefined, 5000);
   });
 });
