@@ -233,6 +233,8 @@ describe('ipvs/sync: conntrackd on the nftables backend (fake conntrackd)', () =
   it('a conntrackd that dies: fault (logged, shown), restarted with a back-off, then resynced again', async () => {
     const s = await startedStandby();
     ct.flags = [];
+    // A conntrackd that dies leaves its lock file behind (it cannot remove it when killed).
+    writeFileSync(join(dir, 'sync', 'lock'), '');
     ct.child!.fail('ctnetlink: Operation not permitted', 2);
     await clock.tickAsync(5);
     const st = s.status();
@@ -246,6 +248,7 @@ describe('ipvs/sync: conntrackd on the nftables backend (fake conntrackd)', () =
     );
     await clock.tickAsync(600);
     assert.equal(ct.spawned.length, 2, 'restarted after 0.5 s');
+    assert.equal(existsSync(join(dir, 'sync', 'lock')), false, 'its stale lock removed first');
     assert.equal(s.status().state, 'running');
     assert.equal(s.status().restarts, 1);
     assert.equal(faults.at(-1), 'off conntrackd running');
