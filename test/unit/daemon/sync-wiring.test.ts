@@ -119,11 +119,8 @@ describe('daemon: connection sync wiring (fake parts)', () => {
 
   it('a sync fault is published and shown, never a heartbeat fault', async () => {
     await started();
-    const events: unknown[] = [];
-    await d!.handle({ cmd: 'events' });
     f.made.sync!.emit('fault', { on: true, detail: 'conntrackd exited with status 1' });
     assert.equal(j.entries.filter((e) => e.startsWith('hb.setFault')).length, 0);
-    void events;
     const st = d!.status();
     assert.equal(st.sync?.mechanism, 'conntrackd');
     assert.deepEqual(st.sync?.resync, { state: 'done', ms: 12, entries: 3 });
