@@ -50,6 +50,13 @@ export interface PairOptions {
   bulk?: number;
   /** Environment for the pulse daemons. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * A second virtual server `echo` on VIP:echoPort over the same real servers (the connection-survival
+   * workload, lab/survival.ts); each real server then also runs lab/echo-server.ts on that port.
+   */
+  echoPort?: number;
+  /** Which real servers are `active = 1` in the config (default all): a later writeConfig can add one. */
+  realServerActive?: boolean[];
 }
 
 /** The VIP of the optional `bulk` virtual server (probe load at scale). */
@@ -75,6 +82,8 @@ export function labLvsCf(o: {
   globals?: string[];
   virtualExtra?: string[];
   bulk?: number;
+  echoPort?: number;
+  realServerActive?: boolean[];
 }): string {
   const lines = [
     '# lvs-pulse lab pair (generated)',
@@ -104,11 +113,30 @@ export function labLvsCf(o: {
     '  expect = "HTTP"',
     ...(o.virtualExtra ?? []).map((l) => `  ${l}`),
   ];
-  for (let i = 1; i <= o.realServers; i++) {
-    lines.push(`  server rs${i} {`, `    address = ${LAB_NET.realServer(i)}`, '    active = 1');
-    lines.push(`    weight = ${o.weights?.[i - 1] ?? 1}`, '  }');
-  }
+  const servers = () => {
+    for (let i = 1; i <= o.realServers; i++) {
+      const active = o.realServerActive?.[i - 1] ?? true;
+      lines.push(
+        `  server rs${i} {`,
+        `    address = ${LAB_NET.realServer(i)}`,
+        `    active = ${active ? 1 : 0}`,
+      );
+      lines.push(`    weight = ${o.weights?.[i - 1] ?? 1}`, '  }');
+    }
+  };
+  servers();
   lines.push('}');
+  if (o.echoPort) {
+    lines.push(
+      'virtual echo {',
+      '  active = 1',
+      `  address = ${LAB_NET.vip} eth0:1`,
+      '  vip_nmask = 255.255.255.255',
+    );
+    lines.push(`  port = ${o.echoPort}`, '  protocol = tcp', '  scheduler = wrr', '  probe = tcp');
+    servers();
+    lines.push('}');
+  }
   if (o.bulk) {
     lines.push(
       'virtual bulk {',
@@ -159,6 +187,7 @@ export class LabPair {
       writeFileSync(pair.keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
       pair.writeConfig();
       for (const rs of lvs.realServers) await pair.startServer(rs.ns);
+      if (opts.echoPort) for (const rs of lvs.realServers) await pair.startEchoServer(rs.ns, opts.echoPort);
       if (opts.bulk) {
         // rs1 answers for all of 198.19.0.0/16; the routers reach it through rs1 as the one next hop.
         await lvs.lab.exec('rs1', 'ip', ['route', 'add', 'local', '198.19.0.0/16', 'dev', 'lo']);
@@ -185,6 +214,10 @@ export class LabPair {
       globals: patch.globals ?? this.opts.globals,
       virtualExtra: patch.virtualExtra ?? this.opts.virtualExtra,
       bulk: this.opts.bulk,
+      ...(this.opts.echoPort ? { echoPort: this.opts.echoPort } : {}),
+      ...((patch.realServerActive ?? this.opts.realServerActive)
+        ? { realServerActive: patch.realServerActive ?? this.opts.realServerActive }
+        : {}),
     });
     writeFileSync(this.configPath, text);
     return text;
@@ -194,6 +227,44 @@ export class LabPair {
     const child = this.lab.spawn(ns, process.execPath, [...nodeEntry('lab/whoami-server.ts'), ns, '80']);
     this.servers.set(ns, child);
     await once(child.stdout!, 'data');
+  }
+
+  /** Starts lab/echo-server.ts in `ns` on `port` (the survival workload's real-server side). */
+  async startEchoServer(ns: string, port: number): Promise<void> {
+    const child = this.lab.spawn(ns, process.execPath, [
+      ...nodeEntry('lab/echo-server.ts'),
+      ns,
+      String(port),
+    ]);
+    this.servers.set(`${ns}:echo`, child);
+    await once(child.stdout!, 'data');
+  }
+
+  /**
+   * A crash of router `r`: both its links cut at the switch in ONE `ip -batch` (two commands land 3–5 ms
+   * apart, docs/fast-profile.md), then kill -9 of its daemon's whole process group (pulse, its heartbeat
+   * process, conntrackd).
+   */
+  async crashRouter(r: RouterName): Promise<void> {
+    const ports = ['eth0', 'eth1'].map((i) => `link set ${this.lab.switchPort(r, i)} down`);
+    await this.lab.exec('sw', 'ip', ['-batch', '-'], `${ports.join('\n')}\n`);
+    const child = this.routers[r].proc;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    process.kill(-child.pid, 'SIGKILL');
+    await exited;
+  }
+
+  /** Starts lab/survival-client.ts in the client namespace against the VIP's `port`. */
+  startSurvivalClient(port: number): ChildProcess {
+    const child = this.lab.spawn(
+      'client',
+      process.execPath,
+      [...nodeEntry('lab/survival-client.ts'), LAB_NET.vip, String(port)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    child.stdin?.on('error', () => {});
+    return child;
   }
 
   async stopServer(ns: string): Promise<void> {

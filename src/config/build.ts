@@ -64,6 +64,26 @@ export function heartbeatConfig(over: Partial<HeartbeatConfig> = {}): HeartbeatC
   };
 }
 
+/** Connection sync settings, off by default: the shipped values otherwise (docs/sync.md). */
+export function syncDaemonConfig(over: Partial<LvsModel['syncDaemon']> = {}): LvsModel['syncDaemon'] {
+  return {
+    enabled: false,
+    id: 0,
+    ttl: 1,
+    maxlen: 80,
+    version: 1,
+    threshold: 3,
+    period: 0,
+    refreshPeriodS: 1,
+    persistMode: 0,
+    mode: 'ftfw',
+    transport: 'udp',
+    resyncTimeoutMs: 5000,
+    conntrackdPath: '/usr/sbin/conntrackd',
+    ...over,
+  };
+}
+
 /** A complete model: primary 198.18.0.11 only, NAT, LB backend `none`, no virtual servers. */
 export function baseModel(over: Partial<LvsModel> = {}): LvsModel {
   return {
@@ -76,7 +96,7 @@ export function baseModel(over: Partial<LvsModel> = {}): LvsModel {
     network: 'nat',
     monitorLinks: false,
     linkInterfaces: [],
-    syncDaemon: { enabled: false, interface: 'eth0', id: 0 },
+    syncDaemon: syncDaemonConfig(),
     timeouts: { tcp: 0, tcpfin: 0, udp: 0 },
     hardShutdown: true,
     hooks: { timeoutMs: 5000 },

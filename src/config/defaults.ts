@@ -67,7 +67,40 @@ export const VIRTUAL_PORT = 80;
 export const SCHEDULER = 'wlc' as const;
 export const NETWORK = 'nat' as const;
 export const IPVSADM_PATH = '/sbin/ipvsadm';
-export const SYNCD_INTERFACE = 'eth0';
 export const REAL_SERVER_WEIGHT = 1;
 /** The metrics endpoint: loopback, the port docs/metrics.md names (an empty value turns it off). */
 export const METRICS_LISTEN = '127.0.0.1:9539';
+
+/**
+ * Connection sync (docs/sync.md has the figures). The IPVS sync daemon's multicast TTL: link-local, as the
+ * kernel's own default.
+ */
+export const SYNCD_TTL = 1;
+/**
+ * Largest IPVS sync message, bytes: room for two IPv4 connections (8-byte header + 2 × 36). The kernel sends
+ * a message only when the next connection does not fit, or 2 s after its first one (IPVS_SYNC_FLUSH_TIME);
+ * its own default (MTU − 28 = 1472: 40 connections) holds a quiet director's new connection up to 2–3 s.
+ */
+export const SYNCD_MAXLEN = 80;
+/** IPVS sync protocol version 1 (IPv6, fwmark, timeouts): the kernel's default. */
+export const SYNCD_VERSION = 1;
+/** sync_threshold: the kernel's 3 (it counts only while SYNC_PERIOD > 0). */
+export const SYNC_THRESHOLD = 3;
+/**
+ * sync_period 0: sync by time (SYNC_REFRESH_PERIOD_S) instead of every 50th packet (the kernel's): a
+ * connection is then synced when it becomes ESTABLISHED, at every state change and once per refresh
+ * period while it carries packets, whatever its packet rate.
+ */
+export const SYNC_PERIOD = 0;
+/** sync_refresh_period, seconds (kernel: 0 = off): a live connection is re-sent every second. */
+export const SYNC_REFRESH_PERIOD_S = 1;
+/** sync_persist_mode 0: every connection is synced (the kernel's default). */
+export const SYNC_PERSIST_MODE = 0;
+/** conntrackd: FTFW (acknowledged, resent on loss), the conntrack-tools recommendation. */
+export const SYNCD_MODE = 'ftfw' as const;
+/** conntrackd: unicast UDP to the peer over the private path (the heartbeat's path). */
+export const SYNCD_TRANSPORT = 'udp' as const;
+/** A returning router waits at most this long for its connection resync before a voluntary takeover, ms. */
+export const SYNC_RESYNC_TIMEOUT_MS = 5000;
+/** Debian's conntrackd. */
+export const CONNTRACKD_PATH = '/usr/sbin/conntrackd';

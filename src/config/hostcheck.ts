@@ -44,6 +44,9 @@ export function checkHost(m: LvsModel, host: Host = localHost): SemanticIssue[] 
   program('hooks.inactive_cmd', m.hooks.inactiveCmd, 'inactive_cmd');
   program('hooks.notify_cmd', m.hooks.notifyCmd, 'notify_cmd');
   if (m.lb.backend === 'ipvsadm') program('lb.ipvsadm', m.lb.ipvsadmPath, 'ipvsadm');
+  // conntrackd carries the connections on the nftables backend (auto picks it where IPVS is missing).
+  if (m.syncDaemon.enabled && m.lb.backend !== 'ipvsadm' && m.lb.backend !== 'none')
+    program('sync_daemon.conntrackd', m.syncDaemon.conntrackdPath, 'conntrackd');
   iface('heartbeat.multicast.interface', m.heartbeat.multicast?.interface, 'multicast');
   iface('nat_router.device', m.natRouter?.device, 'nat_router');
   if (m.syncDaemon.enabled) iface('sync_daemon.interface', m.syncDaemon.interface, 'syncd_iface');

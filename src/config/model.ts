@@ -251,12 +251,38 @@ export interface LvsModel {
   monitorLinks: boolean;
   /** Interfaces watched when monitorLinks (default: the devices of VIPs and router addresses). */
   linkInterfaces: string[];
+  /** Connection sync (docs/sync.md): the IPVS sync daemon, or conntrackd on the nftables backend. */
   syncDaemon: {
     enabled: boolean;
-    interface: string;
+    /** Absent = the interface holding this router's private (else public) address. */
+    interface?: string;
+    /** --syncid, 0–255 (0 = any). */
     id: number;
-    /** ipvsadm --mcast-group; absent = the kernel's default (224.0.0.81). */
+    /** Multicast group; absent = 224.0.0.81 (IPVS) / 225.0.0.50 (conntrackd multicast). */
     mcastGroup?: string;
+    /** UDP port; absent = 8848 (IPVS) / 3780 (conntrackd). */
+    port?: number;
+    /** Multicast TTL. */
+    ttl: number;
+    /** --sync-maxlen, bytes. */
+    maxlen: number;
+    /** sysctl sync_version (0 | 1). */
+    version: number;
+    /** sysctl sync_threshold: threshold and period (packets; period 0 = by time). */
+    threshold: number;
+    period: number;
+    /** sysctl sync_refresh_period, seconds. */
+    refreshPeriodS: number;
+    /** sysctl sync_persist_mode (0 | 1). */
+    persistMode: number;
+    /** conntrackd protocol. */
+    mode: 'ftfw' | 'notrack';
+    /** conntrackd transport: unicast to the peer, or multicast. */
+    transport: 'udp' | 'multicast';
+    /** A returning router's wait for its resync before a voluntary takeover, ms. */
+    resyncTimeoutMs: number;
+    /** Path of conntrackd. */
+    conntrackdPath: string;
   };
   /** ipvsadm --set tcp tcpfin udp, seconds (0 = leave the kernel's). */
   timeouts: { tcp: number; tcpfin: number; udp: number };

@@ -277,8 +277,23 @@ export function checkSemantics(m: LvsModel): SemanticIssue[] {
     if (!mm || port < 1 || port > 65535)
       error('metrics.listen', `metrics_listen '${m.metrics.listen}' must be HOST:PORT`);
   }
-  if (m.syncDaemon.enabled && !m.syncDaemon.interface)
-    error('sync_daemon.interface', 'syncdaemon needs syncd_iface');
+  const sd = m.syncDaemon;
+  // The kernel refuses sync_threshold >= sync_period unless the period is 0 (ip_vs_ctl.c).
+  if (sd.period > 0 && sd.threshold >= sd.period)
+    error(
+      'sync_daemon.threshold',
+      `sync threshold ${sd.threshold} must be below the sync period ${sd.period} (or set the period to 0)`,
+    );
+  if (sd.enabled && !m.backup)
+    warning(
+      'sync_daemon.enabled',
+      'connection sync is on but no backup router is configured: nothing to sync with',
+    );
+  if (sd.enabled && sd.period === 0 && sd.refreshPeriodS === 0)
+    warning(
+      'sync_daemon.refresh_period',
+      'sync period and refresh period are both 0: the IPVS sync daemon sends a connection only at its state changes',
+    );
   return out;
 }
 

@@ -7,7 +7,9 @@
  * with the fake parts of ./parts.ts):
  * - start: the LB table gets the nannies' first verdicts before the heartbeat starts, so before any claim;
  * - becoming active: the VIPs are claimed first (the first GARP leaves inside claim(), in the same tick as
- *   the transition), the LB table learns the role once the claim has settled;
+ *   the transition) — except that with conntrackd running, its commit of the peer's flows comes first
+ *   (bounded, docs/sync.md) — and the LB table and the connection sync learn the role once the claim has
+ *   settled;
  * - leaving active: the VIPs are released (after an earlier claim has settled), then the LB table learns
  *   the role;
  * - stale VIPs of an earlier run are cleared only after the first role decision, which sends READY=1;
@@ -28,6 +30,7 @@ import type { Caller, ConsoleAccount } from './access';
 import { ControlServer } from './control';
 import { buildRegistry, serveMetrics } from './metrics';
 import {
+  type ConnSyncPart,
   type DaemonLog,
   type DaemonParts,
   type HeartbeatPart,
@@ -39,7 +42,7 @@ import {
 } from './parts';
 import type { ControlCommand } from './protocol';
 import { type Notifier, startWatchdog } from './sdnotify';
-import type { StatusJson, TransitionRecord } from './status';
+import { type StatusJson, syncStatusJson, type TransitionRecord } from './status';
 import { validateOffThread } from './validate';
 import type { RouterState } from '../heartbeat';
 
@@ -100,6 +103,7 @@ export class Daemon {
   private stopWatchdog: () => void = () => {};
   private reconcileTimer?: NodeJS.Timeout;
   private replyRouting!: ReplyRoutingPart;
+  private sync: ConnSyncPart | undefined;
   private role: RouterState = 'starting';
   private since = new Date();
   private loadedAt = new Date();
@@ -246,12 +250,37 @@ export class Daemon {
         });
       }
 
+    // Connection sync (src/ipvs/sync.ts): its hold (a returning router's resync) is set before the heartbeat
+    // starts; its start is not awaited here, so a slow conntrackd never delays the heartbeat.
+    this.sync = this.parts.connSync({
+      model: m,
+      log: this.component('sync'),
+      backend: this.lb.status().backend,
+      runDir: this.opts.runDir,
+      ...(this.opts.node ? { node: this.opts.node } : {}),
+    });
+    this.sync.on('hold', (h: { on: boolean; detail: string }) => {
+      this.hb.setHold(h.on, h.detail);
+      this.log.info(h.on ? `voluntary takeovers held: ${h.detail}` : 'voluntary takeovers allowed again', {
+        op: 'sync',
+        hold: h.on,
+      });
+      this.publish('sync-hold', `${h.on ? 'hold' : 'hold released'}: ${h.detail}`, { on: h.on });
+    });
+    this.sync.on('fault', (f: { on: boolean; detail: string }) =>
+      this.publish('sync-fault', f.detail, { on: f.on }),
+    );
+    this.sync.on('resync', (r: { result: string; ms: number; entries?: number }) =>
+      this.publish('sync-resync', `connection resync ${r.result} in ${Math.round(r.ms)} ms`, r),
+    );
+    const syncStarted = this.sync.start();
     await this.hb.start();
     await this.syncReplyRouting();
     this.reconcileTimer = setInterval(() => this.reconcile(), RECONCILE_MS);
     this.stopWatchdog = startWatchdog(this.notifier);
     this.startGcPressure();
     if (this.opts.signals !== false) this.installSignals();
+    await syncStarted;
   }
 
   /** The console's account (`consoleUser`), looked up in the user database; undefined: root only. */
@@ -279,8 +308,9 @@ export class Daemon {
   }
 
   private onTransition(t: Transition): void {
-    // Claim before anything else: the first GARP of every VIP leaves inside claim(), synchronously.
-    const claim = t.to === 'active' ? this.takeover.claim(t.reason) : undefined;
+    // Claim before anything else: the first GARP of every VIP leaves inside claim(), synchronously (after
+    // conntrackd's commit, when it runs: see claimVips).
+    const claim = t.to === 'active' ? this.claimVips(t.reason) : undefined;
     this.role = t.to;
     this.since = new Date();
     for (const w of [...this.roleWaiters]) w();
@@ -295,14 +325,17 @@ export class Daemon {
       this.enqueue(async () => {
         await claim;
         this.lb.onRole('active');
+        void this.sync?.onRole('active');
       });
     } else if (t.from === 'active') {
       this.enqueue(async () => {
         await this.takeover.release(t.reason);
         this.lb.onRole(t.to);
+        void this.sync?.onRole(t.to);
       });
     } else {
       this.lb.onRole(t.to);
+      void this.sync?.onRole(t.to);
     }
     if (!this.decided && (t.to === 'active' || t.to === 'standby')) {
       this.decided = true;
@@ -310,6 +343,20 @@ export class Daemon {
       this.enqueue(() => this.reconcile());
       this.notifier.notify({ READY: 1 });
     }
+  }
+
+  /**
+   * The VIP claim of a takeover. With conntrackd running, its external cache (the peer's flows) is committed
+   * to the kernel first: a client packet that reached us before would be picked up as a new flow, maybe to
+   * another real server (docs/sync.md). The commit is bounded (COMMIT_WAIT_MS) and never stops the claim.
+   */
+  private claimVips(reason: string): Promise<void> {
+    const sync = this.sync;
+    if (!sync?.commitBeforeClaim()) return this.takeover.claim(reason);
+    return sync.commit().then(
+      () => this.takeover.claim(reason),
+      () => this.takeover.claim(reason),
+    );
   }
 
   /**
@@ -359,6 +406,9 @@ export class Daemon {
     } catch (err) {
       this.log.error('LB reconcile failed', { error: (err as Error).message });
     }
+    await this.sync?.reconcile().catch((err: unknown) => {
+      this.log.error('connection sync reconcile failed', { error: (err as Error).message });
+    });
   }
 
   private subscribe(send: (e: unknown) => void): () => void {
@@ -381,6 +431,11 @@ export class Daemon {
         if (this.role === 'active') return { role: this.role, changed: false };
         if (this.role === 'fault')
           throw new Error('takeover refused: this router has a fault (see pulsectl status)');
+        const held = this.sync?.hold;
+        if (held && this.hb.status().peer.state === 'active')
+          throw new Error(
+            `takeover refused: ${held} (at most ${this.model.syncDaemon.resyncTimeoutMs} ms; docs/sync.md)`,
+          );
         this.log.info('operator asked for takeover', { op: 'takeover', ...by });
         this.hb.requestTakeover();
         const changed = await this.roleWithin(
@@ -399,6 +454,13 @@ export class Daemon {
         if (peer.state !== 'standby')
           throw new Error(
             `release refused: peer ${peer.address} is ${peer.state ?? 'not heard'}, not a healthy standby`,
+          );
+        // The heartbeat's status is a snapshot (≤ 250 ms old): a resync that just ended may still show.
+        for (let i = 0; i < 10 && this.hb.status().peer.resyncPending; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        if (this.hb.status().peer.resyncPending)
+          throw new Error(
+            `release refused: peer ${peer.address} is resyncing its connections (docs/sync.md); try again shortly`,
           );
         this.log.info('operator asked for release', { op: 'release', ...by });
         this.hb.requestRelease();
@@ -474,6 +536,9 @@ export class Daemon {
     await this.takeover.reconfigure(loaded.model);
     this.lb.reconfigure(loaded.model);
     this.nanny.reconfigure(loaded.model);
+    await this.sync?.reconfigure(loaded.model).catch((err: unknown) => {
+      this.log.error('reload: connection sync not reconfigured', { error: (err as Error).message });
+    });
     // Reply routing names the real servers: keep it in step with the new set.
     await this.syncReplyRouting();
     this.log.info('reloaded', { op: 'reload', hash: this.hash, changes: JSON.stringify(changes) });
@@ -500,6 +565,7 @@ export class Daemon {
         state: hs.peer.state,
         last_heard_ms: hs.peer.lastHeardMs,
         config_mismatch: hs.peer.configMismatch,
+        ...(hs.peer.resyncPending ? { resync_pending: true } : {}),
       },
       vips: ts.vips.map((v) => ({
         address: v.address,
@@ -520,7 +586,9 @@ export class Daemon {
         keepalive_late_max_ms: Math.round(hs.counters.keepaliveLateMaxMs * 10) / 10,
         own_stalls_excused: hs.counters.ownStallsExcused,
         faults: { ...hs.faults } as Record<string, string>,
+        ...(hs.hold !== undefined ? { hold: hs.hold } : {}),
       },
+      ...(this.sync ? { sync: syncStatusJson(this.sync.status()) } : {}),
       transitions: [...this.transitions],
       virtual_servers: this.model.virtualServers.map((vs) => {
         const states = ns.get(vs.name) ?? [];
@@ -594,6 +662,7 @@ export class Daemon {
         return d;
       },
       lbApply: () => this.lb.takeApplyStats(),
+      sync: () => this.sync?.status(),
     };
   }
 
@@ -648,6 +717,11 @@ export class Daemon {
       } catch (err) {
         this.log.error('VIP release failed', { error: (err as Error).message });
       }
+      await this.sync
+        ?.stop({ keepKernelDaemons: this.model.lb.onStop !== 'clear' })
+        .catch((err: unknown) =>
+          this.log.error('connection sync stop failed', { error: (err as Error).message }),
+        );
       this.nanny.stop();
       try {
         if (this.model.lb.onStop === 'clear') await this.lb.clear();

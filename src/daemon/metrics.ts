@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
 import { ROUTER_STATES } from '../heartbeat/state';
+import type { SyncStatus } from '../ipvs/sync';
 
 /** Where the metrics come from at scrape time (the daemon reads its parts' status). */
 export interface MetricsSource {
@@ -22,6 +23,8 @@ export interface MetricsSource {
   realServers(): { vs: string; rs: string; address: string; up: boolean; weight: number }[];
   probeDurations(): number[];
   lbApply(): { seconds: number[]; errors: number };
+  /** Connection sync (absent before the daemon started it). */
+  sync?(): SyncStatus | undefined;
 }
 
 /** Every value of the `role` label of `lvs_pulse_role`. */
@@ -135,7 +138,77 @@ export function buildRegistry(src: MetricsSource): client.Registry {
       this.set(a.errors);
     },
   });
+  if (src.sync) addSyncMetrics(reg, () => src.sync?.());
   return reg;
+}
+
+/** The connection sync's metrics (docs/metrics.md): read from ConnSync's status at scrape time. */
+function addSyncMetrics(reg: client.Registry, sync: () => SyncStatus | undefined): void {
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: client.Gauge, s: SyncStatus) => void,
+  ) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [reg],
+      collect() {
+        this.reset();
+        const s = sync();
+        if (s?.enabled) fill(this, s);
+      },
+    });
+  gauge(
+    'lvs_pulse_sync_up',
+    'Connection sync running (1) or not (0), by mechanism (ipvs, conntrackd); absent while sync is off.',
+    ['mechanism'],
+    (g, s) => g.set({ mechanism: s.mechanism }, s.state === 'running' ? 1 : 0),
+  );
+  gauge(
+    'lvs_pulse_sync_fault',
+    'Connection sync cannot run (1): see pulsectl status; not a failover fault.',
+    [],
+    (g, s) => g.set(s.state === 'fault' ? 1 : 0),
+  );
+  gauge(
+    'lvs_pulse_sync_restarts_total',
+    'conntrackd restarts (IPVS: sync daemon repairs) since start.',
+    [],
+    (g, s) => g.set(s.restarts),
+  );
+  gauge(
+    'lvs_pulse_sync_entries',
+    'Synced entries by cache: internal (ours) and external (the peer’s) for conntrackd; local and synced for IPVS.',
+    ['cache'],
+    (g, s) => {
+      for (const [cache, n] of Object.entries(s.entries ?? {})) if (n !== undefined) g.set({ cache }, n);
+    },
+  );
+  gauge(
+    'lvs_pulse_sync_last_update_seconds',
+    'Seconds since the last update from the peer arrived (absent before the first).',
+    [],
+    (g, s) => {
+      if (typeof s.lastUpdateMs === 'number') g.set(s.lastUpdateMs / 1000);
+    },
+  );
+  gauge(
+    'lvs_pulse_sync_resync_pending',
+    'A returning router’s connection resync is pending (1): voluntary takeovers wait.',
+    [],
+    (g, s) => g.set(s.hold !== undefined ? 1 : 0),
+  );
+  gauge(
+    'lvs_pulse_sync_last_commit_seconds',
+    'Duration of the last commit of the peer’s flows to the kernel (conntrackd, at a takeover).',
+    [],
+    (g, s) => {
+      if (s.lastCommit) g.set(s.lastCommit.ms / 1000);
+    },
+  );
 }
 
 /** Parses `host:port` / `[v6]:port`; refuses anything without an explicit port. */

@@ -9,7 +9,7 @@
  * EventEmitters do.
  */
 import { Heartbeat } from '../heartbeat';
-import { LbTable, ReplyRouting } from '../ipvs';
+import { ConnSync, LbTable, ReplyRouting } from '../ipvs';
 import type { Log } from '../lib/log';
 import { NannyPool } from '../nanny';
 import { Takeover } from '../takeover';
@@ -34,6 +34,7 @@ export type HeartbeatPart = EventSource &
     | 'requestRelease'
     | 'reconfigure'
     | 'setConfigHash'
+    | 'setHold'
   >;
 
 /** What the daemon uses of the VIP takeover ({@link Takeover}). */
@@ -56,6 +57,21 @@ export type NannyPoolPart = EventSource &
     'start' | 'stop' | 'ready' | 'initialWeights' | 'drain' | 'enable' | 'reconfigure' | 'status'
   >;
 
+/** What the daemon uses of connection sync ({@link ConnSync}): events `hold`, `fault`, `resync`. */
+export type ConnSyncPart = EventSource &
+  Pick<
+    ConnSync,
+    | 'start'
+    | 'stop'
+    | 'onRole'
+    | 'commitBeforeClaim'
+    | 'commit'
+    | 'reconcile'
+    | 'reconfigure'
+    | 'status'
+    | 'hold'
+  >;
+
 /** What the daemon uses of reply routing ({@link ReplyRouting}). */
 export type ReplyRoutingPart = Pick<ReplyRouting, 'install' | 'remove'>;
 
@@ -69,6 +85,7 @@ export interface DaemonParts {
   lbTable(o: ConstructorParameters<typeof LbTable>[0]): LbTablePart;
   nannyPool(o: ConstructorParameters<typeof NannyPool>[0]): NannyPoolPart;
   replyRouting(log: Log): ReplyRoutingPart;
+  connSync(o: ConstructorParameters<typeof ConnSync>[0]): ConnSyncPart;
   logger(o: LoggerOptions): DaemonLog;
   /** sd_notify (a no-op without $NOTIFY_SOCKET). */
   notifier(): Notifier;
@@ -81,6 +98,7 @@ export const realParts: DaemonParts = {
   lbTable: (o) => new LbTable(o),
   nannyPool: (o) => new NannyPool(o),
   replyRouting: (log) => new ReplyRouting(log),
+  connSync: (o) => new ConnSync(o),
   logger: (o) => createLogger(o),
   notifier: () => systemdNotifier(),
 };

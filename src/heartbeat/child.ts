@@ -83,6 +83,9 @@ export function serveHeartbeat(settings: HeartbeatSettings, ch: ParentChannel): 
       case 'fault':
         engine.setFault(c.source, c.on, c.detail);
         break;
+      case 'hold':
+        engine.setHold(c.on, c.detail);
+        break;
       case 'reconfigure':
         engine.reconfigure(c.settings);
         if (statusEveryMs(c.settings.keepaliveMs) !== every) {

@@ -11,7 +11,7 @@
  * |   4 |   1 | state: 0 starting, 1 standby, 2 active, 3 fault, 4 stopping |
  * |   5 |   1 | flags: bit0 link fault, bit1 LB fault, bit2 preempt |
  * |   6 |   1 | path: 0 public, 1 private, 2 multicast |
- * |   7 |   1 | reserved, 0 |
+ * |   7 |   1 | hold: bit0 connection resync pending (read by receivers that know it, ignored as reserved by older ones) |
  * |   8 |   2 | priority |
  * |  10 |   2 | reserved, 0 |
  * |  12 |   4 | sender's keepalive interval, µs |
@@ -70,6 +70,12 @@ export interface MessageFlags {
   lbFault: boolean;
   /** A claim that asks a lower-priority active to hand over (preempt). */
   preempt: boolean;
+  /**
+   * Byte 7, bit 0: the sender is a returning router whose connection resync is not done (docs/sync.md): do
+   * not hand the VIPs to it by a release. Absent = false. Byte 7 was reserved and never checked, so older
+   * receivers ignore it.
+   */
+  resyncPending?: boolean;
 }
 
 /** A decoded (or to-be-encoded) heartbeat message. Ids and hashes are 16-hex-digit strings. */
@@ -190,6 +196,7 @@ export function encode(msg: HeartbeatMessage, key?: HeartbeatKey): Buffer {
   buf[4] = state;
   buf[5] = (msg.flags.linkFault ? 1 : 0) | (msg.flags.lbFault ? 2 : 0) | (msg.flags.preempt ? 4 : 0);
   buf[6] = PATHS.indexOf(msg.path);
+  buf[7] = msg.flags.resyncPending ? 1 : 0;
   buf.writeUInt16BE(msg.priority, 8);
   buf.writeUInt32BE(Math.min(msg.keepaliveUs, 0xffffffff), 12);
   buf.writeUInt32BE(msg.newestKeyId >>> 0, 16);
@@ -248,7 +255,12 @@ export function decode(buf: Buffer, auth: 'hmac' | 'none', keys: KeyRing): Decod
   const msg: HeartbeatMessage = {
     type,
     state,
-    flags: { linkFault: (buf[5]! & 1) !== 0, lbFault: (buf[5]! & 2) !== 0, preempt: (buf[5]! & 4) !== 0 },
+    flags: {
+      linkFault: (buf[5]! & 1) !== 0,
+      lbFault: (buf[5]! & 2) !== 0,
+      preempt: (buf[5]! & 4) !== 0,
+      ...((buf[7]! & 1) !== 0 ? { resyncPending: true } : {}),
+    },
     path,
     priority: buf.readUInt16BE(8),
     keepaliveUs: buf.readUInt32BE(12),

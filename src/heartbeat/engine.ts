@@ -170,6 +170,7 @@ export class HeartbeatEngine extends EventEmitter {
     this.applyRealtime(s.rtPriority);
     this.startLinks();
     core.start();
+    if (this.hold) core.feed({ type: 'hold', now: performance.now(), ...this.hold });
   }
 
   /** SCHED_RR for the thread running this engine (the heartbeat process's main thread in production). */
@@ -235,6 +236,13 @@ export class HeartbeatEngine extends EventEmitter {
   setFault(source: FaultSource, on: boolean, detail: string): void {
     this.core?.feed({ type: 'fault', now: performance.now(), source, on, detail });
   }
+
+  /** Hold voluntary claims while a connection resync is pending (kept across start: applied at once). */
+  setHold(on: boolean, detail: string): void {
+    this.hold = on ? { on, detail } : undefined;
+    this.core?.feed({ type: 'hold', now: performance.now(), on, detail });
+  }
+  private hold: { on: true; detail: string } | undefined;
 
   /**
    * Reload: timers, preempt, keys and link interfaces change in place, with no state change. Addresses,
@@ -314,9 +322,11 @@ export class HeartbeatEngine extends EventEmitter {
         ...(core?.fsm.peer.state ? { state: core.fsm.peer.state } : {}),
         ...(core?.fsm.peer.configHash ? { configHash: core.fsm.peer.configHash } : {}),
         configMismatch: core?.fsm.configMismatch() ?? false,
+        ...(core?.fsm.peer.resyncPending ? { resyncPending: true } : {}),
       },
       auth: this.auth,
       faults: core?.fsm.activeFaults() ?? {},
+      ...(core?.fsm.activeHold() !== undefined ? { hold: core.fsm.activeHold() } : {}),
       counters: {
         sent: c?.sent ?? 0,
         received: c?.received ?? 0,

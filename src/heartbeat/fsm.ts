@@ -16,7 +16,10 @@
  * - preempt (off by default): a strictly higher-priority standby asks for the VIPs after preemptDelayMs;
  * - split brain: an active hearing an active applies one rule (priority, then lower address); the loser
  *   releases, the survivor re-announces every VIP;
- * - faults (link, LB): an active hands over if the peer is healthy; a faulted standby never takes over.
+ * - faults (link, LB): an active hands over if the peer is healthy; a faulted standby never takes over;
+ * - hold (a returning router's connection resync, docs/sync.md): no preemption and no takeover request
+ *   while it lasts, and the peer hands over to us by release only once it is gone; a hold never stops a
+ *   takeover from a dead, faulted, stopping or farewelling peer.
  */
 import type { NodeName } from '../config/model.js';
 import type { Log } from '../lib/log.js';
@@ -79,6 +82,8 @@ export type FsmInput =
     }
   | { type: 'piranha'; now: number; path: PathName; running: boolean }
   | { type: 'fault'; now: number; source: FaultSource; on: boolean; detail: string }
+  /** Hold voluntary claims (preemption, takeover requests) while `on`: a connection resync is pending. */
+  | { type: 'hold'; now: number; on: boolean; detail: string }
   | { type: 'takeover'; now: number }
   | { type: 'release'; now: number }
   | { type: 'stop'; now: number; graceful: boolean };
@@ -117,6 +122,8 @@ export interface PeerView {
   priority?: number;
   linkFault: boolean;
   lbFault: boolean;
+  /** The peer says its connection resync is pending (it holds its claims; we do not release to it). */
+  resyncPending: boolean;
   configHash?: string;
   /** Last message type heard. */
   lastType?: MessageType;
@@ -156,6 +163,9 @@ export class FailoverFsm {
   private started = false;
   private nextKeepaliveAt: number | undefined;
   private faults: Record<FaultSource, string | undefined> = { link: undefined, lb: undefined };
+  /** Why voluntary claims are held (a connection resync pending), or undefined. */
+  private holdDetail: string | undefined;
+  private holdLogged = false;
   private handover: Handover | undefined;
   private preemptSince: number | undefined;
   private takeoverUntil: number | undefined;
@@ -163,7 +173,13 @@ export class FailoverFsm {
   private splitBrain = false;
   private mismatchReported: string | undefined;
   private faultIgnoredLogged = false;
-  readonly peer: PeerView = { lastHeard: {}, linkFault: false, lbFault: false, piranha: false };
+  readonly peer: PeerView = {
+    lastHeard: {},
+    linkFault: false,
+    lbFault: false,
+    resyncPending: false,
+    piranha: false,
+  };
   readonly transitions: Transition[] = [];
   /** Worst lateness of a keepalive send behind its schedule, ms (event-loop stalls show here). */
   keepaliveLateMaxMs = 0;
@@ -213,6 +229,11 @@ export class FailoverFsm {
     return out;
   }
 
+  /** Why voluntary claims are held now (a pending connection resync), or undefined. */
+  activeHold(): string | undefined {
+    return this.holdDetail;
+  }
+
   private faulted(): boolean {
     return this.faults.link !== undefined || this.faults.lb !== undefined;
   }
@@ -221,7 +242,7 @@ export class FailoverFsm {
   wire(): {
     state: RouterState;
     priority: number;
-    flags: { linkFault: boolean; lbFault: boolean; preempt: boolean };
+    flags: { linkFault: boolean; lbFault: boolean; preempt: boolean; resyncPending?: boolean };
   } {
     let state: RouterState;
     switch (this.st) {
@@ -242,6 +263,7 @@ export class FailoverFsm {
         linkFault: this.faults.link !== undefined,
         lbFault: this.faults.lb !== undefined,
         preempt: this.cfg.preempt && this.preemptSince !== undefined,
+        ...(this.holdDetail !== undefined && state !== 'active' ? { resyncPending: true } : {}),
       },
     };
   }
@@ -289,7 +311,13 @@ export class FailoverFsm {
   }
 
   private peerHealthy(now: number): boolean {
-    return this.peerAlive(now) && this.peer.state === 'standby' && !this.peer.linkFault && !this.peer.lbFault;
+    return (
+      this.peerAlive(now) &&
+      this.peer.state === 'standby' &&
+      !this.peer.linkFault &&
+      !this.peer.lbFault &&
+      !this.peer.resyncPending
+    );
   }
 
   private peerName(): string {
@@ -371,6 +399,9 @@ export class FailoverFsm {
         break;
       case 'fault':
         this.onFault(out, now, input.source, input.on, input.detail);
+        break;
+      case 'hold':
+        this.onHold(out, input.on, input.detail);
         break;
       case 'takeover':
         this.onTakeoverRequest(out, now);
@@ -479,6 +510,7 @@ export class FailoverFsm {
     p.priority = msg.priority;
     p.linkFault = msg.flags.linkFault;
     p.lbFault = msg.flags.lbFault;
+    p.resyncPending = msg.flags.resyncPending === true;
     p.lastType = msg.type;
     p.piranha = false;
     if (msg.configHash !== p.configHash) {
@@ -522,6 +554,7 @@ export class FailoverFsm {
     p.state = running ? 'active' : 'stopping';
     p.linkFault = false;
     p.lbFault = false;
+    p.resyncPending = false;
     p.lastType = 'keepalive';
     p.piranha = true;
     if (!this.started) return;
@@ -739,7 +772,13 @@ export class FailoverFsm {
       return;
     }
     if (this.preemptSince === undefined) this.preemptSince = now;
-    else if (this.preemptDue(now) && this.peer.lastType !== 'farewell') {
+    else if (this.holdDetail !== undefined) {
+      // The delay runs on; the claim waits for the resync (evaluated again when the hold clears).
+      if (this.preemptDue(now) && !this.holdLogged) {
+        this.holdLogged = true;
+        this.log.info(`preempt held: ${this.holdDetail}`, { op: 'preempt', result: 'held' });
+      }
+    } else if (this.preemptDue(now) && this.peer.lastType !== 'farewell') {
       // Ask once per keepalive; periodicType() keeps asking.
       if (!this.preemptAsked) {
         this.preemptAsked = true;
@@ -778,6 +817,16 @@ export class FailoverFsm {
     void now;
   }
 
+  private onHold(out: FsmOutput[], on: boolean, detail: string): void {
+    const was = this.holdDetail !== undefined;
+    this.holdDetail = on ? detail : undefined;
+    if (was === on) return;
+    this.holdLogged = false;
+    this.log.info(`hold ${on ? 'on' : 'off'}: ${detail}`, { op: 'hold', on });
+    // The peer learns it from the next message: send one now.
+    if (this.started) out.push({ type: 'send', message: 'keepalive' });
+  }
+
   private onTakeoverRequest(out: FsmOutput[], now: number): void {
     if (this.st !== 'standby' && this.st !== 'starting') {
       this.log.info(`takeover request ignored in state ${this.st}`, { op: 'takeover' });
@@ -785,6 +834,10 @@ export class FailoverFsm {
     }
     if (this.faulted()) {
       this.log.warn(`takeover request refused: ${this.faultEvidence()}`, { op: 'takeover' });
+      return;
+    }
+    if (this.holdDetail !== undefined && this.peerAlive(now) && this.peer.state === 'active') {
+      this.log.warn(`takeover request refused: ${this.holdDetail}`, { op: 'takeover', result: 'held' });
       return;
     }
     if (!this.peerAlive(now) || this.peer.state !== 'active') {
@@ -809,7 +862,8 @@ export class FailoverFsm {
       return;
     }
     if (!this.peerHealthy(now)) {
-      this.log.warn(`release refused: peer ${this.peerName()} is not a healthy standby`, { op: 'release' });
+      const why = this.peer.resyncPending ? 'is resyncing its connections' : 'is not a healthy standby';
+      this.log.warn(`release refused: peer ${this.peerName()} ${why}`, { op: 'release' });
       return;
     }
     this.released = true;

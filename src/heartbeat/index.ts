@@ -100,6 +100,7 @@ export class Heartbeat extends EventEmitter {
       });
       this.engine = e;
       forward(e);
+      if (this.pendingHold?.cmd === 'hold') e.setHold(true, this.pendingHold.detail);
       await e.start();
       return;
     }
@@ -111,6 +112,7 @@ export class Heartbeat extends EventEmitter {
     this.supervisor = s;
     forward(s);
     await s.start();
+    if (this.pendingHold) s.send(this.pendingHold);
   }
 
   /**
@@ -139,6 +141,9 @@ export class Heartbeat extends EventEmitter {
       case 'fault':
         e.setFault(c.source, c.on, c.detail);
         break;
+      case 'hold':
+        e.setHold(c.on, c.detail);
+        break;
       case 'reconfigure':
         e.reconfigure(c.settings);
         break;
@@ -160,6 +165,18 @@ export class Heartbeat extends EventEmitter {
   requestRelease(): void {
     this.command({ cmd: 'release' });
   }
+
+  /**
+   * Holds this router's voluntary claims (preemption, `pulsectl takeover`) and tells the peer not to release
+   * to it, while `on`: a connection resync is pending (docs/sync.md). Never stops a crash takeover. Set
+   * before start, it is in force from the engine's first step (the heartbeat process gets it right after
+   * its start, before it can have heard a peer twice).
+   */
+  setHold(on: boolean, detail: string): void {
+    this.pendingHold = on ? { cmd: 'hold', on, detail } : undefined;
+    if (this.engine || this.supervisor) this.command({ cmd: 'hold', on, detail });
+  }
+  private pendingHold: HeartbeatCommand | undefined;
 
   /** A link fault (monitor_links) or LB fault (hard_shutdown: the LB table cannot be applied) on or off. */
   setFault(source: FaultSource, on: boolean, detail: string): void {

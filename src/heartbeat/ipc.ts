@@ -24,6 +24,8 @@ export type HeartbeatCommand =
   | { cmd: 'takeover' }
   | { cmd: 'release' }
   | { cmd: 'fault'; source: FaultSource; on: boolean; detail: string }
+  /** Hold voluntary claims (connection resync pending) on or off. */
+  | { cmd: 'hold'; on: boolean; detail: string }
   /** Reload: new settings (timers, preempt, keys, link interfaces change in place). */
   | { cmd: 'reconfigure'; settings: HeartbeatSettings }
   | { cmd: 'config-hash'; hash: string }

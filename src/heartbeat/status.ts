@@ -40,10 +40,14 @@ export interface HeartbeatStatus {
     configHash?: string;
     /** The peer's config hash differs from ours. */
     configMismatch: boolean;
+    /** The peer says its connection resync is pending (we do not release to it). Absent = false. */
+    resyncPending?: boolean;
   };
   auth: 'hmac' | 'none';
   /** Faults on now, with their detail: `{ lb: 'apply failed: …' }`. */
   faults: Partial<Record<FaultSource, string>>;
+  /** Why this router holds its voluntary claims (a connection resync pending), when it does. */
+  hold?: string;
   counters: {
     sent: number;
     received: number;

@@ -39,6 +39,4 @@ export interface LbDriver {
   readonly name: 'ipvsadm' | 'nftables' | 'none';
   /** Make the kernel match `desired` (only entries we own), verify by reading back, retry once, else throw LbApplyError. */
   sync(desired: LbTableState, owned: ReadonlySet<string>, opts?: SyncOptions): Promise<SyncReport>;
-  /** Start/stop the connection sync daemon for a role (ipvsadm only; others ignore). */
-  syncDaemon?(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void>;
 }

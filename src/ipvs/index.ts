@@ -7,7 +7,7 @@
  *   await lb.init();                         // auto: modprobe ip_vs, then /proc/net/ip_vs ? ipvsadm : nftables
  *   lb.on('fault', ({ on, detail }) => hb.setFault('lb', on, detail));
  *   lb.setWeight('www', 'rs1', 3);           // bursts coalesce into one apply
- *   lb.onRole('active');
+ *   lb.onRole('active');                     // connection sync is ConnSync (sync.ts), driven by the daemon
  *   await lb.reconcile();                    // periodic, from the daemon
  *   await lb.clear();                        // on stop when lb.onStop === 'clear': removes OUR entries only
  */
@@ -36,6 +36,7 @@ export { diffTables, type DiffResult } from './diff';
 export type { Exec, ExecOutcome } from './exec';
 export { type LbOp, opArgs, parseSave, restoreScript } from './format';
 export { buildLbRuleset, buildRuleset, clearScript, NFT_TABLE_V4, NFT_TABLE_V6 } from './nftrules';
+export { ConnSync, type ConnSyncOptions, COMMIT_WAIT_MS, type SyncStatus } from './sync';
 export { ReplyRouting, type ReplyRoutingPlan, replyRoutingPlan, replyRoutingRuleset } from './reply-routing';
 export {
   desiredTable,
@@ -147,7 +148,6 @@ export class LbTable extends EventEmitter {
   private applySeconds: number[] = [];
   private readonly loggedForeign = new Set<string>();
   private readonly loggedWarnings = new Set<string>();
-  private daemonChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: LbTableOptions) {
     super();
@@ -194,31 +194,15 @@ export class LbTable extends EventEmitter {
 
   /**
    * The router's role changed ('active'; 'standby' or 'fault' = standby; others keep the last role). Hot
-   * standby (default) keeps the table on the standby too; without it the standby holds none of ours. The
-   * connection sync daemon follows (master when active, backup otherwise). Resolves once the sync daemon
-   * has been switched (callers need not wait).
+   * standby (default) keeps the table on the standby too; without it the standby holds none of ours.
+   * (Connection sync follows the role in ConnSync, sync.ts.)
    */
-  onRole(role: string): Promise<void> {
+  onRole(role: string): void {
     const next =
       role === 'active' ? 'active' : role === 'standby' || role === 'fault' ? 'standby' : this.role;
-    if (next === this.role) return this.daemonChain;
+    if (next === this.role) return;
     this.role = next;
     if (!this.model.lb.hotStandby) this.schedule();
-    return this.switchSyncDaemon();
-  }
-
-  private switchSyncDaemon(): Promise<void> {
-    const sd = this.model.syncDaemon;
-    const driver = this.driver;
-    if (!driver?.syncDaemon) return this.daemonChain;
-    const role =
-      !sd.enabled || this.role === 'unknown' ? 'none' : this.role === 'active' ? 'master' : 'backup';
-    this.daemonChain = this.daemonChain
-      .then(() => driver.syncDaemon?.(role, sd.interface, sd.id))
-      .catch((err: unknown) =>
-        this.log.error('sync daemon switch failed', { error: (err as Error).message }),
-      );
-    return this.daemonChain;
   }
 
   /** Sync now (the periodic repair of hand edits and crashes). Rejects when the sync failed (fault raised). */
@@ -244,14 +228,6 @@ export class LbTable extends EventEmitter {
         current: this.driver?.name,
         configured: model.lb.backend,
       });
-    }
-    if (JSON.stringify(before.syncDaemon) !== JSON.stringify(model.syncDaemon)) {
-      const d = this.driver;
-      if (d?.syncDaemon) {
-        const old = before.syncDaemon;
-        this.daemonChain = this.daemonChain.then(() => d.syncDaemon?.('none', old.interface, old.id));
-      }
-      this.switchSyncDaemon();
     }
     this.schedule();
   }

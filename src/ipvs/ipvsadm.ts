@@ -2,9 +2,8 @@
  * The ipvsadm edge: read the kernel's IPVS table (`ipvsadm -Sn`, timeouts from `-L --timeout`), apply a
  * batch through `ipvsadm -R` on stdin, then RE-READ and verify — `ipvsadm -R` applies line by line, never
  * rolls back, and exits with the status of the last line only. A mismatch is retried once (only the ops
- * still missing), then raised as {@link LbApplyError}. Connection sync: `--start-daemon` / `--stop-daemon`.
+ * still missing), then raised as {@link LbApplyError}. Connection sync is syncd.ts (sync.ts drives it).
  */
-import { interfaceNameProblem } from '../lib/ifname';
 import type { Log } from '../lib/log';
 import { LbApplyError, type LbDriver, type SyncOptions, type SyncReport } from './backend';
 import { diffTables } from './diff';
@@ -21,7 +20,6 @@ export interface IpvsActual {
 /** Talks to the kernel through the ipvsadm binary. */
 export class IpvsadmDriver implements LbDriver {
   readonly name = 'ipvsadm' as const;
-  private daemonRole: 'master' | 'backup' | 'none' = 'none';
   private readonly reportedProblems = new Set<string>();
   /** The table as read back after the last successful sync (for non-fresh syncs). */
   private cache: IpvsActual | undefined;
@@ -158,50 +156,4 @@ export class IpvsadmDriver implements LbDriver {
 
   /** Batches touching at most this many services are verified service by service. */
   static QUICK_VERIFY_MAX = 4;
-
-  /**
-   * Switch the IPVS connection sync daemon to `role` (stopping the other role first); 'none' stops both.
-   * Errors are logged, not thrown: connection sync is an optimisation, not a reason to fail over.
-   */
-  async syncDaemon(role: 'master' | 'backup' | 'none', iface: string, id: number): Promise<void> {
-    if (role === this.daemonRole) return;
-    const badIface = role === 'none' ? undefined : interfaceNameProblem(iface);
-    if (badIface !== undefined || !Number.isInteger(id) || id < 0 || id > 255) {
-      // The config refuses these; the edge does not pass them on to ipvsadm regardless.
-      this.opts.log.error('ipvsadm --start-daemon not run: bad interface or sync id', {
-        role,
-        iface,
-        syncid: id,
-        error: badIface ?? 'sync id must be 0–255',
-      });
-      return;
-    }
-    const old = this.daemonRole;
-    if (old !== 'none') {
-      const r = await this.ipvsadm(['--stop-daemon', old]);
-      if (r.code !== 0)
-        this.opts.log.warn('ipvsadm --stop-daemon failed', { role: old, error: r.stderr.trim() });
-    }
-    this.daemonRole = 'none';
-    if (role === 'none') return;
-    const r = await this.ipvsadm([
-      '--start-daemon',
-      role,
-      '--mcast-interface',
-      iface,
-      '--syncid',
-      String(id),
-    ]);
-    if (r.code !== 0) {
-      this.opts.log.error('ipvsadm --start-daemon failed', {
-        role,
-        iface,
-        syncid: id,
-        error: r.stderr.trim(),
-      });
-      return;
-    }
-    this.daemonRole = role;
-    this.opts.log.info('connection sync daemon started', { role, iface, syncid: id });
-  }
 }

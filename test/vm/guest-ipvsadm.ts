@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LbTable } from '../../src/ipvs';
+import { syncDaemonConfig } from '../../src/config/build';
+import { ConnSync, LbTable } from '../../src/ipvs';
 import { type Exec, execProcess } from '../../src/ipvs/exec';
 import { parseList, parseSave } from '../../src/ipvs/format';
 import { MemoryLog } from '../../src/lib/log';
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
       ],
       {
         timeouts: { tcp: 900, tcpfin: 30, udp: 60 },
-        syncDaemon: { enabled: true, interface: 'priv', id: 7 },
+        syncDaemon: syncDaemonConfig({ enabled: true, interface: 'priv', id: 7 }),
         lb: { backend: 'ipvsadm', ipvsadmPath: 'ipvsadm', hotStandby: true, onStop: 'clear' },
       },
     );
@@ -113,7 +114,18 @@ async function main(): Promise<void> {
     ] as const) {
       lb.setWeight(v, r, w);
     }
-    await lb.onRole('active');
+    lb.onRole('active');
+    // Connection sync (src/ipvs/sync.ts): both IPVS sync daemons run, whatever the role.
+    const sync = new ConnSync({
+      model: m1,
+      log,
+      backend: 'ipvsadm',
+      node: 'primary',
+      runDir: out,
+      exec: recording,
+    });
+    await sync.start();
+    await sync.onRole('active');
     await timed('apply', () => lb.reconcile());
     const ln1 = await ipvsadm('-Ln');
     check('apply: verified without fault', lb.status().fault === undefined && faults.length === 0, {
@@ -167,6 +179,17 @@ async function main(): Promise<void> {
     check('apply: --set timeouts', /900 30 60/.test(to), to);
     const d1 = await ipvsadm('-Ln', '--daemon');
     check('sync daemon: master on priv syncid 7', /master sync daemon \(mcast=priv, syncid=7/.test(d1), d1);
+    check(
+      'sync daemon: backup on priv syncid 7 too',
+      /backup sync daemon \(mcast=priv, syncid=7/.test(d1),
+      d1,
+    );
+    const sy = await run('sysctl', ['-n', 'net.ipv4.vs.sync_threshold', 'net.ipv4.vs.sync_refresh_period']);
+    check(
+      'sync daemon: sysctls written (threshold 3 0, refresh 1 s)',
+      /^3\s+0\n1$/m.test(sy.stdout.trim()),
+      sy.stdout,
+    );
 
     // 2. Real traffic through IPVS (wrr, 3:1).
     const t1 = await timed('traffic200', () => http(200));
@@ -313,19 +336,23 @@ async function main(): Promise<void> {
     );
     check('never ipvsadm -C', !calls.some((c) => c.args.includes('-C') || /(^|\n)-C/.test(c.input ?? '')));
 
-    // 7. Standby (hot): table kept, sync daemon switched to backup.
-    await lb.onRole('standby');
+    // 7. Standby (hot): table kept; both sync daemons still run (nothing to switch, docs/sync.md).
+    lb.onRole('standby');
+    await sync.onRole('standby');
     await lb.reconcile();
     const d2 = await ipvsadm('-Ln', '--daemon');
     const save4 = await ipvsadm('-Sn');
     check(
-      'standby: sync daemon backup, master stopped',
-      /backup sync daemon/.test(d2) && !/master sync daemon/.test(d2),
+      'standby: master and backup sync daemons both still run',
+      /backup sync daemon/.test(d2) && /master sync daemon/.test(d2),
       d2,
     );
     check('standby: hot standby keeps the table', /-A -t 198\.18\.0\.10:80 -s rr/.test(save4), save4);
 
     // 8. clear(): ours only.
+    await sync.stop();
+    const d3 = await ipvsadm('-Ln', '--daemon');
+    check('sync stop: both sync daemons stopped', !/sync daemon/.test(d3), d3);
     await timed('clear', () => lb.clear());
     const save5 = await ipvsadm('-Sn');
     check(

@@ -105,6 +105,15 @@ export const APP_JS = String.raw`(function () {
     if (state.down) root.appendChild(el('p', { class: 'msg error', text: 'The daemon is unreachable: ' + state.down + ' (showing the last status)' }));
     s.warnings.forEach(function (w) { root.appendChild(el('p', { class: 'msg warn', text: 'Warning: ' + w })); });
     var heard = Object.keys(s.peer.last_heard_ms).map(function (k) { return k + ' ' + ago(s.peer.last_heard_ms[k]); }).join(', ') || 'never';
+    // Connection sync (docs/sync.md): mechanism, state and role, entries, age of the last update, the resync.
+    var y = s.sync;
+    var syncText = !y ? '–' : y.mechanism === 'none' ? (y.state === 'fault' ? 'FAULT: ' : 'off') + (y.detail ? ' (' + y.detail + ')' : '') :
+      (y.mechanism === 'ipvs' ? 'IPVS sync daemon' : 'conntrackd') + ' ' + (y.state === 'fault' ? 'FAULT' : y.state) + ' as ' + y.role +
+      (y.detail ? ': ' + y.detail : '') +
+      (y.entries ? '; entries ' + Object.keys(y.entries).map(function (k) { return k + ' ' + y.entries[k]; }).join(', ') : '') +
+      (y.last_update_ms !== undefined ? '; last update ' + ago(y.last_update_ms) : '') +
+      (y.resync && y.resync.state !== 'not-needed' ? '; resync ' + y.resync.state + (y.resync.ms !== undefined ? ' in ' + y.resync.ms + ' ms' : '') : '') +
+      (y.hold ? '; HOLDING takeovers: ' + y.hold : '') + (s.peer.resync_pending ? '; peer resyncing' : '');
     var roleCard = el('div', { class: 'card' }, [
       el('h2', { text: 'This router' }),
       kv([
@@ -123,6 +132,7 @@ export const APP_JS = String.raw`(function () {
       el('h2', { text: 'Peer' }),
       kv([['Address', s.peer.address], ['State', s.peer.state || 'unknown', 'peer-state'], ['Last heard', heard],
         ['LB config', s.peer.config_mismatch ? 'DIFFERS FROM OURS' : 'same as ours'],
+        ['Connection sync', syncText, 'sync-state'],
         ['Heartbeats', s.heartbeat ? 'sent ' + s.heartbeat.sent + ', received ' + s.heartbeat.received +
           ', rejected ' + (Object.keys(s.heartbeat.rejected).map(function (k) { return k + ' ' + s.heartbeat.rejected[k]; }).join(', ') || '0') +
           '; worst keepalive lateness ' + s.heartbeat.keepalive_late_max_ms + ' ms' +

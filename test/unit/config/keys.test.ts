@@ -26,6 +26,8 @@ function sample(k: KeyDef): unknown {
   if (f === 'lvs-ip' && check)
     return ['198.18.0.77', '239.1.2.3', 'ff02::77'].find((a) => check(a) === undefined);
   if (typeof f !== 'string') return f.find((w) => w !== k.default);
+  // A whole number with a check of its own (sync_daemon.version 0|1): the first that passes it.
+  if (f === 'lvs-uint' && check) return [7, 1, 0].find((n) => n !== k.default && check(n) === undefined);
   const bySuffix: Record<string, unknown> = { device: 'eth9', label: 'eth9:1' };
   const last = k.path.split('.').pop()!;
   if (last in bySuffix) return bySuffix[last];

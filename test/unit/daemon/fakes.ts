@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { LvsModel } from '../../../src/config/model';
 import type {
+  ConnSyncPart,
   DaemonLog,
   DaemonParts,
   HeartbeatPart,
@@ -76,6 +77,8 @@ export class Journal {
 /** The heartbeat: the test emits its transitions; status reports the node and the peer's state. */
 export class FakeHeartbeat extends EventEmitter implements HeartbeatPart {
   peerState: string | undefined = 'standby';
+  /** The peer says its connection resync is pending. */
+  peerResyncing = false;
   model: LvsModel;
   faults: Record<string, string> = {};
   /** Set by stop(): the graceful stop the daemon asked for. */
@@ -108,7 +111,13 @@ export class FakeHeartbeat extends EventEmitter implements HeartbeatPart {
       node: 'primary',
       auth: 'none',
       faults: this.faults,
-      peer: { address: '198.18.0.12', state: this.peerState, lastHeardMs: {}, configMismatch: false },
+      peer: {
+        address: '198.18.0.12',
+        state: this.peerState,
+        lastHeardMs: {},
+        configMismatch: false,
+        ...(this.peerResyncing ? { resyncPending: true } : {}),
+      },
       counters: { sent: 0, accepted: 0, rejected: {}, keepaliveLateMaxMs: 0, ownStallsExcused: 0 },
     } as unknown as ReturnType<HeartbeatPart['status']>;
   }
@@ -127,6 +136,67 @@ export class FakeHeartbeat extends EventEmitter implements HeartbeatPart {
   }
   setConfigHash(hash: string): void {
     this.j.add(`hb.setConfigHash:${hash}`);
+  }
+  holds: string[] = [];
+  setHold(on: boolean, detail: string): void {
+    this.holds.push(`${on ? 'on' : 'off'} ${detail}`);
+  }
+}
+
+/**
+ * Connection sync. Journals (`sync.*`) only when built with `journal: true`, so the order tests of the other
+ * parts keep their journals; `commitFirst` makes it ask for the commit before the claim (conntrackd).
+ */
+export class FakeConnSync extends EventEmitter implements ConnSyncPart {
+  commitFirst = false;
+  holdDetail: string | undefined;
+  roles: string[] = [];
+  constructor(
+    private readonly j: Journal,
+    private readonly journal: boolean,
+  ) {
+    super();
+  }
+  private rec(name: string, detail?: string): Promise<void> {
+    if (!this.journal) return Promise.resolve();
+    return this.j.call(name, detail);
+  }
+  start(): Promise<void> {
+    return this.rec('sync.start');
+  }
+  stop(o?: { keepKernelDaemons: boolean }): Promise<void> {
+    return this.rec('sync.stop', o?.keepKernelDaemons ? 'keep' : 'clear');
+  }
+  onRole(role: string): Promise<void> {
+    this.roles.push(role);
+    return this.rec('sync.onRole', role);
+  }
+  commitBeforeClaim(): boolean {
+    return this.commitFirst;
+  }
+  async commit(): Promise<{ ok: boolean; ms: number }> {
+    await this.rec('sync.commit');
+    return { ok: true, ms: 1 };
+  }
+  reconcile(): Promise<void> {
+    return Promise.resolve();
+  }
+  reconfigure(): Promise<void> {
+    return this.rec('sync.reconfigure');
+  }
+  get hold(): string | undefined {
+    return this.holdDetail;
+  }
+  status(): ReturnType<ConnSyncPart['status']> {
+    return {
+      enabled: true,
+      mechanism: 'conntrackd',
+      state: 'running',
+      role: 'backup',
+      restarts: 0,
+      resync: { state: 'done', ms: 12, entries: 3 },
+      ...(this.holdDetail ? { hold: this.holdDetail } : {}),
+    };
   }
 }
 
@@ -270,8 +340,9 @@ export class FakeReplyRouting implements ReplyRoutingPart {
 }
 
 /** Every fake part, wired to one journal, with the instances the daemon built. */
-export function fakeParts(j: Journal) {
+export function fakeParts(j: Journal, opts: { syncJournal?: boolean } = {}) {
   const made: {
+    sync?: FakeConnSync;
     hb?: FakeHeartbeat;
     takeover?: FakeTakeover;
     lb?: FakeLbTable;
@@ -290,6 +361,7 @@ export function fakeParts(j: Journal) {
     lbTable: (o) => (made.lb = new FakeLbTable(j, o)),
     nannyPool: (o) => (made.nanny = new FakeNannyPool(j, o)),
     replyRouting: () => (made.reply = new FakeReplyRouting(j)),
+    connSync: () => (made.sync = new FakeConnSync(j, opts.syncJournal === true)),
     logger: () => log,
     notifier: () => ({
       notify: (fields) => {

@@ -108,10 +108,10 @@ describe('ipvs/LbTable with the ipvsadm driver (fake kernel)', () => {
     assert.equal(lb.takeApplyStats().errors, 1);
   });
 
-  it('without hot standby the table exists only while active; the sync daemon follows the role', async () => {
+  // The connection sync daemons moved out of LbTable: test/unit/ipvs/sync-ipvs.test.ts.
+  it('without hot standby the table exists only while active', async () => {
     const { lb, k } = await make({
       lb: { backend: 'ipvsadm', ipvsadmPath: 'ipvsadm', hotStandby: false, onStop: 'keep' },
-      syncDaemon: { enabled: true, interface: 'eth1', id: 7 },
     });
     lb.setWeight('www', 'rs1', 1);
     lb.onRole('standby');
@@ -124,13 +124,7 @@ describe('ipvs/LbTable with the ipvsadm driver (fake kernel)', () => {
     await lb.reconcile();
     assert.equal(k.svcs.size, 0);
     await clock.tickAsync(0);
-    assert.deepEqual(k.daemons, [
-      '--start-daemon backup --mcast-interface eth1 --syncid 7',
-      '--stop-daemon backup',
-      '--start-daemon master --mcast-interface eth1 --syncid 7',
-      '--stop-daemon master',
-      '--start-daemon backup --mcast-interface eth1 --syncid 7',
-    ]);
+    assert.deepEqual(k.daemons, [], 'the LB table starts no sync daemon');
   });
 
   it('a nanny verdict: diff against the last verified table, -R, re-read only the touched service', async () => {

@@ -35,7 +35,7 @@ describe('web console: the form fields are derived from the config key table', (
         if (k.runsProgram === true) programs++;
         else if (k.webReadOnly !== undefined) sensitive.push(f.id);
       }
-    assert.equal(programs, 5, 'hooks (3), ipvsadm, send_program');
+    assert.equal(programs, 6, 'hooks (3), ipvsadm, conntrackd, send_program');
     assert.deepEqual(sensitive.sort(), [
       'heartbeat.auth',
       'heartbeat.keyFile',
