@@ -223,12 +223,6 @@ const blank = (): string => '';
 const dropBlank = (v: string) => (v === '' ? undefined : v);
 /** A switch that the model carries only when on (absent = off). */
 const onlyTrue = (v: boolean | undefined) => (v === true ? true : undefined);
-/** An interface name as the kernel takes it (dev_valid_name): 1–15 bytes, no '/', ':' or white space. */
-const ifname = (n: string): string | undefined =>
-  n.length >= 1 && Buffer.byteLength(n) <= 15 && !/[/:\s]/.test(n) && n !== '.' && n !== '..'
-    ? undefined
-    : 'must be an interface name (1–15 characters, no "/", ":" or spaces)';
-
 /** load_monitor text → the model's load monitor. */
 export function parseLoadMonitor(text: string): MonitorConfig['loadMonitor'] {
   const t = text.trim();
